@@ -1,0 +1,192 @@
+"""A 2-2-1 network with sigmoid units, its gradient written out by hand (chapter 1).
+
+Forward pass, for inputs ``X (N, 2)`` and targets ``T (N, 1)``::
+
+    Z1 = X W1 + b1        (N, 2)     W1 (2, 2), b1 (2,)
+    H  = sigmoid(Z1)      (N, 2)
+    Z2 = H W2 + b2        (N, 1)     W2 (2, 1), b2 (1,)
+    Y  = sigmoid(Z2)      (N, 1)
+    loss = sum((Y - T)^2)            squared error, summed over the N examples
+
+Every function also accepts a leading *population* axis ``S`` on the parameters
+(``W1 (S, 2, 2)``, ``b1 (S, 2)``, ``W2 (S, 2, 1)``, ``b2 (S, 1)``), which trains ``S``
+independent networks at once with the same NumPy code: ``Y`` is then ``(S, N, 1)`` and the
+loss ``(S,)``. Chapter 1 uses it to train 200 networks from 200 initialisations in one go.
+
+Reference: Rumelhart, Hinton & Williams, "Learning representations by back-propagating
+errors" (1986).
+"""
+
+import numpy as np
+import torch
+
+from companion.checks import check_floating, check_shape
+
+PARAM_NAMES = ("W1", "b1", "W2", "b2")
+XOR_INPUTS = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+XOR_TARGETS = np.array([[0.0], [1.0], [1.0], [0.0]])
+
+
+def sigmoid(z: np.ndarray) -> np.ndarray:
+    """Logistic function ``1 / (1 + exp(-z))``, computed without overflow for large ``|z|``."""
+    return np.exp(-np.logaddexp(0.0, -z))
+
+
+def init_params(rng: np.random.Generator, population: int | None = None,
+                kind: str = "normal", scale: float = 1.0) -> dict[str, np.ndarray]:
+    """Random parameters of one network, or of ``population`` networks stacked on axis 0.
+
+    ``kind="normal"`` draws from N(0, scale²); ``kind="uniform01"`` from U(0, 1), the
+    initialisation of the TensorFlow notebook chapter 1 starts from (``scale`` is ignored).
+    """
+    lead = () if population is None else (population,)
+    shapes = {"W1": (2, 2), "b1": (2,), "W2": (2, 1), "b2": (1,)}
+    if kind == "normal":
+        return {k: scale * rng.standard_normal(lead + s) for k, s in shapes.items()}
+    if kind == "uniform01":
+        return {k: rng.uniform(0.0, 1.0, lead + s) for k, s in shapes.items()}
+    raise ValueError(f"expected kind 'normal' or 'uniform01', got {kind!r}")
+
+
+def _check_params(params: dict) -> int | None:
+    """Validate the four parameters; return the population size (None for one network)."""
+    missing = [k for k in PARAM_NAMES if k not in params]
+    if missing:
+        raise ValueError(f"expected parameters {PARAM_NAMES}, missing {missing}")
+    population = params["W1"].shape[0] if params["W1"].ndim == 3 else None
+    lead = () if population is None else (population,)
+    for name, shape in (("W1", (2, 2)), ("b1", (2,)), ("W2", (2, 1)), ("b2", (1,))):
+        check_floating(name, params[name])
+        check_shape(name, params[name], lead + shape)
+    return population
+
+
+def _check_data(X: np.ndarray, T: np.ndarray | None = None) -> None:
+    check_floating("X", X)
+    dims = check_shape("X", X, ("N", 2))
+    if T is not None:
+        check_floating("T", T)
+        check_shape("T", T, ("N", 1), dims)
+
+
+def forward(params: dict, X: np.ndarray) -> dict[str, np.ndarray]:
+    """Forward pass; returns every intermediate: ``Z1, H (…, N, 2)`` and ``Z2, Y (…, N, 1)``."""
+    population = _check_params(params)
+    _check_data(X)
+    b1 = params["b1"] if population is None else params["b1"][:, None, :]
+    b2 = params["b2"] if population is None else params["b2"][:, None, :]
+    Z1 = X @ params["W1"] + b1
+    H = sigmoid(Z1)
+    Z2 = H @ params["W2"] + b2
+    return {"X": X, "Z1": Z1, "H": H, "Z2": Z2, "Y": sigmoid(Z2)}
+
+
+def squared_error(Y: np.ndarray, T: np.ndarray) -> np.ndarray | float:
+    """``sum((Y - T)^2)`` over the examples: a float for ``Y (N, 1)``, ``(S,)`` for ``(S, N, 1)``.
+
+    ``T`` must be ``(N, 1)`` like the output: a ``(N,)`` target would broadcast against
+    ``(N, 1)`` into an ``(N, N)`` table of differences, the bug chapter 1 dissects.
+    """
+    check_shape("T", T, (Y.shape[-2], 1))
+    return ((Y - T) ** 2).sum(axis=(-2, -1))
+
+
+def backward(params: dict, cache: dict, T: np.ndarray) -> dict[str, np.ndarray]:
+    """Gradient of ``squared_error`` with respect to each parameter, by the chain rule.
+
+    Every line is one link of the chain, from the loss back to the first layer::
+
+        dL/dY  = 2 (Y - T)                    (…, N, 1)
+        dL/dZ2 = dL/dY * Y (1 - Y)            sigmoid'(z) = s (1 - s)
+        dL/dW2 = H^T dL/dZ2                   (…, 2, 1)
+        dL/db2 = sum over examples of dL/dZ2
+        dL/dH  = dL/dZ2 W2^T                  (…, N, 2)
+        dL/dZ1 = dL/dH * H (1 - H)
+        dL/dW1 = X^T dL/dZ1                   (…, 2, 2)
+        dL/db1 = sum over examples of dL/dZ1
+    """
+    _check_params(params)
+    _check_data(cache["X"], T)
+    X, H, Y = cache["X"], cache["H"], cache["Y"]
+    dY = 2.0 * (Y - T)
+    dZ2 = dY * Y * (1.0 - Y)
+    dW2 = np.swapaxes(H, -1, -2) @ dZ2
+    db2 = dZ2.sum(axis=-2)
+    dH = dZ2 @ np.swapaxes(params["W2"], -1, -2)
+    dZ1 = dH * H * (1.0 - H)
+    dW1 = X.T @ dZ1
+    db1 = dZ1.sum(axis=-2)
+    return {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}
+
+
+def loss_and_gradient(params: dict, X: np.ndarray, T: np.ndarray):
+    """``(loss, gradients)`` of one network (or a population) on ``X (N, 2)``, ``T (N, 1)``."""
+    cache = forward(params, X)
+    return squared_error(cache["Y"], T), backward(params, cache, T)
+
+
+def numerical_gradient(params: dict, X: np.ndarray, T: np.ndarray,
+                       eps: float = 1e-6) -> dict[str, np.ndarray]:
+    """Central finite differences ``(L(θ + ε) - L(θ - ε)) / 2ε``, one coordinate at a time.
+
+    For one network only (no population axis); float64 parameters give about 1e-10 accuracy.
+    """
+    if _check_params(params) is not None:
+        raise ValueError("expected the parameters of one network, got a population")
+    grads = {}
+    for name in PARAM_NAMES:
+        grad = np.zeros_like(params[name])
+        for index in np.ndindex(params[name].shape):
+            shifted = {k: v.copy() for k, v in params.items()}
+            shifted[name][index] += eps
+            plus = squared_error(forward(shifted, X)["Y"], T)
+            shifted[name][index] -= 2 * eps
+            minus = squared_error(forward(shifted, X)["Y"], T)
+            grad[index] = (plus - minus) / (2 * eps)
+        grads[name] = grad
+    return grads
+
+
+def autograd_gradient(params: dict, X: np.ndarray, T: np.ndarray) -> dict[str, np.ndarray]:
+    """The same loss written in PyTorch, differentiated by ``torch.autograd`` (float64)."""
+    _check_params(params)
+    _check_data(X, T)
+    weights = {k: torch.tensor(v, dtype=torch.float64, requires_grad=True)
+               for k, v in params.items()}
+    x, t = torch.tensor(X, dtype=torch.float64), torch.tensor(T, dtype=torch.float64)
+    b1 = weights["b1"] if weights["b1"].dim() == 1 else weights["b1"][:, None, :]
+    b2 = weights["b2"] if weights["b2"].dim() == 1 else weights["b2"][:, None, :]
+    y = torch.sigmoid(torch.sigmoid(x @ weights["W1"] + b1) @ weights["W2"] + b2)
+    ((y - t) ** 2).sum().backward()
+    return {k: w.grad.numpy() for k, w in weights.items()}
+
+
+def train(params: dict, X: np.ndarray, T: np.ndarray, lr: float, epochs: int,
+          writer=None) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Full-batch gradient descent ``θ ← θ - lr ∇L``; returns the new parameters and losses.
+
+    ``losses`` is ``(epochs + 1,)`` (or ``(epochs + 1, S)`` for a population), the loss before
+    each update and after the last. With a TensorBoard ``writer`` the loss of a single network
+    is logged as ``loss`` at every epoch.
+    """
+    if not lr > 0:
+        raise ValueError(f"expected lr > 0, got {lr}")
+    if not isinstance(epochs, int) or epochs < 0:
+        raise ValueError(f"expected epochs to be a non-negative int, got {epochs!r}")
+    params = {k: v.copy() for k, v in params.items()}
+    losses = []
+    for epoch in range(epochs + 1):
+        loss, grads = loss_and_gradient(params, X, T)
+        losses.append(loss)
+        if writer is not None:
+            writer.add_scalar("loss", float(loss), epoch)
+        if epoch < epochs:
+            for name in PARAM_NAMES:
+                params[name] -= lr * grads[name]
+    return params, np.array(losses)
+
+
+def solved(params: dict, X: np.ndarray, T: np.ndarray) -> np.ndarray | bool:
+    """Whether every output is on the right side of 0.5 (one bool, or ``(S,)`` bools)."""
+    Y = forward(params, X)["Y"]
+    return ((Y > 0.5) == (T > 0.5)).all(axis=(-2, -1))

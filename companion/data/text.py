@@ -1,0 +1,82 @@
+"""Characters ↔ ids with the course's conventions, and the offline default corpus.
+
+``PAD`` is id 0, ``EOS`` id 1, and the characters of ``LETTRES`` (letters, punctuation,
+digits, space: 95 symbols) have ids 2 to 96, so the vocabulary has ``VOCAB_SIZE = 97`` ids.
+Text is normalised with Unicode NFD and every character outside ``LETTRES`` is dropped
+(accents fall off their letters, line breaks disappear).
+"""
+
+import string
+import unicodedata
+from pathlib import Path
+
+import torch
+
+from companion.checks import check_integer
+
+LETTRES = string.ascii_letters + string.punctuation + string.digits + " "
+PAD_ID = 0
+EOS_ID = 1
+VOCAB_SIZE = len(LETTRES) + 2
+ID2LETTRE = {PAD_ID: "", EOS_ID: "", **{i + 2: c for i, c in enumerate(LETTRES)}}
+LETTRE2ID = {c: i for i, c in ID2LETTRE.items() if c}
+
+
+def normalize(s: str) -> str:
+    """NFD-normalise ``s`` and drop every character that is not in ``LETTRES``.
+
+    Line breaks and tabs become spaces first, so words on two lines stay apart.
+    """
+    if not isinstance(s, str):
+        raise TypeError(f"expected a str, got {type(s).__name__}")
+    s = s.replace("\n", " ").replace("\t", " ")
+    return "".join(c for c in unicodedata.normalize("NFD", s) if c in LETTRE2ID)
+
+
+def string2code(s: str) -> torch.Tensor:
+    """Encode a string as a 1-D ``LongTensor`` of ids ``(len(normalize(s)),)``."""
+    return torch.tensor([LETTRE2ID[c] for c in normalize(s)], dtype=torch.long)
+
+
+def code2string(t) -> str:
+    """Decode a 1-D sequence of ids (tensor or list) to text; PAD and EOS print as nothing."""
+    if isinstance(t, torch.Tensor):
+        check_integer("t", t)
+        if t.dim() != 1:
+            raise ValueError(f"expected t of shape (L,), got {tuple(t.shape)}")
+        t = t.tolist()
+    bad = [i for i in t if i not in ID2LETTRE]
+    if bad:
+        raise ValueError(f"expected ids in [0, {VOCAB_SIZE}), got {bad[0]}")
+    return "".join(ID2LETTRE[i] for i in t)
+
+
+def default_corpus() -> str:
+    """Real English prose shipped with every CPython: the language reference's help topics.
+
+    ``pydoc_data.topics`` holds the text that ``help("if")`` prints (about 0.5 MB once
+    normalised). The topics are sorted by name, so the result is the same on every machine
+    with the same Python version.
+    """
+    from pydoc_data.topics import topics
+
+    return normalize(" ".join(topics[k] for k in sorted(topics)))
+
+
+def load_text(path: str | Path) -> str:
+    """Read a UTF-8 text file (e.g. the course's speeches) and normalise it.
+
+    Raises ``FileNotFoundError`` naming the path, and ``ValueError`` if the file is not
+    UTF-8 text or holds no usable character.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"expected a UTF-8 text file at {path}, found nothing there")
+    try:
+        raw = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise ValueError(f"expected a UTF-8 text file at {path}: {err}") from err
+    text = normalize(raw)
+    if not text:
+        raise ValueError(f"expected text with characters from LETTRES in {path}, got none")
+    return text

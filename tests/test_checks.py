@@ -1,0 +1,47 @@
+import numpy as np
+import pytest
+import torch
+
+from companion.checks import check_floating, check_integer, check_shape
+
+
+def test_check_shape_binds_names_across_calls():
+    dims = check_shape("x", torch.zeros(5, 3, 2), ("L", "B", 2))
+    assert dims == {"L": 5, "B": 3}
+    check_shape("h", torch.zeros(3, 7), ("B", "H"), dims)
+    assert dims["H"] == 7
+
+
+def test_check_shape_message_names_expected_shape():
+    with pytest.raises(ValueError, match=r"expected x of shape \(L, B, 2\), got \(20, 2\)"):
+        check_shape("x", torch.zeros(20, 2), ("L", "B", 2))
+    with pytest.raises(ValueError, match=r"expected x of shape \(L, B, 2\), got \(4, 3, 5\)"):
+        check_shape("x", np.zeros((4, 3, 5)), ("L", "B", 2))
+
+
+def test_check_shape_detects_inconsistent_named_sizes():
+    dims = check_shape("x", torch.zeros(5, 3, 2), ("L", "B", 2))
+    with pytest.raises(ValueError, match=r"expected h of shape \(B, H\) with B=3, got \(4, 7\)"):
+        check_shape("h", torch.zeros(4, 7), ("B", "H"), dims)
+    with pytest.raises(ValueError, match=r"expected w of shape \(N, N\), got \(3, 4\)"):
+        check_shape("w", torch.zeros(3, 4), ("N", "N"))
+
+
+def test_check_shape_rejects_objects_without_shape():
+    with pytest.raises(TypeError, match="expected x to be a tensor or array, got list"):
+        check_shape("x", [1, 2], ("N",))
+
+
+def test_dtype_checks():
+    check_floating("x", torch.zeros(2))
+    check_floating("x", np.zeros(2))
+    check_integer("t", torch.zeros(2, dtype=torch.long))
+    check_integer("t", np.zeros(2, dtype=int))
+    with pytest.raises(TypeError, match="floating-point dtype, got torch.int64"):
+        check_floating("x", torch.zeros(2, dtype=torch.long))
+    with pytest.raises(TypeError, match="integer dtype, got torch.float32"):
+        check_integer("t", torch.zeros(2))
+    with pytest.raises(TypeError, match="integer dtype"):
+        check_integer("t", torch.zeros(2, dtype=torch.bool))
+    with pytest.raises(TypeError, match="tensor or array"):
+        check_floating("x", 3.0)
