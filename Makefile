@@ -22,7 +22,7 @@ $(STAMP): requirements.txt pyproject.toml
 	touch $(STAMP)
 
 lint: $(STAMP)
-	ruff check companion tests conftest.py bench
+	ruff check companion tests conftest.py $(wildcard bench)
 
 unit: $(STAMP)
 	$(PY) -m pytest tests -q -n 2
