@@ -1,0 +1,126 @@
+"""The built book in a real browser: headless Chromium through every page (make browser-test).
+
+Serves ``_build/html`` on 127.0.0.1 and checks, on each page: it loads without console
+errors, requests nothing from any other host, every image decodes, every formula is typeset by
+MathJax with no raw TeX left, every download button leads to a file (chapters offer ``.md``
+and ``.ipynb``), and (for chapters) saves a screenshot to ``_build/screenshots``.
+Then: the search page finds "LSTM", and a solution stays hidden until its toggle is clicked.
+"""
+
+import functools
+import http.server
+import os
+import threading
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+HTML = ROOT / "_build" / "html"
+SHOTS = ROOT / "_build" / "screenshots"
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+LOCAL_HOSTS = {"127.0.0.1", "localhost"}
+CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--disable-default-apps",
+                 "--disable-extensions"]
+
+PAGES = sorted(p.relative_to(HTML).as_posix() for p in (HTML / "book").glob("*.html"))
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="session")
+def base_url():
+    if not (HTML / "book").is_dir():
+        pytest.fail(f"expected a built book in {HTML}: run `make book` first")
+    handler = functools.partial(QuietHandler, directory=str(HTML))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"expected Chromium at {CHROMIUM} (Debian package 'chromium'); "
+                    "install it or set CHROMIUM to its path")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.requests, page.errors = [], []
+    page.on("request", lambda request: page.requests.append(request.url))
+    page.on("console", lambda m: m.type == "error" and page.errors.append(m.text))
+    page.on("response", lambda r: r.status >= 400 and page.errors.append(f"{r.status} {r.url}"))
+    page.on("pageerror", lambda error: page.errors.append(str(error)))
+    yield page
+    context.close()
+
+
+def foreign(urls):
+    return [u for u in urls if urlparse(u).scheme in ("http", "https", "ws", "wss")
+            and urlparse(u).hostname not in LOCAL_HOSTS]
+
+
+def test_every_chapter_is_built():
+    assert len([p for p in PAGES if p.split("/")[-1][:2].isdigit()]) >= 1, PAGES
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_page_is_offline_complete_and_typeset(page, base_url, path):
+    page.goto(f"{base_url}/{path}", wait_until="networkidle")
+    page.evaluate("document.querySelectorAll('img').forEach(i => i.loading = 'eager')")
+    page.wait_for_function("[...document.images].every(i => i.complete)", timeout=20_000)
+    broken = page.evaluate(
+        "[...document.images].filter(i => i.naturalWidth === 0).map(i => i.src)")
+    assert broken == [], f"images that did not load on {path}: {broken}"
+
+    formulas = page.locator(".math").count()
+    if formulas:
+        page.wait_for_function(
+            f"document.querySelectorAll('mjx-container').length >= {formulas}", timeout=30_000)
+    text = page.inner_text("article")
+    for raw in ("$$", "\\(", "\\["):
+        assert raw not in text, f"raw TeX {raw!r} left on {path}"
+
+    downloads = page.eval_on_selector_all("a[href*='_sources/']", "els => els.map(e => e.href)")
+    for url in downloads:
+        assert page.request.get(url).status == 200, f"dead download button {url} on {path}"
+
+    assert foreign(page.requests) == [], f"{path} requested other hosts"
+    assert page.errors == [], f"console errors on {path}: {page.errors}"
+    if path.split("/")[-1][:2].isdigit():
+        assert any(u.endswith(".ipynb") for u in downloads), f"no .ipynb download on {path}"
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / path.replace("/", "_").replace(".html", ".png")))
+
+
+def test_search_finds_lstm(page, base_url):
+    page.goto(f"{base_url}/search.html?q=LSTM", wait_until="networkidle")
+    page.wait_for_selector("ul.search li", timeout=30_000)
+    assert page.locator("ul.search li").count() > 0
+    assert foreign(page.requests) == [] and page.errors == []
+
+
+def test_solutions_are_hidden_until_clicked(page, base_url):
+    page.goto(f"{base_url}/book/01_backprop_xor.html", wait_until="networkidle")
+    solution = page.locator("div.solution").first
+    body = solution.locator("section, .admonition-title ~ *").last
+    assert not body.is_visible(), "a solution is visible before its toggle is clicked"
+    solution.locator("button.toggle-button").click()
+    body.wait_for(state="visible", timeout=5_000)
+    assert body.is_visible()
