@@ -30,9 +30,12 @@ lint: $(STAMP)
 unit: $(STAMP)
 	$(PY) -m pytest tests -q -n 2 --ignore=tests/browser
 
+chapters: export OMP_NUM_THREADS = 1
 chapters: $(STAMP)
 	$(PY) -m pytest book -q -n 2 --dist loadfile --nbval-lax --nbval-current-env
 
+# Two chapters run at once on two cores: one thread each keeps them from fighting.
+test: export OMP_NUM_THREADS = 1
 test: $(STAMP) lint
 	$(PY) -m pytest tests book -q -n 2 --dist loadfile --nbval-lax --nbval-current-env \
 	  --ignore=tests/browser
@@ -61,6 +64,7 @@ student: $(STAMP)
 	rm -rf _build/student
 	$(PY) -m companion.student book _build/student
 
+student-test: export OMP_NUM_THREADS = 1
 student-test: student
 	$(PY) -m pytest tests/test_student.py _build/student -q -n 2 --dist loadfile \
 	  --nbval-lax --nbval-current-env

@@ -1,0 +1,54 @@
+"""The book's local Sphinx extension (book/_ext/page_hygiene.py)."""
+
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+from nbformat import from_dict
+from sphinx.builders.html._assets import _JavaScript
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "book" / "_ext"))
+import page_hygiene  # noqa: E402
+
+
+def stream(name, text):
+    return from_dict({"output_type": "stream", "name": name, "text": text})
+
+
+def test_progress_bar_redraws_collapse_to_the_last_one():
+    outputs = [stream("stderr", "fit:   0%| | 0/3"), stream("stdout", "hello\n"),
+               stream("stderr", "\rfit:  33%| | 1/3"), stream("stderr", "\rfit: 100%| | 3/3\n")]
+    merged = page_hygiene._coalesce_streams_like_a_terminal(outputs)
+    assert [(o["name"], o["text"]) for o in merged] == [("stdout", "hello\n"),
+                                                       ("stderr", "fit: 100%| | 3/3\n")]
+
+
+def test_join_keeps_other_outputs_in_place():
+    image = from_dict({"output_type": "display_data", "data": {}, "metadata": {}})
+    joined = page_hygiene.join_stream_messages([stream("stdout", "a"), image,
+                                                stream("stdout", "b\n")])
+    assert joined[0]["text"] == "ab\n" and joined[1] is image and len(joined) == 2
+
+
+def test_repeated_scripts_are_dropped():
+    first = _JavaScript(None, body="const THEBE_JS_URL = 1")
+    again = _JavaScript("", body="const THEBE_JS_URL = 1")
+    other = _JavaScript("_static/x.js", **{"async": "async"})
+    context = {"script_files": [first, other, again]}
+    page_hygiene.dedupe_scripts(None, "page", "page.html", context, None)
+    assert context["script_files"] == [first, other]
+
+
+def test_executed_notebook_is_offered_for_download(tmp_path):
+    out = tmp_path / "html"
+    executed = tmp_path / "jupyter_execute" / "book" / "ch.ipynb"
+    executed.parent.mkdir(parents=True)
+    executed.write_text("{}")
+    context = {}
+    app = SimpleNamespace(outdir=str(out))
+    page_hygiene.offer_notebook(app, "book/ch", "page.html", context, doctree=object())
+    assert context["ipynb_source"] == "book/ch.ipynb"
+    assert (out / "_sources" / "book" / "ch.ipynb").read_text() == "{}"
+    context = {}
+    page_hygiene.offer_notebook(app, "book/other", "page.html", context, doctree=object())
+    assert "ipynb_source" not in context

@@ -1,0 +1,183 @@
+"""Tests of the Tiny Recursive Model: shapes, where gradients flow, halting, training."""
+
+import pytest
+import torch
+
+from companion.trm import (
+    TRM,
+    MixerBlock,
+    OnePass,
+    PuzzleBatches,
+    deep_supervision_step,
+    exact_and_cell_accuracy,
+    supervision_loss,
+    tiny_net,
+    train_trm,
+)
+
+L, B, D, V, C = 6, 5, 8, 4, 3
+
+
+def model(**kwargs) -> TRM:
+    torch.manual_seed(0)
+    return TRM(V, L, C, dim=D, **kwargs)
+
+
+def tokens() -> torch.Tensor:
+    return torch.randint(V, (L, B))
+
+
+def test_mixer_block_and_net_keep_the_shape_and_mix_positions():
+    block = MixerBlock(L, D)
+    u = torch.randn(L, B, D)
+    assert block(u).shape == (L, B, D)
+    v = u.clone()
+    v[0] += 1.0  # changing one position changes the others through the position MLP
+    assert not torch.allclose(block(u)[1:], block(v)[1:])
+    assert len(tiny_net(L, D, n_layers=3)) == 3
+    with pytest.raises(ValueError, match=rf"expected u of shape \({L}, B, {D}\)"):
+        block(torch.randn(L + 1, B, D))
+    with pytest.raises(ValueError, match="expansion to be an int >= 1"):
+        MixerBlock(L, D, expansion=0)
+
+
+def test_forward_shapes_and_detached_state():
+    trm = model()
+    logits, halt, state = trm(tokens())
+    assert logits.shape == (L, B, C) and halt.shape == (B,)
+    assert logits.requires_grad and halt.requires_grad
+    for s in state:
+        assert s.shape == (L, B, D)
+        assert not s.requires_grad and s.grad_fn is None
+
+
+def test_no_gradient_flows_through_the_first_T_minus_1_rounds():
+    calls = []
+    for T in (1, 3):
+        trm = model(n=2, T=T)
+        calls.clear()
+        hook = trm.net.register_forward_hook(lambda *_: calls.append(torch.is_grad_enabled()))
+        x = trm.embed(tokens())
+        y0 = torch.randn(L, B, D, requires_grad=True)
+        z0 = torch.randn(L, B, D, requires_grad=True)
+        y, _ = trm.deep_recursion(x, y0, z0)
+        y.sum().backward()
+        hook.remove()
+        # n + 1 network calls per round; only the last round records a graph
+        assert calls == [False] * (T - 1) * 3 + [True] * 3
+        if T == 1:
+            assert y0.grad is not None and z0.grad is not None
+        else:
+            assert y0.grad is None and z0.grad is None
+
+
+def test_state_is_detached_between_supervision_steps():
+    trm = model(T=1)  # with T = 1 gradient would reach the input state if not detached
+    y0 = torch.randn(L, B, D, requires_grad=True)
+    z0 = torch.randn(L, B, D, requires_grad=True)
+    x = tokens()
+    logits1, _, state = trm(x, (y0, z0))
+    logits2, _, _ = trm(x, state)
+    logits2.sum().backward()
+    assert y0.grad is None and z0.grad is None
+    logits1.sum().backward()
+    assert y0.grad is not None  # the first step itself is differentiable in its input
+
+
+def test_deep_supervision_step_updates_once_per_step():
+    trm = model(n_sup=3)
+    optimizer = torch.optim.SGD(trm.parameters(), lr=0.1)
+    steps = []
+    optimizer.register_step_post_hook(lambda *_: steps.append(1))
+    target = torch.randint(C, (L, B))
+    losses = deep_supervision_step(trm, optimizer, tokens(), target)
+    assert len(losses) == 3 and len(steps) == 3
+    assert all(isinstance(v, float) for v in losses)
+    assert len(deep_supervision_step(trm, optimizer, tokens(), target, n_sup=1)) == 1
+
+
+def test_training_learns_to_copy():
+    torch.manual_seed(0)
+    x = torch.randint(C, (200, L))
+    trm = TRM(C, L, C, dim=16, n=1, T=1, n_sup=2)
+    history = train_trm(trm, PuzzleBatches(x, x, 50), epochs=15, lr=1e-2, progress=False)
+    assert history[-1] < 0.5 * history[0]
+    preds, halts = trm.unroll(x.T)
+    assert preds.shape == (2, L, 200) and halts.shape == (2, 200)
+    exact, cells = exact_and_cell_accuracy(preds[-1], x.T)
+    assert exact > 0.9 and cells > 0.95
+
+
+def test_solve_halts_early_and_matches_unroll():
+    trm = model(n_sup=4)
+    x = tokens()
+    with torch.no_grad():
+        trm.halt_head.bias.fill_(100.0)  # always confident: stop after one step
+    answer, steps = trm.solve(x)
+    assert (steps == 1).all()
+    assert torch.equal(answer, trm.unroll(x, 1)[0][0])
+    with torch.no_grad():
+        trm.halt_head.bias.fill_(-100.0)  # never confident: use every step
+    answer, steps = trm.solve(x, n_steps=3)
+    assert (steps == 3).all()
+    assert torch.equal(answer, trm.unroll(x, 3)[0][-1])
+    with torch.no_grad():
+        trm.halt_head.weight.zero_()
+        trm.halt_head.bias.fill_(1.0)  # sigmoid(1) ≈ 0.73: halts at 0.5, not at 0.9
+    assert (trm.solve(x, threshold=0.5)[1] == 1).all()
+    assert (trm.solve(x, threshold=0.9)[1] == 4).all()
+    with pytest.raises(ValueError, match=r"threshold in \(0, 1\)"):
+        trm.solve(x, threshold=1.0)
+
+
+def test_one_pass_baseline_has_the_same_parameters_but_the_halting_head():
+    trm, base = model(), OnePass(V, L, C, dim=D)
+    count = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
+    assert count(base) == count(trm) - (D + 1)
+    assert base(tokens()).shape == (L, B, C)
+
+
+def test_supervision_loss_halting_target():
+    target = torch.randint(C, (L, B))
+    perfect = 50.0 * torch.nn.functional.one_hot(target, C).float()
+    confident, unsure = torch.full((B,), 20.0), torch.full((B,), -20.0)
+    assert supervision_loss(perfect, confident, target) < 1e-6
+    assert supervision_loss(perfect, unsure, target) > 9.0  # 0.5 × BCE(−20, 1) ≈ 10
+    with pytest.raises(ValueError, match=r"expected target of shape \(L, B\)"):
+        supervision_loss(perfect, confident, target.T)
+    with pytest.raises(TypeError, match="integer dtype"):
+        supervision_loss(perfect, confident, target.float())
+
+
+def test_input_validation():
+    trm = model()
+    with pytest.raises(ValueError, match=rf"expected tokens of shape \({L}, B\)"):
+        trm(torch.zeros(B, L, dtype=torch.long))
+    with pytest.raises(TypeError, match="integer dtype"):
+        trm(torch.zeros(L, B))
+    with pytest.raises(ValueError, match=f"tokens in 0..{V - 1}"):
+        trm(torch.full((L, B), V))
+    with pytest.raises(ValueError, match=rf"expected y of shape \({L}, B, {D}\) with B={B}"):
+        trm(tokens(), (torch.zeros(L, B + 1, D), torch.zeros(L, B, D)))
+    with pytest.raises(ValueError, match=rf"expected z of shape \({L}, B, {D}\) with B={B}"):
+        trm(tokens(), (torch.zeros(L, B, D), torch.zeros(L, B - 1, D)))
+    with pytest.raises(ValueError, match="n to be an int >= 1"):
+        TRM(V, L, C, n=0)
+    with pytest.raises(ValueError, match="n_steps to be an int >= 1"):
+        trm.solve(tokens(), n_steps=0)
+    with pytest.raises(ValueError, match=r"expected targets of shape \(N, L\)"):
+        PuzzleBatches(torch.zeros(4, L, dtype=torch.long), torch.zeros(4, L + 1,
+                                                                       dtype=torch.long), 2)
+    with pytest.raises(ValueError, match="expected target of shape"):
+        exact_and_cell_accuracy(torch.zeros(L, B), torch.zeros(L, B + 1))
+
+
+def test_puzzle_batches_cover_the_data_in_L_B_layout():
+    x = torch.arange(10 * L).view(10, L)
+    batches = PuzzleBatches(x, x + 1, 4)
+    assert len(batches) == 3
+    pairs = list(batches)
+    assert all(torch.equal(tgt, tok + 1) for tok, tgt in pairs)
+    seen = [tok for tok, _ in pairs]
+    assert [t.shape for t in seen] == [(L, 4), (L, 4), (L, 2)]
+    assert sorted(torch.cat([t.T for t in seen])[:, 0].tolist()) == x[:, 0].tolist()
