@@ -105,6 +105,8 @@ def test_page_is_offline_complete_and_typeset(page, base_url, path):
     assert page.errors == [], f"console errors on {path}: {page.errors}"
     if path.split("/")[-1][:2].isdigit():
         assert any(u.endswith(".ipynb") for u in downloads), f"no .ipynb download on {path}"
+        figures = page.locator("div.cell_output img").count()
+        assert figures > 0, f"no figure rendered on chapter page {path}"
         SHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SHOTS / path.replace("/", "_").replace(".html", ".png")))
 
