@@ -11,6 +11,7 @@ import unicodedata
 from pathlib import Path
 
 import torch
+import torch.utils.data
 
 from companion.checks import check_integer
 
@@ -80,3 +81,34 @@ def load_text(path: str | Path) -> str:
     if not text:
         raise ValueError(f"expected text with characters from LETTRES in {path}, got none")
     return text
+
+
+class CharWindowDataset(torch.utils.data.Dataset):
+    """Fixed-length windows of a text for next-character prediction (TP3's generation task).
+
+    The text is encoded once with ``string2code`` and cut into consecutive, non-overlapping
+    windows of ``length + 1`` ids (window ``i`` starts at ``i * length``, so each one shares
+    its first id with the end of the previous). Item ``i`` is ``(input (length,),
+    target (length,))``, the target being the input shifted by one character; a
+    ``DataLoader`` batches them to ``(B, length)``. No PAD and no EOS: every sequence has the
+    same length, as in TP3.
+    """
+
+    def __init__(self, text: str, length: int = 32):
+        if not isinstance(length, int) or length < 1:
+            raise ValueError(f"expected length to be a positive int, got {length!r}")
+        self.codes = string2code(text)
+        if len(self.codes) < length + 1:
+            raise ValueError(f"expected a text of at least {length + 1} usable characters, "
+                             f"got {len(self.codes)}")
+        self.length = length
+
+    def __len__(self) -> int:
+        return (len(self.codes) - 1) // self.length
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+        if not -len(self) <= i < len(self):
+            raise IndexError(f"expected an index in [0, {len(self)}), got {i}")
+        start = (i % len(self)) * self.length
+        window = self.codes[start:start + self.length + 1]
+        return window[:-1], window[1:]
