@@ -3,6 +3,7 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+LAB_SETTINGS := $(VENV)/etc/jupyter/labconfig/default_setting_overrides.json
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 .PHONY: help venv test unit chapters lint book lab clean browser-test student student-test
@@ -55,7 +56,7 @@ $(CHROMIUM):
 	       "(sudo apt-get install chromium) or set CHROMIUM=/path/to/chromium" >&2; exit 1; \
 	fi
 
-browser-test: $(STAMP) $(CHROMIUM)
+browser-test: $(STAMP) $(CHROMIUM) $(LAB_SETTINGS)
 	test -f _build/html/index.html || $(MAKE) book
 	$(PY) -m pytest tests/browser -q -p no:xdist
 
@@ -68,13 +69,11 @@ student-test: student
 	$(PY) -m pytest tests/test_student.py _build/student -q -n 2 --dist loadfile \
 	  --nbval-lax --nbval-current-env
 
-LAB_SETTINGS := $(VENV)/etc/jupyter/labconfig/default_setting_overrides.json
-
 $(LAB_SETTINGS): $(STAMP)
 	jupytext-config --settings-file $(LAB_SETTINGS) set-default-viewer
 
 lab: $(STAMP) $(LAB_SETTINGS)
-	jupyter lab --notebook-dir=book
+	jupyter lab --notebook-dir=book $$([ "$$(id -u)" = 0 ] && echo --allow-root)
 
 clean:
 	rm -rf _build .pytest_cache .ruff_cache book/.ipynb_checkpoints

@@ -1,0 +1,258 @@
+"""Hangzhou metro flows: the course's file, an offline synthetic twin, and the two TP3 data sets.
+
+The course (AMAL TP3) ships ``hzdataset.pch``, a ``torch.save``d tuple ``(train, test)`` of
+float32 tensors of shape ``(D, T, S, 2)``: days × quarter-hour slots from 5:30 to 23:30
+(``T = 73``) × stations (``S = 80``) × (in-flow, out-flow), holding passenger counts; train has
+18 days and test 7. ``load_metro(path)`` reads it; ``load_metro()`` without a path returns
+``synthetic_metro()``, a twin with the same layout and the same summary figures (see
+``describe_metro``), so that everything runs offline.
+
+``SampleMetroDataset`` (which station does a sequence come from?) and ``ForecastMetroDataset``
+(what comes next?) follow the course's semantics: flows are divided by the per-station,
+per-direction maximum computed on train (``stations_max``, ``(S, C)``), reused on test.
+
+Reference: the course handout TP3 (AMAL, Sorbonne); the data come from the Hangzhou metro
+challenge of Tianchi (Alibaba Cloud, 2019).
+"""
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from companion.checks import check_floating, check_shape
+
+SLOTS = 73
+STATIONS = 80
+TRAIN_DAYS = 18
+TEST_DAYS = 7
+
+
+def slot_time(slot: int) -> str:
+    """Clock time at the start of quarter-hour slot ``slot`` (0 is 5:30), e.g. ``"8:00"``."""
+    minutes = 5 * 60 + 30 + 15 * slot
+    return f"{minutes // 60}:{minutes % 60:02d}"
+
+
+def _check_flows(name: str, x) -> None:
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"expected {name} to be a torch.Tensor of shape (D, T, S, 2), "
+                        f"got {type(x).__name__}")
+    check_floating(name, x)
+    check_shape(name, x, ("D", "T", "S", 2))
+
+
+def load_metro(path: str | Path | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Return ``(train, test)`` flows, each ``(D, T, S, 2)`` float32 passenger counts.
+
+    With ``path`` the course's ``hzdataset.pch`` is read (``torch.load`` with
+    ``weights_only=True``); without, the offline ``synthetic_metro()`` twin is returned.
+    Raises ``FileNotFoundError`` if nothing is at ``path``, ``ValueError``/``TypeError``
+    saying what was expected if the file is not a tuple of two such tensors with the same
+    ``T`` and ``S``.
+    """
+    if path is None:
+        return synthetic_metro()
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"expected the metro file hzdataset.pch at {path}, "
+                                "found nothing there")
+    try:
+        content = torch.load(path, weights_only=True)
+    except Exception as err:  # pickle, zip and weights-only errors all mean "not that file"
+        raise ValueError(f"expected {path} to be a torch.save'd tuple (train, test) of "
+                         f"tensors, could not load it: {err}") from err
+    if not isinstance(content, tuple | list) or len(content) != 2:
+        raise ValueError(f"expected {path} to hold a tuple (train, test) of two tensors, "
+                         f"got {type(content).__name__}"
+                         + (f" of length {len(content)}" if isinstance(content, tuple | list)
+                            else ""))
+    train, test = content
+    _check_flows("train", train)
+    _check_flows("test", test)
+    if train.shape[1:] != test.shape[1:]:
+        raise ValueError("expected train and test with the same (T, S, 2), got "
+                         f"{tuple(train.shape[1:])} and {tuple(test.shape[1:])}")
+    return train.float(), test.float()
+
+
+def _profile(t: np.ndarray, centre: float, width: float) -> np.ndarray:
+    return np.exp(-0.5 * ((t - centre) / width) ** 2)
+
+
+def _service(t: np.ndarray, start: float, end: float) -> np.ndarray:
+    """Smooth 0→1→0 envelope: trains run from about ``start`` to ``end`` (in slots)."""
+    return 1 / (1 + np.exp(-(t - start) / 0.5)) / (1 + np.exp((t - end) / 0.5))
+
+
+def synthetic_metro(seed: int = 0, stations: int = STATIONS, train_days: int = TRAIN_DAYS,
+                    test_days: int = TEST_DAYS) -> tuple[torch.Tensor, torch.Tensor]:
+    """An offline twin of ``hzdataset.pch``: ``(train (18, 73, 80, 2), test (7, 73, 80, 2))``.
+
+    Each station mixes a morning peak (slots 10–13, 8:00–8:45) and an evening peak (slots
+    48–53, 17:30–18:45) over a daytime plateau. Residential stations (half of them) send
+    their passengers in the morning and receive them in the evening; business stations the
+    mirror. Peak times, widths and plateau levels vary from station to station, which is
+    what makes stations recognisable after normalisation. Station sizes are log-spaced so
+    that the per-station maximum in-flow spans about 170 to 4200 (median about 630), and
+    every day has its own level (daily totals about 2.0 to 2.7 million) and per-station
+    fluctuations; counts are Poisson draws, hence integers with a few zeros at the ends of
+    the service. ``describe_metro`` measures these figures.
+    """
+    for name, value in (("stations", stations), ("train_days", train_days),
+                        ("test_days", test_days)):
+        if not isinstance(value, int) or value < 1:
+            raise ValueError(f"expected {name} to be a positive int, got {value!r}")
+    rng = np.random.default_rng(seed)
+    t = np.arange(SLOTS, dtype=float)
+    days = train_days + test_days
+
+    residential = rng.permutation(np.arange(stations) % 2 == 0)
+    # Share of the morning peak in the in-flow: high for residential stations.
+    morning = np.where(residential, rng.uniform(0.55, 0.85, stations),
+                       rng.uniform(0.15, 0.45, stations))
+    profiles = np.empty((stations, SLOTS, 2))
+    for s in range(stations):
+        m_c, e_c = rng.uniform(9.5, 13.5), rng.uniform(47.5, 53.5)
+        m_w, e_w = rng.uniform(1.5, 3.5), rng.uniform(2.0, 5.5)
+        lunch = rng.uniform(0.0, 0.25) * _profile(t, rng.uniform(24, 30), 3.0)
+        start, end = rng.uniform(0.8, 2.2), rng.uniform(68, 70.5)
+        for c, share in enumerate((morning[s], 1 - morning[s])):
+            # Out-flow (c = 1) peaks about two slots after the in-flow: the ride.
+            delay = 0.0 if c == 0 else rng.uniform(1.0, 2.5)
+            envelope = _service(t, start + delay, end + c)
+            plateau = rng.uniform(0.05, 0.3)
+            peaks = (share * _profile(t, m_c + delay, m_w)
+                     + (1 - share) * _profile(t, e_c + delay, e_w))
+            shape = envelope * (plateau + peaks + lunch)
+            profiles[s, :, c] = shape / shape.max()
+
+    # Peak sizes: log-spaced between the real data's extremes, median at the real median.
+    quantiles = (np.arange(stations) + 0.5) / stations
+    knots = [0, 0.5, 0.9, 1]
+    log_in = np.interp(quantiles, knots, np.log([165, 630, 1000, 4300]))
+    log_out = np.interp(quantiles, knots, np.log([180, 770, 1200, 4950]))
+    order = rng.permutation(stations)
+    jitter = rng.normal(0, 0.08, stations)
+    sizes = np.stack([np.exp(log_in[order]), np.exp(log_out[order] + jitter)], axis=1)
+
+    level = rng.uniform(0.78, 1.05, days)  # busy and quiet days
+    wobble = rng.lognormal(0, 0.06, (days, 1, stations, 2))  # per day and station
+    expected = sizes[None] * profiles.transpose(1, 0, 2)  # (T, S, 2) on an average day
+    rate = level[:, None, None, None] * wobble * np.array([0.9, 0.87]) * expected[None]
+    counts = rng.poisson(rate).astype(np.float32)
+    data = torch.from_numpy(counts)
+    return data[:train_days], data[train_days:]
+
+
+def describe_metro(train: torch.Tensor, test: torch.Tensor) -> dict[str, float]:
+    """Summary figures of a metro data set (the ones the synthetic twin is matched to).
+
+    Returns per-station maximum in- and out-flow (min, median, max over stations, on all
+    days), daily totals (min and max of in + out over all stations), the fraction of zero
+    cells, the slots of the busiest mean in- and out-flow for the whole network, the
+    fraction of stations whose mean in-flow peaks before noon, and the median Pearson
+    correlation between stations' mean daily in-flow profiles.
+    """
+    _check_flows("train", train)
+    _check_flows("test", test)
+    data = torch.cat([train, test]).double()
+    peak = data.amax(dim=(0, 1))  # (S, 2)
+    daily = data.sum(dim=(1, 2, 3))
+    mean_day = data.mean(dim=0)  # (T, S, 2)
+    network = mean_day.sum(dim=1)  # (T, 2)
+    inflow = mean_day[:, :, 0].T  # (S, T)
+    noon = 26  # 12:00
+    corr = torch.corrcoef(inflow[inflow.std(dim=1) > 0])
+    off_diagonal = corr[~torch.eye(len(corr), dtype=torch.bool)]
+    return {
+        "max_in_min": float(peak[:, 0].min()), "max_in_median": float(peak[:, 0].median()),
+        "max_in_max": float(peak[:, 0].max()), "max_out_min": float(peak[:, 1].min()),
+        "max_out_median": float(peak[:, 1].median()), "max_out_max": float(peak[:, 1].max()),
+        "daily_total_min": float(daily.min()), "daily_total_max": float(daily.max()),
+        "zero_fraction": float((data == 0).double().mean()),
+        "morning_peak_slot": int(network[:noon, 0].argmax()),
+        "evening_peak_slot": int(noon + network[noon:, 0].argmax()),
+        "morning_in_fraction": float((inflow.argmax(dim=1) < noon).double().mean()),
+        "profile_correlation_median": float(off_diagonal.median()),
+    }
+
+
+def _normalise(data: torch.Tensor, stations_max: torch.Tensor | None) -> tuple[torch.Tensor,
+                                                                            torch.Tensor]:
+    check_floating("data", data)
+    dims = check_shape("data", data, ("D", "T", "S", "C"))
+    if stations_max is None:
+        stations_max = data.amax(dim=(0, 1))
+    else:
+        check_floating("stations_max", stations_max)
+        check_shape("stations_max", stations_max, ("S", "C"), dims)
+    # A station that never saw anyone (max 0) stays at 0 instead of becoming NaN.
+    safe = torch.where(stations_max > 0, stations_max, torch.ones_like(stations_max))
+    return data / safe, stations_max
+
+
+def _check_length(length: int, slots: int, minimum: int) -> None:
+    if not isinstance(length, int) or not minimum <= length <= slots:
+        raise ValueError(f"expected length to be an int in [{minimum}, {slots}], "
+                         f"got {length!r}")
+
+
+class SampleMetroDataset(Dataset):
+    """Many-to-one: a window of one station's flows, labelled with the station.
+
+    ``data (D, T, S, C)`` (``C = 1`` for in-flow only, 2 for in and out); every window of
+    ``length`` consecutive slots of every day and station is a sample, so there are
+    ``S · D · (T - length + 1)`` of them. Item ``i`` is ``(sequence (length, C), station)``,
+    with flows divided by ``stations_max (S, C)`` (computed here on ``data`` when ``None``;
+    pass the train one to the test set).
+    """
+
+    def __init__(self, data: torch.Tensor, length: int = 20,
+                 stations_max: torch.Tensor | None = None):
+        self.data, self.stations_max = _normalise(data, stations_max)
+        self.days, self.slots, self.stations, _ = self.data.shape
+        _check_length(length, self.slots, 1)
+        self.length = length
+        self.windows = self.slots - length + 1
+
+    def __len__(self) -> int:
+        return self.stations * self.days * self.windows
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
+        if not -len(self) <= i < len(self):
+            raise IndexError(f"expected an index in [0, {len(self)}), got {i}")
+        i %= len(self)
+        station, i = divmod(i, self.days * self.windows)
+        slot, day = divmod(i, self.days)
+        return self.data[day, slot:slot + self.length, station], station
+
+
+class ForecastMetroDataset(Dataset):
+    """Many-to-many: all stations' flows over a window, and the same window shifted by one.
+
+    ``data (D, T, S, C)``; every window of ``length`` slots of every day is a sample, so there
+    are ``D · (T - length + 1)`` of them. Item ``i`` is ``(x[d, t:t+length-1],
+    x[d, t+1:t+length])``, both ``(length - 1, S, C)``, normalised like
+    ``SampleMetroDataset``.
+    """
+
+    def __init__(self, data: torch.Tensor, length: int = 20,
+                 stations_max: torch.Tensor | None = None):
+        self.data, self.stations_max = _normalise(data, stations_max)
+        self.days, self.slots = self.data.shape[:2]
+        _check_length(length, self.slots, 2)
+        self.length = length
+        self.windows = self.slots - length + 1
+
+    def __len__(self) -> int:
+        return self.days * self.windows
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+        if not -len(self) <= i < len(self):
+            raise IndexError(f"expected an index in [0, {len(self)}), got {i}")
+        i %= len(self)
+        slot, day = divmod(i, self.days)
+        window = self.data[day, slot:slot + self.length]
+        return window[:-1], window[1:]

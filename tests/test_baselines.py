@@ -1,0 +1,90 @@
+"""Non-recurrent baselines: mean/max logistic regression, persistence, unigram entropy."""
+
+import math
+
+import pytest
+import torch
+
+from companion.baselines import (
+    MeanMaxClassifier,
+    mean_max_features,
+    persistence_forecast,
+    unigram_entropy,
+)
+
+
+def test_mean_max_features():
+    x = torch.tensor([[[1.0, -1.0]], [[3.0, 0.0]], [[2.0, -4.0]]])  # (L=3, B=1, D=2)
+    torch.testing.assert_close(mean_max_features(x), torch.tensor([[2.0, -5 / 3, 3.0, 0.0]]))
+    with pytest.raises(ValueError, match=r"expected x of shape \(L, B, D\), got \(3, 2\)"):
+        mean_max_features(torch.zeros(3, 2))
+    with pytest.raises(TypeError, match="floating-point"):
+        mean_max_features(torch.zeros(3, 1, 2, dtype=torch.long))
+
+
+def test_classifier_separates_by_level_and_not_by_order():
+    torch.manual_seed(0)
+    labels = torch.arange(300) % 3
+    level = labels.float().view(1, -1, 1)
+    x = level + 0.1 * torch.randn(10, 300, 1)
+    model = MeanMaxClassifier(1, 3).fit(x, labels)
+    assert (model(x).argmax(dim=1) == labels).float().mean() > 0.95
+    # Two classes that differ only by the order of the values are out of its reach.
+    up = torch.linspace(0, 1, 10).view(10, 1, 1).expand(10, 100, 1)
+    x = torch.cat([up, up.flip(0)], dim=1) + 0.01 * torch.randn(10, 200, 1)
+    labels = torch.arange(200) // 100
+    model = MeanMaxClassifier(1, 2).fit(x, labels)
+    assert (model(x).argmax(dim=1) == labels).float().mean() < 0.7
+
+
+def test_classifier_is_deterministic_and_standardises():
+    x, labels = torch.randn(5, 50, 2) * 100 + 7, torch.arange(50) % 2
+    a = MeanMaxClassifier(2, 2).fit(x, labels)
+    torch.manual_seed(1)
+    b = MeanMaxClassifier(2, 2)
+    b.load_state_dict(a.state_dict())
+    torch.testing.assert_close(a(x), b(x))
+    features = (mean_max_features(x) - a.mean) / a.std
+    torch.testing.assert_close(features.mean(dim=0), torch.zeros(4), atol=1e-5, rtol=0)
+
+
+def test_classifier_validation():
+    with pytest.raises(ValueError, match="positive int"):
+        MeanMaxClassifier(0, 3)
+    model = MeanMaxClassifier(2, 3)
+    with pytest.raises(ValueError, match=r"expected x of shape \(L, B, 2\)"):
+        model(torch.zeros(4, 5, 3))
+    with pytest.raises(TypeError, match="integer"):
+        model.fit(torch.zeros(4, 5, 2), torch.zeros(5))
+    with pytest.raises(ValueError, match=r"expected labels of shape \(B,\) with B=5"):
+        model.fit(torch.zeros(4, 5, 2), torch.zeros(6, dtype=torch.long))
+    with pytest.raises(ValueError, match=r"labels in \[0, 3\)"):
+        model.fit(torch.zeros(4, 5, 2), torch.full((5,), 3))
+
+
+def test_persistence_forecast():
+    x = torch.randn(6, 2, 4)
+    pred = persistence_forecast(x)
+    torch.testing.assert_close(pred, x)
+    assert pred.data_ptr() != x.data_ptr()
+    # On a random walk it is the best forecast: its error is the step variance.
+    walk = torch.randn(2001, 500, 1).cumsum(dim=0)
+    err = (persistence_forecast(walk[:-1]) - walk[1:]).pow(2).mean()
+    assert abs(float(err) - 1.0) < 0.05
+    with pytest.raises(ValueError, match=r"expected x of shape \(L, B, \.\.\.\)"):
+        persistence_forecast(torch.zeros(4))
+    with pytest.raises(TypeError, match="floating-point"):
+        persistence_forecast(torch.zeros(4, 2, dtype=torch.long))
+
+
+def test_unigram_entropy():
+    assert unigram_entropy(torch.tensor([3, 3, 3]), 5) == pytest.approx(0.0)
+    assert unigram_entropy(torch.tensor([0, 1, 2, 3]), 4) == pytest.approx(math.log(4))
+    assert unigram_entropy(torch.tensor([[2, 2], [2, 4]]), 5) == pytest.approx(
+        -(0.75 * math.log(0.75) + 0.25 * math.log(0.25)))
+    with pytest.raises(TypeError, match="integer"):
+        unigram_entropy(torch.tensor([0.5]), 4)
+    with pytest.raises(ValueError, match=r"codes in \[0, 4\)"):
+        unigram_entropy(torch.tensor([4]), 4)
+    with pytest.raises(ValueError, match="empty"):
+        unigram_entropy(torch.tensor([], dtype=torch.long), 4)

@@ -1,0 +1,201 @@
+"""Metro data: the loader's checks, the synthetic twin's figures, both data sets' indexing."""
+
+from fractions import Fraction
+
+import pytest
+import torch
+
+from companion.data.metro import (
+    ForecastMetroDataset,
+    SampleMetroDataset,
+    describe_metro,
+    load_metro,
+    slot_time,
+    synthetic_metro,
+)
+
+
+@pytest.fixture(scope="module")
+def twin():
+    return synthetic_metro(0)
+
+
+def test_twin_layout_and_integer_counts(twin):
+    train, test = twin
+    assert train.shape == (18, 73, 80, 2) and test.shape == (7, 73, 80, 2)
+    assert train.dtype == torch.float32
+    assert torch.equal(train, train.round()) and train.min() >= 0
+    again = synthetic_metro(0)
+    assert torch.equal(again[0], train) and not torch.equal(synthetic_metro(1)[0], train)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_twin_matches_the_real_figures(seed):
+    stats = describe_metro(*synthetic_metro(seed))
+    assert 120 <= stats["max_in_min"] <= 250 and 3000 <= stats["max_in_max"] <= 5500
+    assert 500 <= stats["max_in_median"] <= 780
+    assert 120 <= stats["max_out_min"] <= 260 and 3500 <= stats["max_out_max"] <= 6500
+    assert 620 <= stats["max_out_median"] <= 920
+    assert 1.8e6 <= stats["daily_total_min"] and stats["daily_total_max"] <= 3.0e6
+    assert 0.01 <= stats["zero_fraction"] <= 0.03
+    assert 10 <= stats["morning_peak_slot"] <= 13 and 48 <= stats["evening_peak_slot"] <= 53
+    assert 0.35 <= stats["morning_in_fraction"] <= 0.65
+    assert 0.65 <= stats["profile_correlation_median"] <= 0.8
+
+
+def test_twin_peaks_and_quiet_ends(twin):
+    mean = twin[0].mean(dim=(0, 2))  # (T, 2)
+    assert mean[0].max() < 0.05 * mean.max() and mean[-1].max() < 0.05 * mean.max()
+
+
+def test_twin_rejects_bad_sizes():
+    with pytest.raises(ValueError, match="stations"):
+        synthetic_metro(0, stations=0)
+
+
+def test_slot_time():
+    assert slot_time(0) == "5:30" and slot_time(10) == "8:00" and slot_time(72) == "23:30"
+
+
+def test_load_metro_defaults_to_the_twin(twin):
+    train, test = load_metro()
+    assert torch.equal(train, twin[0]) and torch.equal(test, twin[1])
+
+
+def test_load_metro_reads_a_saved_pair(tmp_path):
+    train, test = torch.rand(3, 73, 5, 2), torch.rand(2, 73, 5, 2)
+    torch.save((train, test), tmp_path / "hz.pch")
+    got = load_metro(tmp_path / "hz.pch")
+    assert torch.equal(got[0], train) and torch.equal(got[1], test)
+
+
+def test_load_metro_missing_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match="hzdataset.pch"):
+        load_metro(tmp_path / "nothing.pch")
+
+
+@pytest.mark.parametrize(("content", "error", "message"), [
+    ({"train": 1}, ValueError, "tuple"),
+    ((torch.rand(3, 73, 5, 2),), ValueError, "tuple"),
+    ((torch.rand(3, 73, 5, 2), [1, 2]), TypeError, "test to be a torch.Tensor"),
+    ((torch.rand(73, 5, 2), torch.rand(2, 73, 5, 2)), ValueError,
+     r"expected train of shape \(D, T, S, 2\), got \(73, 5, 2\)"),
+    ((torch.rand(3, 73, 5, 3), torch.rand(2, 73, 5, 3)), ValueError,
+     r"expected train of shape \(D, T, S, 2\)"),
+    ((torch.ones(3, 73, 5, 2, dtype=torch.long), torch.rand(2, 73, 5, 2)), TypeError,
+     "floating-point"),
+    ((torch.rand(3, 73, 5, 2), torch.rand(2, 73, 6, 2)), ValueError, "same"),
+])
+def test_load_metro_wrong_content(tmp_path, content, error, message):
+    torch.save(content, tmp_path / "bad.pch")
+    with pytest.raises(error, match=message):
+        load_metro(tmp_path / "bad.pch")
+
+
+def test_load_metro_not_a_torch_file(tmp_path):
+    (tmp_path / "text.pch").write_text("not a tensor")
+    with pytest.raises(ValueError, match="torch.save'd tuple"):
+        load_metro(tmp_path / "text.pch")
+
+
+def test_load_metro_refuses_arbitrary_pickles(tmp_path):
+    torch.save((Fraction(1, 2), Fraction(1, 3)), tmp_path / "evil.pch")
+    with pytest.raises(ValueError, match="could not load"):
+        load_metro(tmp_path / "evil.pch")
+
+
+def _ramp(days=2, slots=10, stations=3, channels=2):
+    """Values that encode their own position: day*1000 + slot*10 + station + 1."""
+    d = torch.arange(days).view(-1, 1, 1, 1) * 1000.0
+    t = torch.arange(slots).view(1, -1, 1, 1) * 10.0
+    s = torch.arange(stations).view(1, 1, -1, 1) + 1.0
+    return (d + t + s).expand(days, slots, stations, channels).clone()
+
+
+def test_sample_dataset_indexing_and_normalisation():
+    data = _ramp()
+    ds = SampleMetroDataset(data, length=4)
+    assert len(ds) == 3 * 2 * 7
+    torch.testing.assert_close(ds.stations_max, data.amax(dim=(0, 1)))
+    seen = set()
+    for i in range(len(ds)):
+        seq, station = ds[i]
+        assert seq.shape == (4, 2)
+        raw = seq[:, 0] * ds.stations_max[station, 0]
+        day, slot = int(raw[0] // 1000), int(raw[0] % 1000 // 10)
+        assert int(raw[0] % 10) - 1 == station
+        torch.testing.assert_close(raw, data[day, slot:slot + 4, station, 0])
+        seen.add((day, slot, station))
+    assert len(seen) == len(ds)  # every window exactly once
+    assert ds[-1][1] == ds[len(ds) - 1][1]
+    with pytest.raises(IndexError):
+        ds[len(ds)]
+
+
+def test_test_set_reuses_train_maxima():
+    train, test = _ramp(), _ramp() * 2
+    tr = SampleMetroDataset(train, length=3)
+    te = SampleMetroDataset(test, length=3, stations_max=tr.stations_max)
+    # Item 1 is day 1; test is twice as busy, so its values exceed the train maximum.
+    assert te[1][0].max() > 1
+    torch.testing.assert_close(te[5][0], 2 * tr[5][0])
+
+
+def test_zero_station_stays_finite():
+    data = _ramp()
+    data[:, :, 1] = 0
+    ds = SampleMetroDataset(data, length=3)
+    assert torch.isfinite(torch.stack([ds[i][0] for i in range(len(ds))])).all()
+
+
+def test_forecast_dataset_indexing():
+    data = _ramp()
+    ds = ForecastMetroDataset(data, length=5)
+    assert len(ds) == 2 * 6
+    for i in range(len(ds)):
+        x, y = ds[i]
+        assert x.shape == (4, 3, 2) and y.shape == (4, 3, 2)
+        torch.testing.assert_close(x[1:], y[:-1])
+        raw = x[0, 0, 0] * ds.stations_max[0, 0]
+        day, slot = int(raw // 1000), int(raw % 1000 // 10)
+        torch.testing.assert_close(y * ds.stations_max, data[day, slot + 1:slot + 5])
+
+
+def test_datasets_accept_in_flow_only():
+    data = _ramp(channels=1)
+    assert SampleMetroDataset(data, length=3)[0][0].shape == (3, 1)
+    assert ForecastMetroDataset(data, length=3)[0][0].shape == (2, 3, 1)
+
+
+def test_dataset_validation_errors():
+    data = _ramp()
+    with pytest.raises(ValueError, match=r"expected data of shape \(D, T, S, C\)"):
+        SampleMetroDataset(data[0])
+    with pytest.raises(TypeError, match="floating-point"):
+        ForecastMetroDataset(data.long())
+    with pytest.raises(ValueError, match=r"length to be an int in \[1, 10\]"):
+        SampleMetroDataset(data, length=11)
+    with pytest.raises(ValueError, match=r"length to be an int in \[2, 10\]"):
+        ForecastMetroDataset(data, length=1)
+    with pytest.raises(ValueError, match=r"expected stations_max of shape \(S, C\) with S=3"):
+        SampleMetroDataset(data, stations_max=torch.ones(4, 2))
+
+
+def test_describe_metro_validates_and_counts():
+    train = torch.zeros(2, 73, 3, 2)
+    train[0, 10, :, 0] = torch.tensor([5.0, 6.0, 7.0])
+    train[1, 50, :, 0] = torch.tensor([1.0, 2.0, 30.0])
+    stats = describe_metro(train, train.clone())
+    assert stats["max_in_max"] == 30 and stats["max_out_max"] == 0
+    assert stats["morning_peak_slot"] == 10 and stats["evening_peak_slot"] == 50
+    assert stats["daily_total_max"] == 33 and stats["daily_total_min"] == 18
+    assert stats["morning_in_fraction"] == pytest.approx(2 / 3)
+    with pytest.raises(ValueError, match=r"expected test of shape \(D, T, S, 2\)"):
+        describe_metro(train, train[0])
+
+
+def test_forecast_dataset_index_errors():
+    ds = ForecastMetroDataset(_ramp(), length=5)
+    torch.testing.assert_close(ds[-1][0], ds[len(ds) - 1][0])
+    with pytest.raises(IndexError, match=r"expected an index in \[0, 12\)"):
+        ds[12]

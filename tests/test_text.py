@@ -1,0 +1,94 @@
+"""Text conventions: normalisation, the codec round trip, loading files, windows for generation."""
+
+import pytest
+import torch
+
+from companion.data.text import (
+    EOS_ID,
+    LETTRES,
+    PAD_ID,
+    VOCAB_SIZE,
+    CharWindowDataset,
+    code2string,
+    default_corpus,
+    load_text,
+    normalize,
+    string2code,
+)
+
+
+def test_course_conventions():
+    assert PAD_ID == 0 and EOS_ID == 1 and VOCAB_SIZE == 97 and len(LETTRES) == 95
+    assert string2code("a").item() == 2 and string2code(" ").item() == VOCAB_SIZE - 1
+
+
+def test_normalize_drops_accents_and_unknown_characters():
+    assert normalize("Élève à Paris — 3€\nfin") == "Eleve a Paris  3 fin"
+    assert normalize("tab\there") == "tab here"
+    with pytest.raises(TypeError, match="str"):
+        normalize(b"bytes")
+
+
+@pytest.mark.parametrize("text", ["Hello, world!", LETTRES, "", "Ça va? 42 ans."])
+def test_round_trip(text):
+    codes = string2code(text)
+    assert codes.dtype == torch.long and codes.dim() == 1
+    assert code2string(codes) == normalize(text)
+    assert code2string(codes.tolist()) == normalize(text)
+
+
+def test_code2string_skips_pad_and_eos_and_rejects_bad_ids():
+    assert code2string([2, PAD_ID, 3, EOS_ID]) == "ab"
+    with pytest.raises(ValueError, match=r"ids in \[0, 97\)"):
+        code2string([97])
+    with pytest.raises(ValueError, match=r"expected t of shape \(L,\)"):
+        code2string(torch.zeros(2, 2, dtype=torch.long))
+    with pytest.raises(TypeError, match="integer"):
+        code2string(torch.zeros(2))
+
+
+def test_default_corpus_is_english_prose():
+    text = default_corpus()
+    assert len(text) > 200_000 and text == normalize(text)
+    assert text.count(" the ") > 1000
+    assert default_corpus() == text
+
+
+def test_load_text(tmp_path):
+    path = tmp_path / "speech.txt"
+    path.write_text("Première ligne\nsecond line", encoding="utf-8")
+    assert load_text(path) == "Premiere ligne second line"
+    with pytest.raises(FileNotFoundError, match="nothing.txt"):
+        load_text(tmp_path / "nothing.txt")
+    (tmp_path / "latin1.txt").write_bytes("café".encode("latin-1"))
+    with pytest.raises(ValueError, match="UTF-8"):
+        load_text(tmp_path / "latin1.txt")
+    (tmp_path / "empty.txt").write_text("€€€", encoding="utf-8")
+    with pytest.raises(ValueError, match="LETTRES"):
+        load_text(tmp_path / "empty.txt")
+
+
+def test_char_windows_cover_the_text_in_order():
+    text = "abcdefghijklmnopqrstuvwxyz"
+    ds = CharWindowDataset(text, length=4)
+    assert len(ds) == 6  # (26 - 1) // 4
+    x, y = ds[0]
+    assert code2string(x) == "abcd" and code2string(y) == "bcde"
+    assert code2string(ds[1][0]) == "efgh"
+    assert code2string(ds[-1][1]) == "vwxy"
+    joined = "".join(code2string(ds[i][0]) for i in range(len(ds)))
+    assert joined == text[:24]
+    for i in range(len(ds)):
+        torch.testing.assert_close(ds[i][0][1:], ds[i][1][:-1])
+    with pytest.raises(IndexError):
+        ds[6]
+
+
+def test_char_windows_batch_and_validate():
+    loader = torch.utils.data.DataLoader(CharWindowDataset("x" * 100, 8), batch_size=5)
+    x, y = next(iter(loader))
+    assert x.shape == (5, 8) and y.shape == (5, 8) and x.dtype == torch.long
+    with pytest.raises(ValueError, match="positive int"):
+        CharWindowDataset("abc", 0)
+    with pytest.raises(ValueError, match="at least 5 usable characters"):
+        CharWindowDataset("abc", 4)
