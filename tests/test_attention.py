@@ -1,0 +1,163 @@
+"""Attention in PyTorch against torch: F.scaled_dot_product_attention, nn.MultiheadAttention."""
+
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from companion.attention import (
+    MultiHeadAttention,
+    causal_mask,
+    scaled_dot_product_attention,
+    sinusoidal_positions,
+)
+
+
+def test_causal_mask():
+    m = causal_mask(3)
+    assert m.dtype == torch.bool
+    assert m.tolist() == [[True, False, False], [True, True, False], [True, True, True]]
+    with pytest.raises(ValueError, match="positive int"):
+        causal_mask(-1)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("causal", [False, True])
+def test_attention_and_gradients_match_torch(dtype, causal):
+    torch.manual_seed(0)
+    q, k, v = (torch.randn(2, 3, 6, 4, dtype=dtype, requires_grad=True) for _ in range(3))
+    mask = causal_mask(6) if causal else None
+    out, weights = scaled_dot_product_attention(q, k, v, mask)
+    ref = F.scaled_dot_product_attention(q, k, v, is_causal=causal)
+    torch.testing.assert_close(out, ref)
+    torch.testing.assert_close(weights.sum(-1), torch.ones(2, 3, 6, dtype=dtype))
+    g = torch.randn_like(out)
+    mine = torch.autograd.grad(out, (q, k, v), g)
+    theirs = torch.autograd.grad(ref, (q, k, v), g)
+    for a, b in zip(mine, theirs, strict=True):
+        torch.testing.assert_close(a, b)
+
+
+def test_attention_with_a_per_sequence_mask():
+    torch.manual_seed(0)
+    q, k, v = (torch.randn(2, 3, 5, 4) for _ in range(3))
+    mask = torch.rand(2, 1, 5, 5) > 0.3
+    mask[..., 0] = True  # every query sees at least one key
+    out, weights = scaled_dot_product_attention(q, k, v, mask)
+    torch.testing.assert_close(out, F.scaled_dot_product_attention(q, k, v, attn_mask=mask))
+    assert torch.all(weights.masked_select(~mask.expand(2, 3, 5, 5)) == 0)
+
+
+def test_attention_rejects_bad_inputs():
+    q = torch.zeros(3, 4)
+    with pytest.raises(ValueError, match=r"expected k of shape \(5, 4\)"):
+        scaled_dot_product_attention(q, torch.zeros(5, 3), torch.zeros(5, 2))
+    with pytest.raises(ValueError, match="expected v of shape"):
+        scaled_dot_product_attention(q, q, torch.zeros(2, 3, 4))
+    with pytest.raises(ValueError, match=r"expected q of shape \(\.\.\., L, d\)"):
+        scaled_dot_product_attention(torch.zeros(4), q, q)
+    with pytest.raises(TypeError, match="floating"):
+        scaled_dot_product_attention(q.long(), q, q)
+    with pytest.raises(TypeError, match="boolean mask"):
+        scaled_dot_product_attention(q, q, q, torch.ones(3, 3))
+    with pytest.raises(ValueError, match="broadcastable"):
+        scaled_dot_product_attention(q, q, q, torch.ones(2, 3, dtype=torch.bool))
+    with pytest.raises(ValueError, match="dropout_p"):
+        scaled_dot_product_attention(q, q, q, dropout_p=1.0)
+
+
+def test_attention_dropout_only_drops():
+    torch.manual_seed(0)
+    q, k, v = (torch.randn(4, 8, 4) for _ in range(3))
+    _, kept = scaled_dot_product_attention(q, k, v)
+    _, dropped = scaled_dot_product_attention(q, k, v, dropout_p=0.5)
+    zero = dropped == 0
+    assert zero.any() and not zero.all()
+    torch.testing.assert_close(dropped[~zero], 2 * kept[~zero])
+
+
+def test_sinusoidal_positions():
+    pe = sinusoidal_positions(10, 6)
+    assert pe.shape == (10, 6) and pe.dtype == torch.float32
+    torch.testing.assert_close(pe[0], torch.tensor([0.0, 1.0] * 3))
+    torch.testing.assert_close(sinusoidal_positions(4, 6, offset=6), pe[6:])
+    # the dot product of two encodings depends only on their distance
+    d1, d2 = pe[2] @ pe[5], pe[6] @ pe[9]
+    torch.testing.assert_close(d1, d2)
+    with pytest.raises(ValueError, match="even"):
+        sinusoidal_positions(3, 5)
+    with pytest.raises(ValueError, match="positive int"):
+        sinusoidal_positions(0, 4)
+
+
+def _copy_to_torch(mha: MultiHeadAttention) -> torch.nn.MultiheadAttention:
+    ref = torch.nn.MultiheadAttention(mha.d_model, mha.n_heads).to(mha.in_proj.weight.dtype)
+    with torch.no_grad():
+        ref.in_proj_weight.copy_(mha.in_proj.weight)
+        ref.in_proj_bias.copy_(mha.in_proj.bias)
+        ref.out_proj.weight.copy_(mha.out_proj.weight)
+        ref.out_proj.bias.copy_(mha.out_proj.bias)
+    return ref
+
+
+@pytest.mark.parametrize("causal", [False, True])
+def test_multi_head_attention_matches_nn_multihead_attention(causal):
+    torch.manual_seed(0)
+    mha = MultiHeadAttention(12, 3)
+    torch.nn.init.normal_(mha.in_proj.bias)
+    ref = _copy_to_torch(mha)
+    x = torch.randn(7, 2, 12)
+    out, weights = mha(x, causal=causal, need_weights=True)
+    ref_out, ref_weights = ref(x, x, x, attn_mask=~causal_mask(7) if causal else None,
+                               average_attn_weights=False)
+    torch.testing.assert_close(out, ref_out)
+    torch.testing.assert_close(weights, ref_weights)
+    assert weights.shape == (2, 3, 7, 7)
+    torch.testing.assert_close(mha(x, causal=causal), out)
+
+
+def test_multi_head_attention_rejects_bad_inputs():
+    mha = MultiHeadAttention(8, 2)
+    with pytest.raises(ValueError, match=r"expected x of shape \(L, B, 8\)"):
+        mha(torch.zeros(3, 2, 7))
+    with pytest.raises(TypeError, match="floating"):
+        mha(torch.zeros(3, 2, 8, dtype=torch.long))
+    with pytest.raises(ValueError, match=r"expected x of shape \(B, 8\)"):
+        mha.step(torch.zeros(3, 2, 8))
+    _, cache = mha.step(torch.zeros(2, 8))
+    with pytest.raises(ValueError, match="expected cache k of shape"):
+        mha.step(torch.zeros(3, 8), cache)
+    with pytest.raises(ValueError, match="divide"):
+        MultiHeadAttention(8, 3)
+    with pytest.raises(ValueError, match="positive int"):
+        MultiHeadAttention(0, 1)
+
+
+def test_step_with_a_cache_equals_the_causal_forward():
+    torch.manual_seed(0)
+    mha = MultiHeadAttention(8, 2)
+    x = torch.randn(6, 3, 8)
+    full = mha(x, causal=True)
+    cache = None
+    for t in range(6):
+        y, cache = mha.step(x[t], cache)
+        torch.testing.assert_close(y, full[t])
+    assert cache[0].shape == (3, 2, 6, 4)
+
+
+@settings(max_examples=25, deadline=None)
+@given(length=st.integers(2, 10), data=st.data(), seed=st.integers(0, 1000))
+def test_no_output_depends_on_a_future_input(length, data, seed):
+    """The Jacobian of outputs <= t with respect to inputs > t is exactly zero."""
+    torch.manual_seed(seed)
+    mha = MultiHeadAttention(8, 2)
+    t = data.draw(st.integers(0, length - 2))
+    x = torch.randn(length, 2, 8, requires_grad=True)
+    past = mha(x, causal=True)[: t + 1].sum()
+    (grad,) = torch.autograd.grad(past, x)
+    assert torch.all(grad[t + 1:] == 0)
+    assert grad[: t + 1].abs().sum() > 0
+    # the same check without the mask fails: the future leaks
+    (leak,) = torch.autograd.grad(mha(x)[: t + 1].sum(), x)
+    assert leak[t + 1:].abs().sum() > 0
