@@ -20,9 +20,10 @@ errors" (1986).
 import numpy as np
 import torch
 
-from companion.checks import check_floating, check_shape
+from companion.checks import check_floating, check_positive_int, check_shape
 
-PARAM_NAMES = ("W1", "b1", "W2", "b2")
+PARAM_SHAPES = {"W1": (2, 2), "b1": (2,), "W2": (2, 1), "b2": (1,)}
+PARAM_NAMES = tuple(PARAM_SHAPES)
 XOR_INPUTS = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
 XOR_TARGETS = np.array([[0.0], [1.0], [1.0], [0.0]])
 
@@ -40,11 +41,10 @@ def init_params(rng: np.random.Generator, population: int | None = None,
     initialisation of the TensorFlow notebook chapter 1 starts from (``scale`` is ignored).
     """
     lead = () if population is None else (population,)
-    shapes = {"W1": (2, 2), "b1": (2,), "W2": (2, 1), "b2": (1,)}
     if kind == "normal":
-        return {k: scale * rng.standard_normal(lead + s) for k, s in shapes.items()}
+        return {k: scale * rng.standard_normal(lead + s) for k, s in PARAM_SHAPES.items()}
     if kind == "uniform01":
-        return {k: rng.uniform(0.0, 1.0, lead + s) for k, s in shapes.items()}
+        return {k: rng.uniform(0.0, 1.0, lead + s) for k, s in PARAM_SHAPES.items()}
     raise ValueError(f"expected kind 'normal' or 'uniform01', got {kind!r}")
 
 
@@ -53,9 +53,10 @@ def _check_params(params: dict) -> int | None:
     missing = [k for k in PARAM_NAMES if k not in params]
     if missing:
         raise ValueError(f"expected parameters {PARAM_NAMES}, missing {missing}")
+    check_floating("W1", params["W1"])
     population = params["W1"].shape[0] if params["W1"].ndim == 3 else None
     lead = () if population is None else (population,)
-    for name, shape in (("W1", (2, 2)), ("b1", (2,)), ("W2", (2, 1)), ("b2", (1,))):
+    for name, shape in PARAM_SHAPES.items():
         check_floating(name, params[name])
         check_shape(name, params[name], lead + shape)
     return population
@@ -87,6 +88,10 @@ def squared_error(Y: np.ndarray, T: np.ndarray) -> np.ndarray | float:
     ``T`` must be ``(N, 1)`` like the output: a ``(N,)`` target would broadcast against
     ``(N, 1)`` into an ``(N, N)`` table of differences, the bug chapter 1 dissects.
     """
+    check_floating("Y", Y)
+    if Y.ndim not in (2, 3) or Y.shape[-1] != 1:
+        raise ValueError(f"expected Y of shape (N, 1) or (S, N, 1), got {tuple(Y.shape)}")
+    check_floating("T", T)
     check_shape("T", T, (Y.shape[-2], 1))
     return ((Y - T) ** 2).sum(axis=(-2, -1))
 
@@ -171,8 +176,10 @@ def train(params: dict, X: np.ndarray, T: np.ndarray, lr: float, epochs: int,
     """
     if not lr > 0:
         raise ValueError(f"expected lr > 0, got {lr}")
-    if not isinstance(epochs, int) or epochs < 0:
-        raise ValueError(f"expected epochs to be a non-negative int, got {epochs!r}")
+    check_positive_int("epochs", epochs, minimum=0)
+    if writer is not None and _check_params(params) is not None:
+        raise ValueError("expected the parameters of one network with a writer, got a population")
+    _check_data(X, T)
     params = {k: v.copy() for k, v in params.items()}
     losses = []
     for epoch in range(epochs + 1):
@@ -187,6 +194,10 @@ def train(params: dict, X: np.ndarray, T: np.ndarray, lr: float, epochs: int,
 
 
 def solved(params: dict, X: np.ndarray, T: np.ndarray) -> np.ndarray | bool:
-    """Whether every output is on the right side of 0.5 (one bool, or ``(S,)`` bools)."""
+    """Whether every output is on the right side of 0.5 (one bool, or ``(S,)`` bools).
+
+    ``T`` must be ``(N, 1)``: a ``(N,)`` target would broadcast into an ``(N, N)`` table.
+    """
+    _check_data(X, T)
     Y = forward(params, X)["Y"]
     return ((Y > 0.5) == (T > 0.5)).all(axis=(-2, -1))

@@ -70,3 +70,16 @@ def check_integer(name: str, x) -> None:
         raise TypeError(f"expected {name} to be a tensor or array, got {type(x).__name__}")
     if not ok:
         raise TypeError(f"expected {name} to have an integer dtype, got {x.dtype}")
+
+
+def check_positive_int(name: str, value, minimum: int = 1) -> int:
+    """Return ``value`` if it is an ``int`` (not a ``bool``) ``>= minimum``.
+
+    Raises ``TypeError`` for another type and ``ValueError`` for a smaller int, both naming
+    what was expected, e.g. ``expected n_sup to be an int >= 1, got 0``.
+    """
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"expected {name} to be an int >= {minimum}, got {value!r}")
+    if value < minimum:
+        raise ValueError(f"expected {name} to be an int >= {minimum}, got {value}")
+    return value

@@ -2,6 +2,7 @@
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.patches import Patch
 
 from companion.backprop import forward
 
@@ -31,5 +32,8 @@ def plot_xor_decision(params: dict, X: np.ndarray, T: np.ndarray, ax=None, title
                zorder=3)
     ax.set(xlim=(-0.5, 1.5), ylim=(-0.5, 1.5), xlabel="$x_1$", ylabel="$x_2$", title=title,
            aspect="equal")
-    ax.legend(loc="upper right", fontsize=7, framealpha=0.9)
+    handles, _ = ax.get_legend_handles_labels()
+    handles += [Patch(color="#fbe3d4", label="output > 0.5"),
+                Patch(color="#dbe9f6", label="output < 0.5")]
+    ax.legend(handles=handles, loc="upper right", fontsize=7, framealpha=0.9)
     return ax

@@ -20,7 +20,7 @@ import math
 import torch
 from torch import nn
 
-from companion.checks import check_floating, check_shape
+from companion.checks import check_floating, check_positive_int, check_shape
 
 
 class RNN(nn.Module):
@@ -34,8 +34,7 @@ class RNN(nn.Module):
         super().__init__()
         for name, value in (("input_dim", input_dim), ("latent_dim", latent_dim),
                             ("output_dim", output_dim)):
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"expected {name} to be a positive int, got {value!r}")
+            check_positive_int(name, value)
         self.input_dim, self.latent_dim, self.output_dim = input_dim, latent_dim, output_dim
         bound = 1 / math.sqrt(latent_dim)
         self.W_i = nn.Parameter(torch.empty(latent_dim, input_dim).uniform_(-bound, bound))
@@ -51,6 +50,8 @@ class RNN(nn.Module):
 
     def one_step(self, x: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
         """One step: ``x (B, D)``, ``h (B, H)`` → next ``h (B, H)``."""
+        check_floating("x", x)
+        check_floating("h", h)
         dims = check_shape("x", x, ("B", self.input_dim))
         check_shape("h", h, ("B", self.latent_dim), dims)
         return torch.tanh(x @ self.W_i.T + h @ self.W_h.T + self.b_h)
@@ -83,6 +84,7 @@ class RNN(nn.Module):
 
     def decode(self, h: torch.Tensor) -> torch.Tensor:
         """Decode ``(B, H)`` or ``(L, B, H)`` hidden states into ``(…, output_dim)`` outputs."""
+        check_floating("h", h)
         if h.dim() not in (2, 3) or h.shape[-1] != self.latent_dim:
             raise ValueError(f"expected h of shape (B, {self.latent_dim}) or "
                              f"(L, B, {self.latent_dim}), got {tuple(h.shape)}")

@@ -5,13 +5,34 @@ The loop knows nothing about the model: the caller gives ``loss_fn(model, batch)
 """
 
 import math
+import shutil
 from collections.abc import Callable, Iterable
+from pathlib import Path
 
 import torch
 from torch import nn
 from tqdm import tqdm
 
 LossFn = Callable[[nn.Module, object], torch.Tensor]
+
+
+def tensorboard_dir(name: str) -> Path:
+    """A fresh, empty folder ``_build/tensorboard/<name>`` for one run's TensorBoard logs.
+
+    The folder is under the repository root (the folder holding ``_config.yml`` next to this
+    package), or under the working directory when the package is installed elsewhere, so a
+    chapter writes to the same place whether it runs in ``book/``, in a student folder or in
+    a build. Open the logs with ``tensorboard --logdir _build/tensorboard``.
+    """
+    if not name or "/" in name or "\\" in name or name in (".", ".."):
+        raise ValueError(f"expected a plain folder name, got {name!r}")
+    root = Path(__file__).resolve().parents[1]
+    if not (root / "_config.yml").is_file():
+        root = Path.cwd()
+    path = root / "_build" / "tensorboard" / name
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
+    return path
 
 
 def gradient_norm(model: nn.Module) -> float:

@@ -107,7 +107,11 @@ def test_solved_detects_wrong_outputs(params):
          r"expected W2 of shape \(2, 1\), got \(2, 2\)"),
         (lambda p: bp.forward({"W1": p["W1"]}, X), "missing"),
         (lambda p: bp.train(p, X, T, lr=0.0, epochs=1), "lr > 0"),
-        (lambda p: bp.train(p, X, T, lr=0.1, epochs=-1), "non-negative int"),
+        (lambda p: bp.train(p, X, T, lr=0.1, epochs=-1), "int >= 0"),
+        (lambda p: bp.solved(p, X, T.ravel()), r"expected T of shape \(N, 1\)"),
+        (lambda p: bp.squared_error(np.zeros(4), T), r"expected Y of shape \(N, 1\)"),
+        (lambda p: bp.train({k: v[None].repeat(2, 0) for k, v in p.items()}, X, T, lr=0.1,
+                            epochs=1, writer=object()), "one network with a writer"),
         (lambda p: bp.init_params(np.random.default_rng(0), kind="xavier"), "kind"),
     ],
 )
@@ -119,6 +123,10 @@ def test_bad_inputs_raise_value_error(params, call, message):
 def test_integer_inputs_raise_type_error(params):
     with pytest.raises(TypeError, match="floating-point"):
         bp.forward(params, X.astype(int))
+    with pytest.raises(TypeError, match="expected W1 to be a tensor or array, got list"):
+        bp.forward({**params, "W1": [[1.0, 0.0], [0.0, 1.0]]}, X)
+    with pytest.raises(TypeError, match="int >= 0"):
+        bp.train(params, X, T, lr=0.1, epochs=True)
 
 
 def test_numerical_gradient_refuses_a_population():

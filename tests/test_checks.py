@@ -45,3 +45,15 @@ def test_dtype_checks():
         check_integer("t", torch.zeros(2, dtype=torch.bool))
     with pytest.raises(TypeError, match="tensor or array"):
         check_floating("x", 3.0)
+
+
+def test_check_positive_int():
+    from companion.checks import check_positive_int
+
+    assert check_positive_int("n", 3) == 3
+    assert check_positive_int("k", 0, minimum=0) == 0
+    with pytest.raises(ValueError, match="expected n to be an int >= 1, got 0"):
+        check_positive_int("n", 0)
+    for bad in (True, 2.0, "3", None):
+        with pytest.raises(TypeError, match="expected n to be an int >= 1"):
+            check_positive_int("n", bad)

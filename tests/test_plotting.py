@@ -16,4 +16,6 @@ def test_decision_plot_draws_regions_lines_and_points():
     assert labels == ["hidden unit 1", "hidden unit 2"]
     assert len(ax.collections) >= 3  # filled regions, boundary, two scatters
     assert ax.get_title() == "t"
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert {"output > 0.5", "output < 0.5", "target 1", "target 0"} <= set(legend)
     plt.close(fig)

@@ -62,9 +62,15 @@ def test_gradient_reaches_every_parameter(rnn):
         assert p.grad is not None and p.grad.abs().sum() > 0, name
 
 
-@pytest.mark.parametrize("args", [(0, 5, 2), (3, -1, 2), (3, 5, 2.0)])
+@pytest.mark.parametrize("args", [(0, 5, 2), (3, -1, 2)])
 def test_constructor_rejects_bad_sizes(args):
-    with pytest.raises(ValueError, match="positive int"):
+    with pytest.raises(ValueError, match="int >= 1"):
+        RNN(*args)
+
+
+@pytest.mark.parametrize("args", [(3, 5, 2.0), (True, 5, 2)])
+def test_constructor_rejects_non_int_sizes(args):
+    with pytest.raises(TypeError, match="int >= 1"):
         RNN(*args)
 
 
@@ -88,3 +94,10 @@ def test_one_step_and_decode_reject_bad_shapes(rnn):
         rnn.decode(torch.randn(5))
     with pytest.raises(ValueError, match=r"expected h of shape \(B, 5\) or \(L, B, 5\)"):
         rnn.decode(torch.randn(2, 4))
+
+
+def test_one_step_and_decode_reject_bad_dtypes(rnn):
+    with pytest.raises(TypeError, match="expected x to have a floating-point dtype"):
+        rnn.one_step(torch.ones(2, 3, dtype=torch.long), torch.zeros(2, 5))
+    with pytest.raises(TypeError, match="expected h to have a floating-point dtype"):
+        rnn.decode(torch.ones(2, 5, dtype=torch.long))

@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch import nn
 
-from companion.training import evaluate, fit, gradient_norm, train_epoch
+from companion.training import evaluate, fit, gradient_norm, tensorboard_dir, train_epoch
 
 
 def regression_problem():
@@ -92,3 +92,15 @@ def test_empty_batches_are_an_error():
         train_epoch(model, [], mse, torch.optim.SGD(model.parameters(), lr=0.1))
     with pytest.raises(ValueError, match="at least one batch"):
         evaluate(model, [], mse)
+
+
+def test_tensorboard_dir_is_fresh_and_under_the_repository():
+    path = tensorboard_dir("unit_test_run")
+    (path / "old_event").write_text("x")
+    again = tensorboard_dir("unit_test_run")
+    assert again == path and list(again.iterdir()) == []
+    assert (path.parents[2] / "_config.yml").is_file()
+    again.rmdir()
+    for bad in ("", "a/b", ".."):
+        with pytest.raises(ValueError, match="plain folder name"):
+            tensorboard_dir(bad)
