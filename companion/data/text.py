@@ -6,6 +6,7 @@ Text is normalised with Unicode NFD and every character outside ``LETTRES`` is d
 (accents fall off their letters, line breaks disappear).
 """
 
+import os
 import string
 import unicodedata
 from pathlib import Path
@@ -62,6 +63,14 @@ def default_corpus() -> str:
     from pydoc_data.topics import topics
 
     return normalize(" ".join(topics[k] for k in sorted(topics)))
+
+
+def load_corpus(path: str | Path | None = None) -> str:
+    """The corpus a chapter trains on: ``path`` if given, else the file named by the
+    environment variable ``TEXT_PATH`` (how a teacher points every chapter at the course's
+    speeches), else ``default_corpus()``. Normalised in every case."""
+    path = path or os.environ.get("TEXT_PATH")
+    return load_text(path) if path else default_corpus()
 
 
 def load_text(path: str | Path) -> str:
