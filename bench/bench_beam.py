@@ -1,9 +1,9 @@
 """Batched beam search against a per-hypothesis loop (chapter 6).
 
 ``companion.decoding.beam_search`` advances all live hypotheses with one ``step`` call on a
-batch of at most ``K`` rows. The baseline below, ``beam_search_loop``, is the same search
-written the direct way: every hypothesis keeps its own state and is advanced by its own
-``step`` call. Both return the same hypotheses (checked here before timing); only the
+batch of at most ``K`` rows. The baseline, ``companion.decoding.beam_search_reference``, is
+the same search written the direct way: every hypothesis keeps its own state and is advanced
+by its own ``step`` call. Both return the same hypotheses (checked here before timing); only the
 number of model calls differs, ``L`` against about ``K * L``.
 
 The model has the chapter's architecture (``CharLM`` over an Elman ``RNN``, embedding 32,
@@ -21,48 +21,11 @@ import torch
 
 from companion import set_seed
 from companion.data.text import EOS_ID, VOCAB_SIZE, string2code
-from companion.decoding import Hypothesis, beam_search
+from companion.decoding import beam_search, beam_search_reference
 from companion.language_model import CharLM
 from companion.rnn import RNN
 
 REQUIRED_SPEEDUP = 8.0
-
-
-def beam_search_loop(step, start, eos_id, maxlen, width, bos_id):
-    """Beam search with one ``step`` call per hypothesis per step (the baseline).
-
-    Same rules as ``companion.decoding.beam_search`` with ``length_penalty = 0``: keep the
-    ``width`` best extensions, EOS ones leave the beam, live ones join the pool at
-    ``maxlen``, early stop once ``width`` pooled hypotheses beat every live one.
-    """
-    log_probs, state = None, None
-    for token in torch.cat([torch.tensor([bos_id]), start]).view(-1, 1):
-        log_probs, state = step(state, token)
-    beam = [((), 0.0, log_probs[0], state)]  # (tokens, score, next log-probs (V,), state)
-    pool = []
-    for t in range(maxlen):
-        total = torch.stack([score + lp.double() for _, score, lp, _ in beam]).view(-1)
-        best = total.topk(min(width, len(total))).indices.tolist()
-        new_beam = []
-        for index in best:
-            parent, token = divmod(index, VOCAB_SIZE)
-            tokens, score = beam[parent][0] + (token,), float(total[index])
-            if score == -math.inf:
-                continue
-            if token == eos_id or t == maxlen - 1:
-                pool.append(Hypothesis(tokens, score, token == eos_id))
-            else:
-                lp, st = step(beam[parent][3], torch.tensor([token]))
-                new_beam.append((tokens, score, lp[0], st))
-        beam = new_beam
-        if not beam:
-            break
-        if len(pool) >= width:
-            kth = sorted((h.log_prob for h in pool), reverse=True)[width - 1]
-            if kth > max(score for _, score, _, _ in beam):
-                break
-    pool.sort(key=lambda h: h.log_prob, reverse=True)
-    return pool[:width]
 
 
 def chapter_model(seed: int = 0) -> CharLM:
@@ -116,13 +79,14 @@ def compare(widths=(4, 16), maxlen: int = 100, repeats: int = 3, prompt: str = "
 
 def _time_width(step, start, maxlen, width, repeats, clock) -> dict:
     batched = beam_search(step, start, EOS_ID, maxlen, width, bos_id=EOS_ID)
-    looped = beam_search_loop(step, start, EOS_ID, maxlen, width, EOS_ID)
+    looped = beam_search_reference(step, start, EOS_ID, maxlen, width, bos_id=EOS_ID)
     if [h.tokens for h in batched] != [h.tokens for h in looped]:
         raise AssertionError(f"the two searches disagree at width {width}")
     t_batched = best_time(
         lambda: beam_search(step, start, EOS_ID, maxlen, width, bos_id=EOS_ID), repeats, clock)
     t_loop = best_time(
-        lambda: beam_search_loop(step, start, EOS_ID, maxlen, width, EOS_ID), repeats, clock)
+        lambda: beam_search_reference(step, start, EOS_ID, maxlen, width, bos_id=EOS_ID),
+        repeats, clock)
     return {"K": width, "L": maxlen, "loop_s": t_loop, "batched_s": t_batched,
             "speedup": t_loop / t_batched}
 

@@ -18,7 +18,7 @@ import math
 import torch
 from torch import nn
 
-from companion.checks import check_floating, check_shape
+from companion.checks import check_floating, check_positive_int, check_shape
 
 
 def causal_mask(length: int, device: torch.device | str | None = None) -> torch.Tensor:
@@ -27,8 +27,7 @@ def causal_mask(length: int, device: torch.device | str | None = None) -> torch.
     Same convention as ``F.scaled_dot_product_attention`` (``True`` = allowed); note that
     ``nn.MultiheadAttention`` uses the opposite one (``True`` = masked).
     """
-    if not isinstance(length, int) or length < 1:
-        raise ValueError(f"expected length to be a positive int, got {length!r}")
+    check_positive_int("length", length)
     return torch.ones(length, length, dtype=torch.bool, device=device).tril()
 
 
@@ -39,8 +38,9 @@ def scaled_dot_product_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tens
     ``q (..., Lq, dk)``, ``k (..., Lk, dk)``, ``v (..., Lk, dv)`` with the same leading
     dimensions ``...`` → ``output (..., Lq, dv)``, ``weights (..., Lq, Lk)``. ``mask`` is
     boolean and broadcastable to ``(..., Lq, Lk)``, ``True`` where attending is allowed;
-    masked scores become ``-inf`` before the softmax. ``dropout_p`` drops attention weights
-    (training only: pass 0 at evaluation).
+    masked scores become ``-inf`` before the softmax (a query whose keys are all masked gets
+    NaN weights: unlike the NumPy version, this hot path does not check). ``dropout_p`` drops
+    attention weights (training only: pass 0 at evaluation).
 
     For speed the leading dimensions are flattened into one batch and the mask is turned into
     an additive bias (0 or ``-inf``) that ``torch.baddbmm`` adds while it multiplies, so the
@@ -88,10 +88,11 @@ def sinusoidal_positions(length: int, d_model: int, *, offset: int = 0,
     ``PE[p, 2i] = sin(p / 10000^(2i/d))``, ``PE[p, 2i+1] = cos(p / 10000^(2i/d))``; ``d_model``
     must be even. No table, no maximum length: positions are computed on demand.
     """
-    if not isinstance(length, int) or length < 1:
-        raise ValueError(f"expected length to be a positive int, got {length!r}")
-    if not isinstance(d_model, int) or d_model < 2 or d_model % 2:
-        raise ValueError(f"expected d_model to be a positive even int, got {d_model!r}")
+    check_positive_int("length", length)
+    if check_positive_int("d_model", d_model, minimum=2) % 2:
+        raise ValueError(f"expected d_model to be even, got {d_model}")
+    if isinstance(offset, bool) or not isinstance(offset, int):
+        raise TypeError(f"expected offset to be an int, got {offset!r}")
     position = torch.arange(offset, offset + length, dtype=torch.float64, device=device)
     frequency = 10000.0 ** (-torch.arange(0, d_model, 2, dtype=torch.float64,
                                           device=device) / d_model)
@@ -111,10 +112,11 @@ class MultiHeadAttention(nn.Module):
 
     def __init__(self, d_model: int, n_heads: int, dropout: float = 0.0):
         super().__init__()
-        if not isinstance(d_model, int) or d_model < 1:
-            raise ValueError(f"expected d_model to be a positive int, got {d_model!r}")
-        if not isinstance(n_heads, int) or n_heads < 1 or d_model % n_heads:
-            raise ValueError(f"expected n_heads to divide d_model={d_model}, got {n_heads!r}")
+        check_positive_int("d_model", d_model)
+        if d_model % check_positive_int("n_heads", n_heads):
+            raise ValueError(f"expected n_heads to divide d_model={d_model}, got {n_heads}")
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"expected dropout in [0, 1), got {dropout}")
         self.d_model, self.n_heads, self.d_head = d_model, n_heads, d_model // n_heads
         self.dropout = dropout
         self.in_proj = nn.Linear(d_model, 3 * d_model)

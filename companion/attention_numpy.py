@@ -22,7 +22,7 @@ normalization" (2016); Xiong et al., "On layer normalization in the Transformer 
 
 import numpy as np
 
-from companion.checks import check_floating, check_shape
+from companion.checks import check_floating, check_positive_int, check_shape
 
 
 def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -42,8 +42,7 @@ def causal_mask(length: int) -> np.ndarray:
     The convention is that of ``torch.nn.functional.scaled_dot_product_attention``: ``True``
     means *allowed*.
     """
-    if not isinstance(length, int) or length < 1:
-        raise ValueError(f"expected length to be a positive int, got {length!r}")
+    check_positive_int("length", length)
     return np.tril(np.ones((length, length), dtype=bool))
 
 
@@ -83,16 +82,22 @@ def scaled_dot_product_attention(q: np.ndarray, k: np.ndarray, v: np.ndarray,
 def positional_encoding(length: int, d_model: int) -> np.ndarray:
     """Sinusoidal positions ``(L, d_model)``: ``PE[p, 2i] = sin(p / 10000^(2i/d))`` and
     ``PE[p, 2i+1] = cos(p / 10000^(2i/d))``; ``d_model`` must be even."""
-    if not isinstance(length, int) or length < 1:
-        raise ValueError(f"expected length to be a positive int, got {length!r}")
-    if not isinstance(d_model, int) or d_model < 2 or d_model % 2:
-        raise ValueError(f"expected d_model to be a positive even int, got {d_model!r}")
+    check_positive_int("length", length)
+    if check_positive_int("d_model", d_model, minimum=2) % 2:
+        raise ValueError(f"expected d_model to be even, got {d_model}")
     position = np.arange(length)[:, None]
     frequency = 10000.0 ** (-np.arange(0, d_model, 2) / d_model)
     pe = np.empty((length, d_model))
     pe[:, 0::2] = np.sin(position * frequency)
     pe[:, 1::2] = np.cos(position * frequency)
     return pe
+
+
+def _check_last_dim(name: str, x: np.ndarray, size: int) -> None:
+    """Raise unless ``x`` is a floating array of shape ``(..., size)``."""
+    check_floating(name, x)
+    if x.ndim < 1 or x.shape[-1] != size:
+        raise ValueError(f"expected {name} of shape (..., {size}), got {x.shape}")
 
 
 class Module:
@@ -129,12 +134,15 @@ class Linear(Module):
 
     def __init__(self, d_in: int, d_out: int, rng: np.random.Generator):
         super().__init__()
+        check_positive_int("d_in", d_in)
+        check_positive_int("d_out", d_out)
         self.weight = rng.normal(0.0, 1.0 / np.sqrt(d_in), size=(d_out, d_in))
         self.bias = np.zeros(d_out)
         self._params = {"weight": self.weight, "bias": self.bias}
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         """``x (..., in)`` → ``(..., out)``."""
+        _check_last_dim("x", x, self.weight.shape[1])
         return x @ self.weight.T + self.bias
 
 
@@ -144,12 +152,16 @@ class LayerNorm(Module):
 
     def __init__(self, d: int, eps: float = 1e-5):
         super().__init__()
+        check_positive_int("d", d)
+        if not eps > 0:
+            raise ValueError(f"expected eps > 0, got {eps}")
         self.eps = eps
         self.weight, self.bias = np.ones(d), np.zeros(d)
         self._params = {"weight": self.weight, "bias": self.bias}
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         """``x (..., d)`` → ``(..., d)``."""
+        _check_last_dim("x", x, self.weight.shape[0])
         mean = x.mean(axis=-1, keepdims=True)
         var = x.var(axis=-1, keepdims=True)
         return self.weight * (x - mean) / np.sqrt(var + self.eps) + self.bias
@@ -160,6 +172,8 @@ class FeedForward(Module):
 
     def __init__(self, d_model: int, d_ff: int, rng: np.random.Generator):
         super().__init__()
+        check_positive_int("d_model", d_model)
+        check_positive_int("d_ff", d_ff)
         self.lin1, self.lin2 = Linear(d_model, d_ff, rng), Linear(d_ff, d_model, rng)
         self._children = {"lin1": self.lin1, "lin2": self.lin2}
 
@@ -178,8 +192,9 @@ class MultiHeadAttention(Module):
 
     def __init__(self, d_model: int, n_heads: int, rng: np.random.Generator):
         super().__init__()
-        if not isinstance(n_heads, int) or n_heads < 1 or d_model % n_heads:
-            raise ValueError(f"expected n_heads to divide d_model={d_model}, got {n_heads!r}")
+        check_positive_int("d_model", d_model)
+        if d_model % check_positive_int("n_heads", n_heads):
+            raise ValueError(f"expected n_heads to divide d_model={d_model}, got {n_heads}")
         self.d_model, self.n_heads = d_model, n_heads
         self.in_proj = Linear(d_model, 3 * d_model, rng)
         self.out_proj = Linear(d_model, d_model, rng)

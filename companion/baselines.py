@@ -11,7 +11,7 @@
 import torch
 from torch import nn
 
-from companion.checks import check_floating, check_integer, check_shape
+from companion.checks import check_floating, check_integer, check_positive_int, check_shape
 
 
 def mean_max_features(x: torch.Tensor) -> torch.Tensor:
@@ -31,9 +31,8 @@ class MeanMaxClassifier(nn.Module):
 
     def __init__(self, input_dim: int, num_classes: int):
         super().__init__()
-        for name, value in (("input_dim", input_dim), ("num_classes", num_classes)):
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"expected {name} to be a positive int, got {value!r}")
+        check_positive_int("input_dim", input_dim)
+        check_positive_int("num_classes", num_classes)
         self.input_dim, self.num_classes = input_dim, num_classes
         self.register_buffer("mean", torch.zeros(2 * input_dim))
         self.register_buffer("std", torch.ones(2 * input_dim))
@@ -52,6 +51,7 @@ class MeanMaxClassifier(nn.Module):
             weight_decay: float = 1e-4) -> "MeanMaxClassifier":
         """Fit on ``x (L, B, D)`` and integer ``labels (B,)`` in ``[0, num_classes)``."""
         dims = check_shape("x", x, ("L", "B", self.input_dim))
+        check_positive_int("steps", steps)
         check_integer("labels", labels)
         check_shape("labels", labels, ("B",), dims)
         if labels.min() < 0 or labels.max() >= self.num_classes:

@@ -10,12 +10,14 @@ Simard & Frasconi (1994); Pascanu, Mikolov & Bengio, "On the difficulty of train
 neural networks" (ICML 2013).
 """
 
+import copy
 from collections.abc import Callable
 
 import torch
 from torch import nn
 
 from companion.checks import check_floating, check_shape
+from companion.rnn import RNN
 
 
 def spectral_radius(W: torch.Tensor) -> float:
@@ -39,17 +41,51 @@ def rescale_spectral_radius(W: torch.Tensor, radius: float) -> torch.Tensor:
     return W.detach() * (radius / current)
 
 
+def with_recurrent_matrix(rnn: RNN, W: torch.Tensor, zero_bias: bool = False) -> RNN:
+    """A copy of the ``RNN`` ``rnn`` whose recurrent matrix is ``W (H, H)`` (and whose bias
+    ``b_h`` is zero if ``zero_bias``); ``rnn`` itself is left unchanged."""
+    if not isinstance(rnn, RNN):
+        raise TypeError(f"expected rnn to be a companion.rnn.RNN, got {type(rnn).__name__}")
+    check_floating("W", W)
+    check_shape("W", W, (rnn.latent_dim, rnn.latent_dim))
+    model = copy.deepcopy(rnn)
+    with torch.no_grad():
+        model.W_h.copy_(W)
+        if zero_bias:
+            model.b_h.zero_()
+    return model
+
+
+def late_slope(norms: torch.Tensor) -> float:
+    """Mean change of ``log norms`` per step over the second half of ``norms (K,)``.
+
+    For gradient norms indexed by the lag, this is the long-run log-rate that Gelfand's formula
+    predicts to be ``log ρ(W_h)`` in the linear regime; the first half, where the transient of
+    a non-normal ``W_h`` lives, is left out. Needs ``K >= 3`` positive entries.
+    """
+    check_floating("norms", norms)
+    (K,) = check_shape("norms", norms, ("K",)).values()
+    if K < 3:
+        raise ValueError(f"expected norms of length >= 3, got {K}")
+    if not (norms > 0).all():
+        raise ValueError("expected positive norms (a log is taken), got a zero or negative one")
+    half = K // 2
+    return float((norms[-1].double().log() - norms[half].double().log()) / (K - 1 - half))
+
+
 def state_gradient_norms(layer: nn.Module, x: torch.Tensor,
                          loss_fn: Callable[[torch.Tensor], torch.Tensor] | None = None
                          ) -> torch.Tensor:
     """``‖∂L/∂h_t‖`` for every step of ``x (L, B, D)``, indexed by the lag ``k = L - 1 - t``.
 
     The layer runs step by step with ``one_step`` (the first step with ``forward`` on ``x[:1]``,
-    so the layer chooses its own initial state), and autograd keeps the gradient of each hidden
-    vector ``hidden(state)`` (``retain_grad``). The loss is ``loss_fn(h_T)`` on the last hidden
-    vector ``h_T (B, H)``, by default the sum of the decoder's outputs. The norm is taken over
-    the batch and the hidden units together. Returns a float tensor ``(L,)``: entry 0 is the
-    gradient at the last step, entry ``k`` the gradient ``k`` steps earlier.
+    so the layer chooses its own initial state), keeping every hidden vector
+    ``hidden(state)``; ``torch.autograd.grad`` then returns the gradient of the loss with
+    respect to each of them. The loss is ``loss_fn(h_T)`` on the last hidden vector
+    ``h_T (B, H)``, by default the sum of the decoder's outputs. The norm is taken over the
+    batch and the hidden units together. Returns a float tensor ``(L,)``: entry 0 is the
+    gradient at the last step, entry ``k`` the gradient ``k`` steps earlier. The ``.grad`` of
+    the layer's parameters is left untouched.
     """
     check_floating("x", x)
     check_shape("x", x, ("L", "B", layer.input_dim))
@@ -58,12 +94,10 @@ def state_gradient_norms(layer: nn.Module, x: torch.Tensor,
     for x_t in x[1:]:
         state = layer.one_step(x_t, state)
         hiddens.append(layer.hidden(state))
-    for h in hiddens:
-        h.retain_grad()
     h_last = hiddens[-1]
     loss = layer.decode(h_last).sum() if loss_fn is None else loss_fn(h_last)
     if loss.dim() != 0:
         raise ValueError(f"expected loss_fn to return a scalar, got shape {tuple(loss.shape)}")
-    loss.backward()
-    norms = torch.stack([h.grad.norm() for h in hiddens])
+    grads = torch.autograd.grad(loss, hiddens)
+    norms = torch.stack([g.norm() for g in grads])
     return norms.flip(0).detach()

@@ -20,15 +20,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from companion.checks import check_integer, check_shape
+from companion.checks import check_integer, check_positive_int, check_shape
 from companion.data.text import EOS_ID, PAD_ID, VOCAB_SIZE
-from companion.losses import masked_cross_entropy
-
-
-def _check_ids(name: str, tokens: torch.Tensor, vocab_size: int) -> None:
-    if tokens.numel() and (int(tokens.min()) < 0 or int(tokens.max()) >= vocab_size):
-        raise ValueError(f"expected {name} ids in [0, {vocab_size}), got values in "
-                         f"[{int(tokens.min())}, {int(tokens.max())}]")
+from companion.losses import check_ids, masked_cross_entropy
 
 
 class CharLM(nn.Module):
@@ -42,8 +36,7 @@ class CharLM(nn.Module):
 
     def __init__(self, recurrent: nn.Module, vocab_size: int = VOCAB_SIZE):
         super().__init__()
-        if not isinstance(vocab_size, int) or vocab_size < 2:
-            raise ValueError(f"expected vocab_size to be an int >= 2, got {vocab_size!r}")
+        check_positive_int("vocab_size", vocab_size, minimum=2)
         for attribute in ("input_dim", "output_dim", "decode"):
             if not hasattr(recurrent, attribute):
                 raise TypeError(f"expected a recurrent layer with an '{attribute}' attribute, "
@@ -63,7 +56,7 @@ class CharLM(nn.Module):
         """
         check_integer("tokens", tokens)
         check_shape("tokens", tokens, ("L", "B"))
-        _check_ids("tokens", tokens, self.vocab_size)
+        check_ids("tokens", tokens, self.vocab_size)
         states, final = self.recurrent(self.embedding(tokens), state, return_state=True)
         logits = self.recurrent.decode(states)
         return (logits, final) if return_state else logits

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from companion.checks import check_floating, check_integer, check_shape
+from companion.checks import check_floating, check_integer, check_positive_int, check_shape
 from companion.data.long_range import (
     ADDING_BASELINE_MSE,
     adding_problem,
@@ -95,9 +95,8 @@ class FreshBatches:
     cut into epochs). Seeded: two objects built with the same arguments yield the same batches."""
 
     def __init__(self, task: LongRangeTask, n_batches: int, batch_size: int, seed: int = 0):
-        for name, value in (("n_batches", n_batches), ("batch_size", batch_size)):
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"expected {name} to be a positive int, got {value!r}")
+        check_positive_int("n_batches", n_batches)
+        check_positive_int("batch_size", batch_size)
         self.task, self.n_batches, self.batch_size = task, n_batches, batch_size
         self.generator = torch.Generator().manual_seed(seed)
 

@@ -16,13 +16,28 @@ import torch.nn.functional as F
 from companion.checks import check_floating, check_integer, check_shape
 
 
+def check_ids(name: str, ids: torch.Tensor, vocab_size: int) -> None:
+    """Raise ``ValueError`` unless every entry of the integer tensor ``ids`` is in ``[0, V)``.
+
+    ``V`` is ``vocab_size``; an empty tensor passes, a non-integer one raises ``TypeError``.
+    The message names ``name``, the expected range and the range found, e.g.
+    ``expected tokens ids in [0, 97), got values in [0, 120]``.
+    """
+    check_integer(name, ids)
+    if ids.numel() and (int(ids.min()) < 0 or int(ids.max()) >= vocab_size):
+        raise ValueError(f"expected {name} ids in [0, {vocab_size}), got values in "
+                         f"[{int(ids.min())}, {int(ids.max())}]")
+
+
 def masked_cross_entropy(logits: torch.Tensor, target: torch.Tensor, pad_id: int) -> torch.Tensor:
     """Mean cross-entropy over the positions whose target is not ``pad_id``.
 
     ``logits (L, B, V)`` are unnormalised scores, ``target (L, B)`` integer ids in
     ``[0, V)``. Returns a scalar tensor (in nats). Every position is scored in one call,
-    then multiplied by the mask ``target != pad_id``; nothing loops in Python. The values
-    of ``logits`` at masked positions do not change the result (nor its gradient).
+    then multiplied by the mask ``target != pad_id``; nothing loops in Python. As long as
+    they are finite, the values of ``logits`` at masked positions change neither the result
+    nor its gradient (an ``inf`` or ``nan`` there leaves the result alone but makes the
+    gradient at that position ``nan``).
 
     Raises ``TypeError`` for a non-float ``logits`` or a non-integer ``target``, and
     ``ValueError`` for mismatched shapes, ids outside ``[0, V)`` or a target made only of
@@ -35,9 +50,7 @@ def masked_cross_entropy(logits: torch.Tensor, target: torch.Tensor, pad_id: int
     vocab = dims["V"]
     if not isinstance(pad_id, int) or isinstance(pad_id, bool):
         raise TypeError(f"expected pad_id to be an int, got {type(pad_id).__name__}")
-    if target.numel() and (int(target.min()) < 0 or int(target.max()) >= vocab):
-        raise ValueError(f"expected target ids in [0, {vocab}), got values in "
-                         f"[{int(target.min())}, {int(target.max())}]")
+    check_ids("target", target, vocab)
     mask = target != pad_id
     count = mask.sum()
     if int(count) == 0:

@@ -37,6 +37,12 @@ recurrent kernel (``nn.LSTM``, ``torch._VF``) is called.
 
 Every layer shares the interface of ``companion.rnn.RNN``: ``one_step``, ``forward``,
 ``hidden``, ``decode`` and the attributes ``input_dim``, ``latent_dim``, ``output_dim``.
+
+Why no separate ``LSTMCell`` / ``GRUCell`` module: the cell *is* ``one_step`` (one step on
+``x_t (B, D)``, the interface of chapter 2's RNN, which has no cell class either), and it shares
+its weights and its ``_cell`` arithmetic with ``forward``. A cell module owning the weights would
+make ``forward`` unable to project all the inputs in one product before the loop, the first of
+the speed choices above, or would duplicate the weights' bookkeeping in two classes.
 """
 
 import math
@@ -44,15 +50,9 @@ import math
 import torch
 from torch import nn
 
-from companion.checks import check_floating, check_shape
+from companion.checks import check_floating, check_positive_int, check_shape
 
 LSTMState = tuple[torch.Tensor, torch.Tensor]
-
-
-def _check_dims(**dims) -> None:
-    for name, value in dims.items():
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise ValueError(f"expected {name} to be a positive int, got {value!r}")
 
 
 def _uniform(*shape: int, bound: float) -> nn.Parameter:
@@ -64,7 +64,9 @@ class _Recurrent(nn.Module):
 
     def __init__(self, input_dim: int, latent_dim: int, output_dim: int):
         super().__init__()
-        _check_dims(input_dim=input_dim, latent_dim=latent_dim, output_dim=output_dim)
+        for name, value in (("input_dim", input_dim), ("latent_dim", latent_dim),
+                            ("output_dim", output_dim)):
+            check_positive_int(name, value)
         self.input_dim, self.latent_dim, self.output_dim = input_dim, latent_dim, output_dim
         bound = 1 / math.sqrt(latent_dim)
         self.decoder = nn.Linear(latent_dim, output_dim)

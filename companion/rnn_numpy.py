@@ -13,13 +13,22 @@ and ``dh_0`` is the last ``dh_next``. Batches are rows here, so the code reads `
 for ``W_h^T da``. Parameter names and shapes match ``companion.rnn.RNN`` so that
 ``NumpyRNN.from_torch`` copies one into the other and the two can be compared.
 
+``backward_recomputing_states`` keeps, for comparison, the mistake of a NumPy RNN that
+circulates among students: it does not store the states and re-runs the forward step from a
+zero state while walking backwards, so every gradient uses states the forward pass never
+produced.
+
 References: Rumelhart, Hinton & Williams (1986); Werbos, "Backpropagation through time: what it
 does and how to do it" (1990).
 """
 
-import numpy as np
+from collections.abc import Callable
 
-from companion.checks import check_floating, check_shape
+import numpy as np
+import torch
+
+from companion.checks import check_floating, check_positive_int, check_shape
+from companion.rnn import RNN
 
 PARAMETERS = ("W_i", "W_h", "b_h", "W_d", "b_d")
 
@@ -28,30 +37,38 @@ class NumpyRNN:
     """Elman RNN with a linear decoder, in float64 NumPy, with a hand-written ``backward``.
 
     Parameters ``W_i (H, D)``, ``W_h (H, H)``, ``b_h (H,)``, ``W_d (O, H)``, ``b_d (O,)``,
-    drawn uniformly in ``±1/sqrt(H)`` from ``rng``.
+    drawn uniformly in ``±1/sqrt(H)`` from ``rng``, or, without ``rng``, from PyTorch's
+    global generator (the one ``companion.set_seed`` seeds), like ``companion.rnn.RNN``.
     """
 
     def __init__(self, input_dim: int, latent_dim: int, output_dim: int,
                  rng: np.random.Generator | None = None):
-        for name, value in (("input_dim", input_dim), ("latent_dim", latent_dim),
-                            ("output_dim", output_dim)):
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"expected {name} to be a positive int, got {value!r}")
-        rng = np.random.default_rng() if rng is None else rng
+        check_positive_int("input_dim", input_dim)
+        check_positive_int("latent_dim", latent_dim)
+        check_positive_int("output_dim", output_dim)
         bound = 1 / np.sqrt(latent_dim)
         shapes = {"W_i": (latent_dim, input_dim), "W_h": (latent_dim, latent_dim),
                   "b_h": (latent_dim,), "W_d": (output_dim, latent_dim), "b_d": (output_dim,)}
-        self.params = {k: rng.uniform(-bound, bound, s) for k, s in shapes.items()}
+        if rng is None:
+            self.params = {k: torch.empty(s, dtype=torch.float64).uniform_(-bound, bound).numpy()
+                           for k, s in shapes.items()}
+        else:
+            self.params = {k: rng.uniform(-bound, bound, s) for k, s in shapes.items()}
         self.input_dim, self.latent_dim, self.output_dim = input_dim, latent_dim, output_dim
         self._cache = None
 
     @classmethod
-    def from_torch(cls, rnn) -> "NumpyRNN":
+    def from_torch(cls, rnn: RNN) -> "NumpyRNN":
         """A copy, in float64, of the parameters of a ``companion.rnn.RNN``."""
-        net = cls(rnn.input_dim, rnn.latent_dim, rnn.output_dim)
+        if not isinstance(rnn, RNN):
+            raise TypeError(f"expected a companion.rnn.RNN, got {type(rnn).__name__}")
+        net = cls.__new__(cls)  # no random draw: every parameter is copied below
+        net.input_dim, net.latent_dim, net.output_dim = (rnn.input_dim, rnn.latent_dim,
+                                                         rnn.output_dim)
         tensors = {"W_i": rnn.W_i, "W_h": rnn.W_h, "b_h": rnn.b_h,
                    "W_d": rnn.decoder.weight, "b_d": rnn.decoder.bias}
         net.params = {k: t.detach().cpu().double().numpy().copy() for k, t in tensors.items()}
+        net._cache = None
         return net
 
     def forward(self, x: np.ndarray, h0: np.ndarray | None = None) -> tuple[np.ndarray,
@@ -77,6 +94,14 @@ class NumpyRNN:
         self._cache = (x, h0, states)
         return states, outputs
 
+    def _check_dy(self, dy: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        if self._cache is None:
+            raise RuntimeError("expected forward to be called before backward")
+        x, h0, states = self._cache
+        check_floating("dy", dy)
+        check_shape("dy", dy, (x.shape[0], x.shape[1], self.output_dim))
+        return x, h0, states
+
     def backward(self, dy: np.ndarray) -> dict[str, np.ndarray]:
         """Gradients of a loss given ``dy (L, B, O)``, its gradient w.r.t. the outputs.
 
@@ -84,11 +109,7 @@ class NumpyRNN:
         gradient of each parameter (same shape as the parameter) and of ``h0`` (``(B, H)``).
         A many-to-one loss simply has ``dy`` zero except at the last step.
         """
-        if self._cache is None:
-            raise RuntimeError("expected forward to be called before backward")
-        x, h0, states = self._cache
-        check_floating("dy", dy)
-        check_shape("dy", dy, (x.shape[0], x.shape[1], self.output_dim))
+        x, h0, states = self._check_dy(dy)
         p = self.params
         grads = {k: np.zeros_like(v) for k, v in p.items()}
         grads["W_d"] = np.einsum("lbo,lbh->oh", dy, states)
@@ -105,15 +126,67 @@ class NumpyRNN:
         return grads
 
 
-def squared_error(outputs: np.ndarray, target: np.ndarray) -> tuple[float, np.ndarray]:
-    """Loss ``0.5 · Σ (outputs - target)² / B`` and its gradient w.r.t. ``outputs``.
+def backward_recomputing_states(net: NumpyRNN, dy: np.ndarray) -> dict[str, np.ndarray]:
+    """A wrong BPTT, kept to be compared with ``NumpyRNN.backward``: same inputs and outputs.
+
+    It walks from ``t = L`` down to 1 like the right one, but instead of the stored states it
+    uses a state ``h`` obtained by re-running the forward step from a zero state as it goes
+    (so on ``x_L``, then ``x_{L-1}``, ...): ``h`` stands for ``h_t`` in ``tanh'`` and in the
+    decoder's gradient, and for ``h_{t-1}`` in ``W_h``'s. Only ``b_d``'s gradient is right.
+    """
+    x, h0, _ = net._check_dy(dy)
+    p = net.params
+    grads = {k: np.zeros_like(v) for k, v in p.items()}
+    h = np.zeros_like(h0)
+    dh_next = np.zeros_like(h0)
+    for t in reversed(range(len(x))):
+        grads["W_d"] += dy[t].T @ h
+        grads["b_d"] += dy[t].sum(axis=0)
+        da = (dy[t] @ p["W_d"] + dh_next) * (1 - h**2)
+        grads["W_i"] += da.T @ x[t]
+        grads["W_h"] += da.T @ h
+        grads["b_h"] += da.sum(axis=0)
+        dh_next = da @ p["W_h"]
+        h = np.tanh(x[t] @ p["W_i"].T + h @ p["W_h"].T + p["b_h"])  # the "state" of step t-1
+    grads["h0"] = dh_next
+    return grads
+
+
+def mse_loss_and_grad(outputs: np.ndarray, target: np.ndarray) -> tuple[float, np.ndarray]:
+    """Loss ``0.5 · Σ (outputs - target)² / B`` and its gradient ``dy`` w.r.t. ``outputs``.
 
     ``outputs`` and ``target`` are ``(L, B, O)``; the sum runs over every element and is
-    averaged over the batch ``B``.
+    averaged over the batch ``B``; ``dy`` has the shape of ``outputs``.
     """
     check_floating("outputs", outputs)
     dims = check_shape("outputs", outputs, ("L", "B", "O"))
+    check_floating("target", target)
     check_shape("target", target, ("L", "B", "O"), dims)
     diff = outputs - target
     batch = outputs.shape[1]
     return float(0.5 * (diff**2).sum() / batch), diff / batch
+
+
+Backward = Callable[[NumpyRNN, np.ndarray], dict[str, np.ndarray]]
+
+
+def gradient_descent(net: NumpyRNN, x: np.ndarray, target: np.ndarray, steps: int, lr: float,
+                     backward: Backward = NumpyRNN.backward) -> list[float]:
+    """Train ``net`` in place by plain gradient descent on ``mse_loss_and_grad``.
+
+    ``x (L, B, D)``, ``target (L, B, O)``; ``backward(net, dy)`` computes the gradients
+    (``NumpyRNN.backward`` or ``backward_recomputing_states``). Returns the loss before each
+    of the ``steps`` updates, then the final loss (``steps + 1`` values).
+    """
+    check_positive_int("steps", steps)
+    if not lr > 0:
+        raise ValueError(f"expected lr > 0, got {lr}")
+    losses = []
+    for _ in range(steps):
+        loss, dy = mse_loss_and_grad(net.forward(x)[1], target)
+        losses.append(loss)
+        grads = backward(net, dy)
+        for name in PARAMETERS:
+            net.params[name] -= lr * grads[name]
+    losses.append(mse_loss_and_grad(net.forward(x)[1], target)[0])
+    return losses

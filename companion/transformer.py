@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from companion.attention import MultiHeadAttention, sinusoidal_positions
-from companion.checks import check_floating, check_integer, check_shape
+from companion.checks import check_floating, check_integer, check_positive_int, check_shape
 from companion.data.text import PAD_ID, VOCAB_SIZE
 
 
@@ -29,6 +29,8 @@ class FeedForward(nn.Module):
 
     def __init__(self, d_model: int, d_ff: int, dropout: float = 0.0):
         super().__init__()
+        check_positive_int("d_model", d_model)
+        check_positive_int("d_ff", d_ff)
         self.lin1, self.lin2 = nn.Linear(d_model, d_ff), nn.Linear(d_ff, d_model)
         self.dropout = nn.Dropout(dropout)
 
@@ -76,11 +78,9 @@ class TransformerLM(nn.Module):
     def __init__(self, vocab_size: int = VOCAB_SIZE, d_model: int = 64, n_heads: int = 4,
                  n_layers: int = 2, d_ff: int = 256, dropout: float = 0.0):
         super().__init__()
-        for name, value in (("vocab_size", vocab_size), ("d_model", d_model),
-                            ("n_layers", n_layers), ("d_ff", d_ff)):
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"expected {name} to be a positive int, got {value!r}")
-        if d_model % 2:
+        check_positive_int("vocab_size", vocab_size)
+        check_positive_int("n_layers", n_layers)
+        if check_positive_int("d_model", d_model) % 2:
             raise ValueError(f"expected an even d_model (sinusoidal positions), got {d_model}")
         self.vocab_size, self.d_model = vocab_size, d_model
         self.embedding = nn.Embedding(vocab_size, d_model, padding_idx=PAD_ID)

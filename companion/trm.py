@@ -18,19 +18,14 @@ the book; puzzle tokens are ``(L, B)``.
 """
 
 import math
+from contextlib import nullcontext
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
-from companion.checks import check_integer, check_shape
-
-
-def _positive(name: str, value, minimum: int = 1) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-        raise ValueError(f"expected {name} to be an int >= {minimum}, got {value!r}")
-    return value
+from companion.checks import check_integer, check_positive_int, check_shape
 
 
 class MixerBlock(nn.Module):
@@ -43,8 +38,9 @@ class MixerBlock(nn.Module):
 
     def __init__(self, seq_len: int, dim: int, expansion: int = 2):
         super().__init__()
-        self.seq_len, self.dim = _positive("seq_len", seq_len), _positive("dim", dim)
-        _positive("expansion", expansion)
+        self.seq_len = check_positive_int("seq_len", seq_len)
+        self.dim = check_positive_int("dim", dim)
+        check_positive_int("expansion", expansion)
         self.positions = nn.Sequential(nn.Linear(seq_len, expansion * seq_len), nn.ReLU(),
                                        nn.Linear(expansion * seq_len, seq_len))
         self.features = nn.Sequential(nn.Linear(dim, expansion * dim), nn.ReLU(),
@@ -60,7 +56,7 @@ class MixerBlock(nn.Module):
 
 def tiny_net(seq_len: int, dim: int, n_layers: int = 2, expansion: int = 2) -> nn.Sequential:
     """The shared network: ``n_layers`` mixer blocks, ``(L, B, D) → (L, B, D)``."""
-    _positive("n_layers", n_layers)
+    check_positive_int("n_layers", n_layers)
     return nn.Sequential(*[MixerBlock(seq_len, dim, expansion) for _ in range(n_layers)])
 
 
@@ -69,9 +65,9 @@ class PuzzleEmbedding(nn.Module):
 
     def __init__(self, vocab_size: int, seq_len: int, dim: int):
         super().__init__()
-        self.vocab_size = _positive("vocab_size", vocab_size)
-        self.seq_len = _positive("seq_len", seq_len)
-        self.tokens = nn.Embedding(vocab_size, _positive("dim", dim))
+        self.vocab_size = check_positive_int("vocab_size", vocab_size)
+        self.seq_len = check_positive_int("seq_len", seq_len)
+        self.tokens = nn.Embedding(vocab_size, check_positive_int("dim", dim))
         self.positions = nn.Parameter(0.1 * torch.randn(seq_len, 1, dim))
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
@@ -95,7 +91,7 @@ class OnePass(nn.Module):
         super().__init__()
         self.embed = PuzzleEmbedding(vocab_size, seq_len, dim)
         self.net = tiny_net(seq_len, dim, n_layers, expansion)
-        self.head = nn.Linear(dim, _positive("n_classes", n_classes))
+        self.head = nn.Linear(dim, check_positive_int("n_classes", n_classes))
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         return self.head(self.net(self.embed(tokens)))
@@ -107,23 +103,31 @@ class TRM(nn.Module):
     ``n`` latent updates per recursion, ``T`` recursions per supervision step (the first
     ``T - 1`` without gradient), ``n_sup`` supervision steps at most. The initial ``y`` and
     ``z`` are fixed random vectors ``(D,)`` shared by all positions (buffers, as in the
-    official code). Effective depth of one supervision step: ``T · (n + 1) · n_layers``
-    blocks.
+    official code). With ``full_backprop=True`` (an ablation, not the paper's method) the
+    first ``T - 1`` recursions record a graph too, so the gradient goes through all ``T``.
     """
 
     def __init__(self, vocab_size: int, seq_len: int, n_classes: int, dim: int = 64,
                  n: int = 2, T: int = 2, n_sup: int = 4, n_layers: int = 2,
-                 expansion: int = 2):
+                 expansion: int = 2, full_backprop: bool = False):
         super().__init__()
-        self.n, self.T = _positive("n", n), _positive("T", T)
-        self.n_sup = _positive("n_sup", n_sup)
+        self.n, self.T = check_positive_int("n", n), check_positive_int("T", T)
+        self.n_sup = check_positive_int("n_sup", n_sup)
+        if not isinstance(full_backprop, bool):
+            raise TypeError(f"expected full_backprop to be a bool, got {full_backprop!r}")
+        self.full_backprop = full_backprop
         self.seq_len, self.dim = seq_len, dim
         self.embed = PuzzleEmbedding(vocab_size, seq_len, dim)
         self.net = tiny_net(seq_len, dim, n_layers, expansion)
-        self.head = nn.Linear(dim, _positive("n_classes", n_classes))
+        self.head = nn.Linear(dim, check_positive_int("n_classes", n_classes))
         self.halt_head = nn.Linear(dim, 1)
         self.register_buffer("y_init", torch.randn(dim))
         self.register_buffer("z_init", torch.randn(dim))
+
+    @property
+    def effective_depth(self) -> int:
+        """Blocks applied to the puzzle in one supervision step: ``T · (n + 1) · n_layers``."""
+        return self.T * (self.n + 1) * len(self.net)
 
     def initial_state(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``(y, z)``, each ``(L, B, D)`` like the embedded puzzle ``x``."""
@@ -137,8 +141,12 @@ class TRM(nn.Module):
         return y, z
 
     def deep_recursion(self, x: torch.Tensor, y: torch.Tensor, z: torch.Tensor):
-        """``T - 1`` latent recursions without gradient, then one with gradient."""
-        with torch.no_grad():
+        """``T - 1`` latent recursions without gradient, then one with gradient.
+
+        ``x, y, z (L, B, D)`` → ``(y, z)``, each ``(L, B, D)``. With ``full_backprop`` every
+        recursion records a graph.
+        """
+        with nullcontext() if self.full_backprop else torch.no_grad():
             for _ in range(self.T - 1):
                 y, z = self.latent_recursion(x, y, z)
         return self.latent_recursion(x, y, z)
@@ -169,7 +177,7 @@ class TRM(nn.Module):
         Returns ``(predictions (S, L, B), halt_logits (S, B))``: the answer and the halting
         logit after each step.
         """
-        n_steps = self.n_sup if n_steps is None else _positive("n_steps", n_steps)
+        n_steps = self.n_sup if n_steps is None else check_positive_int("n_steps", n_steps)
         state, preds, halts = None, [], []
         for _ in range(n_steps):
             logits, halt_logit, state = self(tokens, state)
@@ -186,7 +194,9 @@ class TRM(nn.Module):
         every puzzle of the batch has halted; a puzzle that never halts uses ``n_steps``
         (default ``n_sup``).
         """
-        n_steps = self.n_sup if n_steps is None else _positive("n_steps", n_steps)
+        n_steps = self.n_sup if n_steps is None else check_positive_int("n_steps", n_steps)
+        if isinstance(threshold, bool) or not isinstance(threshold, int | float):
+            raise TypeError(f"expected threshold to be a float in (0, 1), got {threshold!r}")
         if not 0.0 < threshold < 1.0:
             raise ValueError(f"expected threshold in (0, 1), got {threshold!r}")
         logit_threshold = math.log(threshold / (1.0 - threshold))
@@ -206,6 +216,23 @@ class TRM(nn.Module):
         return answer, steps
 
 
+def cell_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Mean cross-entropy over every cell: ``logits (L, B, C)``, ``target (L, B)`` long."""
+    check_integer("target", target)
+    dims = check_shape("logits", logits, ("L", "B", "C"))
+    check_shape("target", target, ("L", "B"), dims)
+    return F.cross_entropy(logits.reshape(-1, dims["C"]), target.reshape(-1))
+
+
+def one_pass_loss(model: nn.Module, batch) -> torch.Tensor:
+    """``cell_loss`` of ``model(tokens)`` for a batch ``(tokens, target)``, both ``(L, B)``.
+
+    The ``loss_fn`` that trains ``OnePass`` with ``companion.training.fit``.
+    """
+    tokens, target = batch
+    return cell_loss(model(tokens), target)
+
+
 def supervision_loss(logits: torch.Tensor, halt_logit: torch.Tensor, target: torch.Tensor,
                      halt_weight: float = 0.5) -> torch.Tensor:
     """Cross-entropy of every cell plus ``halt_weight`` × BCE of the halting head.
@@ -213,11 +240,8 @@ def supervision_loss(logits: torch.Tensor, halt_logit: torch.Tensor, target: tor
     ``logits (L, B, C)``, ``halt_logit (B,)``, ``target (L, B)`` long. The halting target is
     1 for a puzzle whose predicted answer is entirely correct, 0 otherwise.
     """
-    check_integer("target", target)
-    dims = check_shape("logits", logits, ("L", "B", "C"))
-    check_shape("target", target, ("L", "B"), dims)
-    check_shape("halt_logit", halt_logit, ("B",), dims)
-    cells = F.cross_entropy(logits.reshape(-1, dims["C"]), target.reshape(-1))
+    cells = cell_loss(logits, target)
+    check_shape("halt_logit", halt_logit, ("B",), {"B": target.shape[1]})
     solved = (logits.argmax(-1) == target).all(0).float()
     return cells + halt_weight * F.binary_cross_entropy_with_logits(halt_logit, solved)
 
@@ -231,7 +255,7 @@ def deep_supervision_step(model: TRM, optimizer: torch.optim.Optimizer, tokens: 
     runs one deep recursion from the carried, detached ``(y, z)``, takes its own loss and
     its own optimizer step, as in the paper's pseudo-code.
     """
-    n_sup = model.n_sup if n_sup is None else _positive("n_sup", n_sup)
+    n_sup = model.n_sup if n_sup is None else check_positive_int("n_sup", n_sup)
     model.train()
     state, losses = None, []
     for _ in range(n_sup):
@@ -257,7 +281,7 @@ class PuzzleBatches:
         dims = check_shape("inputs", inputs, ("N", "L"))
         check_shape("targets", targets, ("N", "L"), dims)
         self.inputs, self.targets = inputs, targets
-        self.batch_size = _positive("batch_size", batch_size)
+        self.batch_size = check_positive_int("batch_size", batch_size)
 
     def __len__(self) -> int:
         return -(-len(self.inputs) // self.batch_size)
@@ -276,7 +300,7 @@ def train_trm(model: TRM, batches: PuzzleBatches, epochs: int, lr: float = 2e-3,
     ``companion.training.fit`` takes one optimizer step per batch; deep supervision takes
     ``n_sup`` of them (default ``model.n_sup``), hence this loop. Adam with rate ``lr``.
     """
-    _positive("epochs", epochs)
+    check_positive_int("epochs", epochs)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     history = []
     bar = tqdm(range(epochs), desc=desc, disable=not progress)
@@ -291,8 +315,20 @@ def train_trm(model: TRM, batches: PuzzleBatches, epochs: int, lr: float = 2e-3,
 
 def exact_and_cell_accuracy(predictions: torch.Tensor, target: torch.Tensor,
                             ) -> tuple[float, float]:
-    """Fraction of puzzles entirely right, and of cells right: ``(L, B)`` each."""
-    check_shape("target", target, predictions.shape)
+    """Fraction of puzzles entirely right, and of cells right.
+
+    ``predictions, target (L, B)`` integer class indices, one puzzle per column.
+    """
+    check_integer("predictions", predictions)
+    check_integer("target", target)
+    dims = check_shape("predictions", predictions, ("L", "B"))
+    check_shape("target", target, ("L", "B"), dims)
     right = predictions == target
     return float(right.all(0).float().mean()), float(right.float().mean())
 
+
+def count_parameters(module: nn.Module) -> int:
+    """Number of scalar parameters of ``module``."""
+    if not isinstance(module, nn.Module):
+        raise TypeError(f"expected module to be a torch.nn.Module, got {type(module).__name__}")
+    return sum(p.numel() for p in module.parameters())

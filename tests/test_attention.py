@@ -18,8 +18,10 @@ def test_causal_mask():
     m = causal_mask(3)
     assert m.dtype == torch.bool
     assert m.tolist() == [[True, False, False], [True, True, False], [True, True, True]]
-    with pytest.raises(ValueError, match="positive int"):
+    with pytest.raises(ValueError, match="expected length to be an int >= 1, got -1"):
         causal_mask(-1)
+    with pytest.raises(TypeError, match="expected length to be an int"):
+        causal_mask(True)
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
@@ -87,8 +89,12 @@ def test_sinusoidal_positions():
     torch.testing.assert_close(d1, d2)
     with pytest.raises(ValueError, match="even"):
         sinusoidal_positions(3, 5)
-    with pytest.raises(ValueError, match="positive int"):
+    with pytest.raises(ValueError, match="expected length to be an int >= 1"):
         sinusoidal_positions(0, 4)
+    with pytest.raises(ValueError, match="expected d_model to be an int >= 2"):
+        sinusoidal_positions(3, 0)
+    with pytest.raises(TypeError, match="expected offset to be an int"):
+        sinusoidal_positions(3, 4, offset=1.5)
 
 
 def _copy_to_torch(mha: MultiHeadAttention) -> torch.nn.MultiheadAttention:
@@ -130,8 +136,12 @@ def test_multi_head_attention_rejects_bad_inputs():
         mha.step(torch.zeros(3, 8), cache)
     with pytest.raises(ValueError, match="divide"):
         MultiHeadAttention(8, 3)
-    with pytest.raises(ValueError, match="positive int"):
+    with pytest.raises(ValueError, match="expected d_model to be an int >= 1, got 0"):
         MultiHeadAttention(0, 1)
+    with pytest.raises(TypeError, match="expected n_heads to be an int"):
+        MultiHeadAttention(8, 2.0)
+    with pytest.raises(ValueError, match=r"dropout in \[0, 1\)"):
+        MultiHeadAttention(8, 2, dropout=1.0)
 
 
 def test_step_with_a_cache_equals_the_causal_forward():

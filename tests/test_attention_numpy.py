@@ -32,8 +32,10 @@ def test_causal_mask_is_lower_triangular():
     m = an.causal_mask(4)
     assert m.dtype == bool and m.shape == (4, 4)
     assert m[2, 2] and m[2, 0] and not m[2, 3]
-    with pytest.raises(ValueError, match="positive int"):
+    with pytest.raises(ValueError, match="expected length to be an int >= 1, got 0"):
         an.causal_mask(0)
+    with pytest.raises(TypeError, match="expected length to be an int"):
+        an.causal_mask(4.0)
 
 
 @pytest.mark.parametrize("causal", [False, True])
@@ -76,8 +78,10 @@ def test_positional_encoding_matches_torch_and_formula():
     np.testing.assert_allclose(pe[7, 2], np.sin(7 / 10000 ** (2 / 8)))
     with pytest.raises(ValueError, match="even"):
         an.positional_encoding(5, 7)
-    with pytest.raises(ValueError, match="positive int"):
+    with pytest.raises(ValueError, match="expected length to be an int >= 1"):
         an.positional_encoding(0, 8)
+    with pytest.raises(TypeError, match="expected d_model to be an int"):
+        an.positional_encoding(5, True)
 
 
 def test_layer_norm_and_feed_forward_match_torch():
@@ -93,6 +97,24 @@ def test_layer_norm_and_feed_forward_match_torch():
     mine_ff = an.FeedForward(6, 10, np.random.default_rng(0))
     mine_ff.load_state_dict(_numpy_state(ff))
     np.testing.assert_allclose(mine_ff(x.numpy()), ff(x).detach().numpy(), atol=1e-6, rtol=0)
+
+
+def test_layers_reject_bad_sizes_and_inputs():
+    rng = np.random.default_rng(0)
+    with pytest.raises(ValueError, match="expected d to be an int >= 1, got 0"):
+        an.LayerNorm(0)
+    with pytest.raises(ValueError, match="eps > 0"):
+        an.LayerNorm(4, eps=0.0)
+    with pytest.raises(TypeError, match="expected d_out to be an int"):
+        an.Linear(4, 2.5, rng)
+    with pytest.raises(ValueError, match="expected d_ff to be an int >= 1, got 0"):
+        an.FeedForward(4, 0, rng)
+    with pytest.raises(ValueError, match=r"expected x of shape \(\.\.\., 4\), got \(2, 3\)"):
+        an.LayerNorm(4)(np.zeros((2, 3)))
+    with pytest.raises(ValueError, match=r"expected x of shape \(\.\.\., 4\)"):
+        an.Linear(4, 2, rng)(np.zeros((2, 5)))
+    with pytest.raises(TypeError, match="floating"):
+        an.FeedForward(4, 8, rng)(np.zeros((2, 4), dtype=int))
 
 
 @pytest.mark.parametrize("causal", [False, True])
@@ -111,6 +133,10 @@ def test_multi_head_attention_matches_torch(causal):
         mha(np.zeros((5, 7)))
     with pytest.raises(ValueError, match="divide"):
         an.MultiHeadAttention(8, 3, np.random.default_rng(0))
+    with pytest.raises(ValueError, match="expected n_heads to be an int >= 1, got 0"):
+        an.MultiHeadAttention(8, 0, np.random.default_rng(0))
+    with pytest.raises(TypeError, match="expected d_model to be an int"):
+        an.MultiHeadAttention(8.0, 2, np.random.default_rng(0))
 
 
 def test_decoder_block_matches_torch():

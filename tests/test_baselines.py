@@ -49,8 +49,10 @@ def test_classifier_is_deterministic_and_standardises():
 
 
 def test_classifier_validation():
-    with pytest.raises(ValueError, match="positive int"):
+    with pytest.raises(ValueError, match="expected input_dim to be an int >= 1, got 0"):
         MeanMaxClassifier(0, 3)
+    with pytest.raises(TypeError, match="num_classes"):
+        MeanMaxClassifier(2, 3.0)
     model = MeanMaxClassifier(2, 3)
     with pytest.raises(ValueError, match=r"expected x of shape \(L, B, 2\)"):
         model(torch.zeros(4, 5, 3))
@@ -60,6 +62,8 @@ def test_classifier_validation():
         model.fit(torch.zeros(4, 5, 2), torch.zeros(6, dtype=torch.long))
     with pytest.raises(ValueError, match=r"labels in \[0, 3\)"):
         model.fit(torch.zeros(4, 5, 2), torch.full((5,), 3))
+    with pytest.raises(ValueError, match="expected steps to be an int >= 1, got 0"):
+        model.fit(torch.zeros(4, 5, 2), torch.zeros(5, dtype=torch.long), steps=0)
 
 
 def test_persistence_forecast():

@@ -9,6 +9,7 @@ from companion.data.long_range import (
     adding_problem,
     copy_memory,
     copy_memory_baseline,
+    memoryless_cross_entropy,
 )
 
 
@@ -97,7 +98,8 @@ def test_copy_baseline_formula():
 
 def test_copy_baseline_by_monte_carlo():
     """The best memoryless predictor outputs, at each step, the marginal distribution of the
-    target there; its cross-entropy, estimated by sampling, is the baseline."""
+    target there; its cross-entropy, estimated by sampling (written out here, independently of
+    ``memoryless_cross_entropy``), is the baseline."""
     delay = 15
     _, y = copy_memory(delay, 20_000, generator=gen(2))
     marginals = F.one_hot(y, 9).float().mean(1)  # (L, 9)
@@ -115,3 +117,28 @@ def test_copy_validation():
         copy_memory_baseline(5, n_copy=0)
     with pytest.raises(TypeError, match="torch.Generator"):
         copy_memory(5, 2, generator="seed")
+
+
+def test_memoryless_cross_entropy_estimates_the_copy_baseline():
+    _, y = copy_memory(15, 20_000, generator=gen(2))
+    assert memoryless_cross_entropy(y, 9) == pytest.approx(copy_memory_baseline(15), rel=0.01)
+
+
+def test_memoryless_cross_entropy_of_known_targets():
+    y = torch.tensor([[0, 0, 0, 0], [0, 1, 0, 1]])  # step 0 certain, step 1 a fair coin
+    assert memoryless_cross_entropy(y, 2) == pytest.approx(math.log(2) / 2)
+    with pytest.raises(ValueError, match=r"expected targets in \[0, 2\)"):
+        memoryless_cross_entropy(y + 1, 2)
+    with pytest.raises(ValueError, match=r"expected targets of shape \(L, B\)"):
+        memoryless_cross_entropy(y[0], 2)
+    with pytest.raises(TypeError, match="integer dtype"):
+        memoryless_cross_entropy(y.float(), 2)
+    with pytest.raises(ValueError, match="n_classes"):
+        memoryless_cross_entropy(y, 1)
+
+
+def test_sizes_must_be_ints():
+    with pytest.raises(TypeError, match="expected seq_len to be an int >= 4"):
+        adding_problem(10.0, 2)
+    with pytest.raises(TypeError, match="expected delay to be an int >= 1"):
+        copy_memory(True, 2)

@@ -8,10 +8,13 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from companion.data.text import EOS_ID, LETTRE2ID, PAD_ID, VOCAB_SIZE
 from companion.decoding import (
     Hypothesis,
     beam_search,
+    beam_search_reference,
     distinct_n,
+    forbidden_ids,
     greedy,
     nucleus_beam_search,
     nucleus_log_probs,
@@ -24,6 +27,10 @@ from companion.decoding import (
     top_k_log_probs,
     top_k_mask,
 )
+from companion.language_model import CharLM
+from companion.recurrent import GRU, LSTM
+from companion.rnn import RNN
+from companion.transformer import TransformerLM
 
 
 class PrefixLM:
@@ -80,27 +87,6 @@ def brute_force(model, start, eos, maxlen):
     return results
 
 
-def reference_beam(model, start, eos, maxlen, width):
-    """A plain, loop-per-hypothesis beam search with no early stop, to compare against."""
-    log_probs, state = None, None
-    for t in start.tolist():
-        log_probs, state = model.step(state, torch.tensor([t]))
-    beam, pool = [((), 0.0, log_probs, state)], []
-    for t in range(maxlen):
-        cands = [(seq + (y,), score + float(lp[0, y]), st_)
-                 for seq, score, lp, st_ in beam for y in range(model.vocab)]
-        cands = sorted(cands, key=lambda c: -c[1])[:width]
-        beam = []
-        for seq, score, st_ in cands:
-            if seq[-1] == eos or t == maxlen - 1:
-                pool.append((seq, score))
-            else:
-                beam.append((seq, score, *model.step(st_, torch.tensor([seq[-1]]))))
-        if not beam:
-            break
-    return sorted(pool, key=lambda c: -c[1])[:width]
-
-
 START = torch.tensor([2, 1])
 models = st.builds(PrefixLM, vocab=st.integers(2, 4), seed=st.integers(0, 10_000))
 
@@ -123,9 +109,77 @@ def test_exhaustive_beam_equals_brute_force(model, maxlen, alpha):
 @given(model=models, maxlen=st.integers(1, 8), width=st.integers(1, 6))
 def test_beam_equals_plain_reference(model, maxlen, width):
     result = beam_search(model.step, START, 0, maxlen, width)
-    reference = reference_beam(model, START, 0, maxlen, width)
-    assert [h.tokens for h in result] == [seq for seq, _ in reference]
-    torch.testing.assert_close([h.log_prob for h in result], [s for _, s in reference])
+    reference = beam_search_reference(model.step, START, 0, maxlen, width)
+    assert [h.tokens for h in result] == [h.tokens for h in reference]
+    torch.testing.assert_close([h.log_prob for h in result], [h.log_prob for h in reference])
+    assert [h.finished for h in result] == [h.finished for h in reference]
+
+
+def _family_models():
+    torch.manual_seed(0)
+    return {"rnn": CharLM(RNN(8, 16, VOCAB_SIZE)),
+            "lstm": CharLM(LSTM(8, 16, VOCAB_SIZE)),
+            "gru": CharLM(GRU(8, 16, VOCAB_SIZE)),
+            "transformer": TransformerLM(VOCAB_SIZE, d_model=16, n_heads=2, n_layers=2,
+                                         d_ff=32)}
+
+
+@pytest.mark.parametrize("family", ["rnn", "lstm", "gru", "transformer"])
+def test_beam_equals_reference_for_every_model_family(family):
+    """Tensor, (h, C) and KV-cache states are all reordered correctly by the batched beam."""
+    model = _family_models()[family].eval()
+    start = torch.tensor([LETTRE2ID["t"], LETTRE2ID["h"]])
+    with torch.no_grad():
+        for width in (1, 3, 6):
+            result = beam_search(model.step, start, EOS_ID, 12, width, bos_id=EOS_ID)
+            reference = beam_search_reference(model.step, start, EOS_ID, 12, width,
+                                              bos_id=EOS_ID)
+            assert [h.tokens for h in result] == [h.tokens for h in reference]
+            torch.testing.assert_close([h.log_prob for h in result],
+                                       [h.log_prob for h in reference], rtol=1e-5, atol=1e-4)
+        g = greedy(model.step, start, EOS_ID, 12, bos_id=EOS_ID)
+        assert beam_search(model.step, start, EOS_ID, 12, 1, bos_id=EOS_ID)[0].tokens == g.tokens
+
+
+class PadLovingLM:
+    """Puts most of its mass on PAD (id 0), then on 'a', and a little on EOS."""
+
+    def step(self, state, tokens):
+        log_probs = torch.full((len(tokens), VOCAB_SIZE), -30.0)
+        log_probs[:, PAD_ID], log_probs[:, LETTRE2ID["a"]], log_probs[:, EOS_ID] = 0.0, -1.0, -3.0
+        return torch.log_softmax(log_probs, dim=1), state
+
+
+def test_decoders_never_produce_pad_by_default():
+    model, start = PadLovingLM(), torch.tensor([LETTRE2ID["a"]])
+    gen = torch.Generator().manual_seed(0)
+    hyps = [greedy(model.step, start, EOS_ID, 6),
+            *sample(model.step, start, EOS_ID, 6, num_samples=20, generator=gen),
+            *beam_search(model.step, start, EOS_ID, 6, 4),
+            *beam_search_reference(model.step, start, EOS_ID, 6, 4),
+            *nucleus_beam_search(model.step, start, EOS_ID, 6, 4, 0.9, generator=gen)]
+    assert all(PAD_ID not in h.tokens for h in hyps)
+    assert greedy(model.step, start, EOS_ID, 6).tokens == (LETTRE2ID["a"],) * 6
+    # the reported score stays the model's, PAD's mass included
+    torch.testing.assert_close(hyps[0].log_prob,
+                               6 * float(model.step(None, start)[0][0, LETTRE2ID["a"]]))
+    assert greedy(model.step, start, EOS_ID, 6, forbid=()).tokens == (PAD_ID,) * 6
+    no_a = greedy(model.step, start, EOS_ID, 6, forbid=(PAD_ID, LETTRE2ID["a"]))
+    assert no_a.tokens == (EOS_ID,)
+
+
+def test_forbidden_ids():
+    assert forbidden_ids(None, EOS_ID, VOCAB_SIZE).tolist() == [PAD_ID]
+    assert forbidden_ids(None, PAD_ID, 4).tolist() == []  # toy models whose EOS is id 0
+    assert forbidden_ids([3, 2, 3], EOS_ID, 5).tolist() == [2, 3]
+    with pytest.raises(ValueError, match="other than eos_id"):
+        forbidden_ids([EOS_ID], EOS_ID, VOCAB_SIZE)
+    with pytest.raises(ValueError, match=r"forbidden ids in \[0, 5\)"):
+        forbidden_ids([5], EOS_ID, 5)
+    with pytest.raises(TypeError, match="iterable of ids"):
+        forbidden_ids(3, EOS_ID, 5)
+    with pytest.raises(TypeError, match="forbidden id to be an int"):
+        forbidden_ids([2.0], EOS_ID, 5)
 
 
 @settings(max_examples=25, deadline=None)
@@ -404,20 +458,31 @@ def test_hypothesis_score():
 # --- bad arguments -----------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("call", "error", "message"), [
-    (lambda m: beam_search(m.step, START, 0, 5, 0), ValueError, "width >= 1"),
-    (lambda m: beam_search(m.step, START, 0, 5, 2.0), TypeError, "width to be an int"),
-    (lambda m: beam_search(m.step, START, 0, 0, 2), ValueError, "maxlen >= 1"),
+    (lambda m: beam_search(m.step, START, 0, 5, 0), ValueError, "width to be an int >= 1"),
+    (lambda m: beam_search(m.step, START, 0, 5, 2.0), TypeError, "width to be an int >= 1"),
+    (lambda m: beam_search(m.step, START, 0, 0, 2), ValueError, "maxlen to be an int >= 1"),
     (lambda m: beam_search(m.step, START, 0, 5, 2, length_penalty=-1), ValueError,
      "length_penalty >= 0"),
+    (lambda m: beam_search(m.step, START, 0, 5, 2, length_penalty=True), ValueError,
+     "length_penalty >= 0"),
+    (lambda m: beam_search(m.step, START, 0, 5, 2, length_penalty=math.inf), ValueError,
+     "finite length_penalty"),
+    (lambda m: beam_search_reference(m.step, START, 0, 5, 0), ValueError,
+     "width to be an int >= 1"),
+    (lambda m: beam_search_reference(m.step, START, 0, 0, 2), ValueError,
+     "maxlen to be an int >= 1"),
+    (lambda m: beam_search(m.step, START, 0, 5, 2, forbid=[0]), ValueError, "other than eos_id"),
     (lambda m: beam_search(m.step, START, 9, 5, 2), ValueError, r"eos_id in \[0, 4\)"),
     (lambda m: nucleus_beam_search(m.step, START, 0, 5, 2, 0.0), ValueError, r"p in \(0, 1\]"),
-    (lambda m: nucleus_beam_search(m.step, START, 0, 5, 0, 0.5), ValueError, "width >= 1"),
+    (lambda m: nucleus_beam_search(m.step, START, 0, 5, 0, 0.5), ValueError,
+     "width to be an int >= 1"),
     (lambda m: sample(m.step, START, 0, 5, temperature=0), ValueError, "temperature > 0"),
     (lambda m: sample(m.step, START, 0, 5, temperature=-1.0), ValueError, "temperature > 0"),
     (lambda m: sample(m.step, START, 0, 5, top_p=1.5), ValueError, r"p in \(0, 1\]"),
-    (lambda m: sample(m.step, START, 0, 5, top_k=0), ValueError, "top_k >= 1"),
-    (lambda m: sample(m.step, START, 0, 5, num_samples=0), ValueError, "num_samples >= 1"),
-    (lambda m: sample(m.step, START, -1, 5), ValueError, "eos_id >= 0"),
+    (lambda m: sample(m.step, START, 0, 5, top_k=0), ValueError, "top_k to be an int >= 1"),
+    (lambda m: sample(m.step, START, 0, 5, num_samples=0), ValueError,
+     "num_samples to be an int >= 1"),
+    (lambda m: sample(m.step, START, -1, 5), ValueError, "eos_id to be an int >= 0"),
     (lambda m: greedy(m.step, torch.tensor([], dtype=torch.long), 0, 5), ValueError,
      "non-empty start, or a bos_id"),
     (lambda m: greedy(m.step, torch.tensor([[1, 2]]), 0, 5), ValueError,
@@ -430,12 +495,12 @@ def test_hypothesis_score():
      TypeError, "floating-point"),
     (lambda m: nucleus_mask(torch.zeros(3), 0), ValueError, r"p in \(0, 1\]"),
     (lambda m: p_nucleus(1.2), ValueError, r"p in \(0, 1\]"),
-    (lambda m: top_k_mask(torch.zeros(3), 0), ValueError, "k >= 1"),
+    (lambda m: top_k_mask(torch.zeros(3), 0), ValueError, "k to be an int >= 1"),
     (lambda m: temperature_log_probs(torch.zeros(3), 0.0), ValueError, "temperature > 0"),
     (lambda m: nucleus_mask(torch.zeros(3, dtype=torch.long), 0.5), TypeError,
      "floating-point"),
     (lambda m: distinct_n("abc", 2), TypeError, "list of sequences"),
-    (lambda m: distinct_n(["abc"], 0), ValueError, "n >= 1"),
+    (lambda m: distinct_n(["abc"], 0), ValueError, "n to be an int >= 1"),
     (lambda m: repetition_rate(3, 2), TypeError, "str, list or tuple"),
 ])
 def test_bad_arguments(call, error, message):

@@ -2,7 +2,7 @@ import pytest
 import torch
 from torch import nn
 
-from companion.data.text import EOS_ID, LETTRE2ID, PAD_ID, VOCAB_SIZE
+from companion.data.text import EOS_ID, LETTRE2ID, PAD_ID, VOCAB_SIZE, code2string, string2code
 from companion.generation import generate, generate_many
 from companion.language_model import CharLM
 from companion.rnn import RNN
@@ -91,5 +91,26 @@ def test_rejects_bad_arguments():
         generate(CoinLM(), EOS_ID, maxlen=-1)
     with pytest.raises(ValueError, match="temperature > 0"):
         generate(CoinLM(), EOS_ID, temperature=0.0)
-    with pytest.raises(ValueError, match="n to be a positive int"):
+    with pytest.raises(ValueError, match="n to be an int >= 1"):
         generate_many(CoinLM(), 0, EOS_ID)
+    with pytest.raises(TypeError, match="n to be an int >= 1"):
+        generate_many(CoinLM(), 2.0, EOS_ID)
+    with pytest.raises(TypeError, match="maxlen to be an int >= 0"):
+        generate(CoinLM(), EOS_ID, maxlen=3.0)
+
+
+def test_is_a_wrapper_of_the_decoders_of_chapter_6():
+    """generate and companion.decoding decode the same model the same way."""
+    from companion.decoding import greedy, sample
+
+    torch.manual_seed(1)
+    model = CharLM(RNN(8, 16, VOCAB_SIZE)).eval()
+    start = string2code("The ")
+    g = greedy(model.step, start, EOS_ID, 40, bos_id=EOS_ID)
+    text = "The " + code2string([t for t in g.tokens if t != EOS_ID])
+    assert generate(model, EOS_ID, start="The ", maxlen=40, greedy=True) == text
+    hyps = sample(model.step, start, EOS_ID, 40, num_samples=5, temperature=0.8,
+                  generator=torch.Generator().manual_seed(2), bos_id=EOS_ID)
+    texts = generate_many(model, 5, EOS_ID, start="The ", maxlen=40, temperature=0.8,
+                          generator=torch.Generator().manual_seed(2))
+    assert texts == ["The " + code2string([t for t in h.tokens if t != EOS_ID]) for h in hyps]

@@ -3,7 +3,13 @@ import math
 import pytest
 import torch
 
-from companion.gradients import rescale_spectral_radius, spectral_radius, state_gradient_norms
+from companion.gradients import (
+    late_slope,
+    rescale_spectral_radius,
+    spectral_radius,
+    state_gradient_norms,
+    with_recurrent_matrix,
+)
 from companion.rnn import RNN
 
 
@@ -70,8 +76,8 @@ def test_state_gradient_norms_match_matrix_powers_at_the_origin():
 @pytest.mark.parametrize("radius", [0.6, 1.4])
 def test_linear_regime_slope_is_log_radius(radius):
     rnn = linear_regime_rnn(radius, H=16)
-    norms = state_gradient_norms(rnn, torch.zeros(80, 2, 3)).double()
-    slope = float((norms[-1].log() - norms[40].log()) / 39)
+    norms = state_gradient_norms(rnn, torch.zeros(80, 2, 3))
+    slope = late_slope(norms)
     assert slope == pytest.approx(math.log(radius), abs=0.03)
 
 
@@ -95,3 +101,48 @@ def test_state_gradient_norms_custom_loss_and_validation():
         state_gradient_norms(rnn, torch.zeros(5, 3))
     with pytest.raises(TypeError, match="floating-point"):
         state_gradient_norms(rnn, torch.zeros(5, 2, 3, dtype=torch.long))
+
+
+def test_state_gradient_norms_leaves_parameter_grads_alone():
+    rnn = linear_regime_rnn(0.9)
+    state_gradient_norms(rnn, torch.randn(6, 2, 3))
+    assert all(p.grad is None for p in rnn.parameters())
+
+
+def test_with_recurrent_matrix_copies_and_replaces():
+    rnn = linear_regime_rnn(0.9)
+    before = {k: v.clone() for k, v in rnn.state_dict().items()}
+    W = torch.eye(10) * 0.5
+    model = with_recurrent_matrix(rnn, W, zero_bias=True)
+    torch.testing.assert_close(model.W_h.detach(), W)
+    assert float(model.b_h.detach().abs().max()) == 0.0
+    torch.testing.assert_close(model.W_i.detach(), rnn.W_i.detach())
+    for k, v in rnn.state_dict().items():  # the original is unchanged
+        torch.testing.assert_close(v, before[k])
+    torch.manual_seed(0)
+    rnn = RNN(3, 10, 2)
+    kept = with_recurrent_matrix(rnn, W)
+    torch.testing.assert_close(kept.b_h.detach(), rnn.b_h.detach())
+    with pytest.raises(ValueError, match=r"expected W of shape \(10, 10\)"):
+        with_recurrent_matrix(rnn, torch.eye(4))
+    with pytest.raises(TypeError, match="floating-point"):
+        with_recurrent_matrix(rnn, torch.eye(10, dtype=torch.long))
+    with pytest.raises(TypeError, match="companion.rnn.RNN"):
+        with_recurrent_matrix(torch.nn.Linear(2, 2), W)
+
+
+def test_late_slope_of_geometric_sequences():
+    for rate in (0.5, 1.0, 1.3):
+        norms = 3.0 * rate ** torch.arange(21, dtype=torch.float64)
+        assert late_slope(norms) == pytest.approx(math.log(rate), abs=1e-9)
+    # only the second half counts: a transient in the first half is ignored
+    norms = torch.cat([torch.full((10,), 50.0), 0.9 ** torch.arange(10.0)])
+    assert late_slope(norms) == pytest.approx(math.log(0.9), abs=1e-6)
+    with pytest.raises(ValueError, match="length >= 3"):
+        late_slope(torch.ones(2))
+    with pytest.raises(ValueError, match="positive"):
+        late_slope(torch.tensor([1.0, 0.0, 1.0]))
+    with pytest.raises(ValueError, match=r"expected norms of shape \(K,\)"):
+        late_slope(torch.ones(3, 2))
+    with pytest.raises(TypeError, match="floating-point"):
+        late_slope(torch.ones(3, dtype=torch.long))

@@ -104,8 +104,10 @@ def test_rejects_bad_inputs():
         CharLM(RNN(8, 16, 10))
     with pytest.raises(TypeError, match="'input_dim' attribute"):
         CharLM(nn.Linear(3, 97))
-    with pytest.raises(ValueError, match="vocab_size"):
+    with pytest.raises(ValueError, match="expected vocab_size to be an int >= 2, got 1"):
         CharLM(RNN(8, 16, 1), vocab_size=1)
+    with pytest.raises(TypeError, match="expected vocab_size to be an int >= 2"):
+        CharLM(RNN(8, 16, 97), vocab_size=97.0)
     model = _model()
     with pytest.raises(TypeError, match="integer"):
         model(BATCH.float())

@@ -99,3 +99,8 @@ def test_train_on_task_with_given_optimizer_and_no_clip():
                             progress=False)
     assert all(torch.equal(a, b) for a, b in zip(before, rnn.parameters(), strict=True))
     assert math.isfinite(history["test_loss"][-1])
+
+
+def test_fresh_batches_sizes_must_be_ints():
+    with pytest.raises(TypeError, match="expected batch_size to be an int >= 1"):
+        FreshBatches(adding_task(6), 3, 2.0)

@@ -4,7 +4,7 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from companion.losses import masked_cross_entropy
+from companion.losses import check_ids, masked_cross_entropy
 
 V = 7
 
@@ -99,3 +99,21 @@ def test_rejects_bad_inputs():
         masked_cross_entropy(logits, target + V, 0)
     with pytest.raises(ValueError, match="only padding"):
         masked_cross_entropy(logits, torch.zeros_like(target), 0)
+
+
+def test_nonfinite_logits_at_pad_leave_the_loss_alone():
+    logits, target = _batch([3, 1])
+    expected = masked_cross_entropy(logits, target, 0)
+    logits[target == 0] = float("inf")
+    torch.testing.assert_close(masked_cross_entropy(logits, target, 0), expected)
+
+
+def test_check_ids():
+    check_ids("x", torch.tensor([0, 6]), V)
+    check_ids("x", torch.zeros(0, dtype=torch.long), V)
+    with pytest.raises(ValueError, match=r"expected x ids in \[0, 7\), got values in \[-1, 3\]"):
+        check_ids("x", torch.tensor([-1, 3]), V)
+    with pytest.raises(ValueError, match=r"got values in \[0, 7\]"):
+        check_ids("x", torch.tensor([0, 7]), V)
+    with pytest.raises(TypeError, match="integer"):
+        check_ids("x", torch.tensor([0.0]), V)

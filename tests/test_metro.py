@@ -6,8 +6,10 @@ import pytest
 import torch
 
 from companion.data.metro import (
+    REAL_METRO_FIGURES,
     ForecastMetroDataset,
     SampleMetroDataset,
+    close_to_real,
     describe_metro,
     load_metro,
     slot_time,
@@ -32,15 +34,23 @@ def test_twin_layout_and_integer_counts(twin):
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_twin_matches_the_real_figures(seed):
     stats = describe_metro(*synthetic_metro(seed))
+    assert set(stats) == set(REAL_METRO_FIGURES)
+    assert all(close_to_real(stats, rtol=0.2).values()), close_to_real(stats, rtol=0.2)
     assert 120 <= stats["max_in_min"] <= 250 and 3000 <= stats["max_in_max"] <= 5500
-    assert 500 <= stats["max_in_median"] <= 780
-    assert 120 <= stats["max_out_min"] <= 260 and 3500 <= stats["max_out_max"] <= 6500
-    assert 620 <= stats["max_out_median"] <= 920
-    assert 1.8e6 <= stats["daily_total_min"] and stats["daily_total_max"] <= 3.0e6
     assert 0.01 <= stats["zero_fraction"] <= 0.03
-    assert 10 <= stats["morning_peak_slot"] <= 13 and 48 <= stats["evening_peak_slot"] <= 53
-    assert 0.35 <= stats["morning_in_fraction"] <= 0.65
-    assert 0.65 <= stats["profile_correlation_median"] <= 0.8
+
+
+def test_close_to_real_checks_every_figure():
+    real = {k: (v[0] if isinstance(v, tuple) else v) for k, v in REAL_METRO_FIGURES.items()}
+    assert all(close_to_real(real).values())
+    assert not close_to_real({**real, "max_in_max": 1.3 * real["max_in_max"]})["max_in_max"]
+    assert close_to_real({**real, "max_in_max": 1.3 * real["max_in_max"]}, rtol=0.35)[
+        "max_in_max"]
+    assert not close_to_real({**real, "evening_peak_slot": 47})["evening_peak_slot"]
+    with pytest.raises(ValueError, match=r"missing \['zero_fraction'\]"):
+        close_to_real({k: v for k, v in real.items() if k != "zero_fraction"})
+    with pytest.raises(ValueError, match="rtol > 0"):
+        close_to_real(real, rtol=0)
 
 
 def test_twin_peaks_and_quiet_ends(twin):
@@ -49,8 +59,10 @@ def test_twin_peaks_and_quiet_ends(twin):
 
 
 def test_twin_rejects_bad_sizes():
-    with pytest.raises(ValueError, match="stations"):
+    with pytest.raises(ValueError, match="expected stations to be an int >= 1, got 0"):
         synthetic_metro(0, stations=0)
+    with pytest.raises(TypeError, match="test_days"):
+        synthetic_metro(0, test_days=2.0)
 
 
 def test_slot_time():
@@ -179,6 +191,10 @@ def test_dataset_validation_errors():
         ForecastMetroDataset(data, length=1)
     with pytest.raises(ValueError, match=r"expected stations_max of shape \(S, C\) with S=3"):
         SampleMetroDataset(data, stations_max=torch.ones(4, 2))
+    with pytest.raises(TypeError, match=r"expected data to be a torch.Tensor of shape \(D, T"):
+        SampleMetroDataset(data.numpy())
+    with pytest.raises(TypeError, match="expected stations_max to be a torch.Tensor"):
+        ForecastMetroDataset(data, stations_max=data.amax(dim=(0, 1)).numpy())
 
 
 def test_describe_metro_validates_and_counts():
@@ -199,3 +215,11 @@ def test_forecast_dataset_index_errors():
     torch.testing.assert_close(ds[-1][0], ds[len(ds) - 1][0])
     with pytest.raises(IndexError, match=r"expected an index in \[0, 12\)"):
         ds[12]
+
+
+def test_twin_figures_quoted_in_the_docstring(twin):
+    stats = describe_metro(*twin)
+    assert (stats["max_in_min"], stats["max_in_median"], stats["max_in_max"]) == (179, 627, 3887)
+    assert (stats["max_out_min"], stats["max_out_max"]) == (165, 4270)
+    assert (round(stats["daily_total_min"] / 1e6, 2), round(stats["daily_total_max"] / 1e6, 2)) \
+        == (2.05, 2.74)

@@ -59,8 +59,14 @@ def test_make_sudoku_is_seeded_and_keeps_to_the_given_grids():
 def test_make_sudoku_rejects_bad_arguments():
     with pytest.raises(ValueError, match="n_clues in 4..16"):
         make_sudoku(5, 3, rng=0)
-    with pytest.raises(ValueError, match="positive int"):
+    with pytest.raises(ValueError, match="expected n to be an int >= 1, got 0"):
         make_sudoku(0, 5, rng=0)
+    with pytest.raises(TypeError, match="expected n to be an int"):
+        make_sudoku(True, 5, rng=0)
+    with pytest.raises(TypeError, match="expected n_clues to be an int"):
+        make_sudoku(5, 5.0, rng=0)
+    with pytest.raises(ValueError, match="n_clues in 4..16"):
+        make_sudoku(5, 17, rng=0)
     with pytest.raises(TypeError, match="numpy Generator or an int seed"):
         make_sudoku(5, 5, rng=0.5)
     with pytest.raises(ValueError, match=r"expected grids of shape \(G, 16\)"):
@@ -116,5 +122,7 @@ def test_maze_path_finds_the_shortest_path_and_rejects_bad_mazes():
         maze_path(torch.ones(3, 3, dtype=torch.long))
     with pytest.raises(ValueError, match=r"expected maze of shape \(S, S\)"):
         maze_path(torch.ones(3, 4, dtype=torch.long))
-    with pytest.raises(ValueError, match="int >= 2"):
+    with pytest.raises(ValueError, match="expected k to be an int >= 2"):
         make_mazes(3, 1, rng=0)
+    with pytest.raises(TypeError, match="expected n to be an int"):
+        make_mazes(True, 4, rng=0)

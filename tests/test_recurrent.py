@@ -196,8 +196,10 @@ def test_input_validation(cls):
         model.one_step(torch.randn(L, B, D), model.initial_state(B, torch.zeros(1)))
     with pytest.raises(ValueError, match="expected h of shape"):
         model.decode(torch.randn(B, H + 1))
-    with pytest.raises(ValueError, match="positive int"):
+    with pytest.raises(ValueError, match=r"expected latent_dim to be an int >= 1, got 0"):
         cls(D, 0, V)
+    with pytest.raises(TypeError, match=r"expected input_dim to be an int >= 1"):
+        cls(2.0, H, V)
 
 
 def test_state_validation():

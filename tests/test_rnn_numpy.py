@@ -5,13 +5,30 @@ import pytest
 import torch
 
 from companion.rnn import RNN
-from companion.rnn_numpy import NumpyRNN, squared_error
+from companion.rnn_numpy import (
+    PARAMETERS,
+    NumpyRNN,
+    backward_recomputing_states,
+    gradient_descent,
+    mse_loss_and_grad,
+)
 
 
 def _pair(seed=0, sizes=(3, 6, 2)):
     torch.manual_seed(seed)
     rnn = RNN(*sizes).double()
     return rnn, NumpyRNN.from_torch(rnn)
+
+
+def _autograd(rnn, x, h0, target):
+    """Autograd's gradients of the many-to-many 0.5·Σ(y - target)²/B, by parameter name."""
+    h0 = h0.clone().requires_grad_(True)
+    rnn.zero_grad()
+    out = rnn.decode(rnn(x, h0))
+    (0.5 * (out - target).pow(2).sum() / x.shape[1]).backward()
+    pairs = {"W_i": rnn.W_i, "W_h": rnn.W_h, "b_h": rnn.b_h, "W_d": rnn.decoder.weight,
+             "b_d": rnn.decoder.bias, "h0": h0}
+    return {name: tensor.grad.numpy() for name, tensor in pairs.items()}
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
@@ -37,7 +54,7 @@ def test_bptt_matches_autograd(seed, many_to_one):
     if not many_to_one:
         weight[:] = 1.0
     _, outputs = net.forward(x.numpy(), h0.detach().numpy())
-    loss, dy = squared_error(outputs, target.numpy())
+    loss, dy = mse_loss_and_grad(outputs, target.numpy())
     grads = net.backward(dy * weight.numpy())
     out = rnn.decode(rnn(x, h0))
     reference = (0.5 * (out - target) ** 2 * weight).sum() / 3
@@ -50,16 +67,56 @@ def test_bptt_matches_autograd(seed, many_to_one):
         np.testing.assert_allclose(grads[name], tensor.grad.numpy(), atol=1e-10, err_msg=name)
 
 
+@pytest.mark.parametrize("seed", [0, 1])
+def test_recomputed_states_give_wrong_gradients(seed):
+    rnn, net = _pair(seed)
+    x = torch.randn(10, 3, 3, dtype=torch.float64)
+    target = torch.randn(10, 3, 2, dtype=torch.float64)
+    h0 = torch.zeros(3, 6, dtype=torch.float64)
+    _, outputs = net.forward(x.numpy())
+    _, dy = mse_loss_and_grad(outputs, target.numpy())
+    wrong = backward_recomputing_states(net, dy)
+    right = _autograd(rnn, x, h0, target)
+    assert wrong.keys() == right.keys()
+    np.testing.assert_allclose(wrong["b_d"], right["b_d"], atol=1e-12)  # needs no state
+    for name in ("W_i", "W_h", "b_h", "W_d"):
+        scale = np.abs(right[name]).max()
+        assert np.abs(wrong[name] - right[name]).max() > 0.05 * scale, name
+
+
+def test_gradient_descent_learns_and_the_wrong_backward_learns_less():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(12, 32, 2))
+    target = np.cumsum(x[..., :1], axis=0) / np.arange(1, 13)[:, None, None]  # running mean
+    right = NumpyRNN(2, 8, 1, np.random.default_rng(1))
+    wrong = NumpyRNN(2, 8, 1, np.random.default_rng(1))
+    right_losses = gradient_descent(right, x, target, 150, 0.05)
+    wrong_losses = gradient_descent(wrong, x, target, 150, 0.05, backward_recomputing_states)
+    assert len(right_losses) == 151 and right_losses[0] == wrong_losses[0]
+    assert right_losses[-1] < 0.5 * right_losses[0]
+    assert right_losses[-1] < 0.7 * wrong_losses[-1]
+
+
+def test_gradient_descent_validation():
+    net = NumpyRNN(2, 4, 1, np.random.default_rng(0))
+    x, target = np.zeros((3, 2, 2)), np.zeros((3, 2, 1))
+    with pytest.raises(ValueError, match="expected steps to be an int >= 1, got 0"):
+        gradient_descent(net, x, target, 0, 0.1)
+    with pytest.raises(ValueError, match="lr > 0"):
+        gradient_descent(net, x, target, 1, 0.0)
+
+
 def test_zero_state_default_and_gradient_shapes():
     net = NumpyRNN(2, 4, 3, np.random.default_rng(0))
     x = np.random.default_rng(1).normal(size=(5, 2, 2))
     states, outputs = net.forward(x)
     np.testing.assert_allclose(states, net.forward(x, np.zeros((2, 4)))[0])
     assert states.shape == (5, 2, 4) and outputs.shape == (5, 2, 3)
-    grads = net.backward(np.ones((5, 2, 3)))
-    for name, value in net.params.items():
-        assert grads[name].shape == value.shape
-    assert grads["h0"].shape == (2, 4)
+    for grads in (net.backward(np.ones((5, 2, 3))),
+                  backward_recomputing_states(net, np.ones((5, 2, 3)))):
+        for name, value in net.params.items():
+            assert grads[name].shape == value.shape
+        assert grads["h0"].shape == (2, 4)
 
 
 def test_parameters_are_bounded_and_seeded():
@@ -70,12 +127,40 @@ def test_parameters_are_bounded_and_seeded():
         assert np.abs(a.params[name]).max() <= 0.25
 
 
+def test_without_rng_the_torch_seed_decides():
+    torch.manual_seed(3)
+    a = NumpyRNN(2, 16, 3)
+    torch.manual_seed(3)
+    b = NumpyRNN(2, 16, 3)
+    c = NumpyRNN(2, 16, 3)
+    assert set(a.params) == set(PARAMETERS)
+    for name in PARAMETERS:
+        np.testing.assert_array_equal(a.params[name], b.params[name])
+        assert a.params[name].dtype == np.float64 and np.abs(a.params[name]).max() <= 0.25
+    assert not np.array_equal(a.params["W_h"], c.params["W_h"])
+
+
+def test_from_torch_copies_without_drawing():
+    rnn = RNN(3, 6, 2)
+    state = torch.random.get_rng_state()
+    net = NumpyRNN.from_torch(rnn)
+    assert torch.equal(torch.random.get_rng_state(), state)
+    np.testing.assert_array_equal(net.params["W_h"], rnn.W_h.detach().double().numpy())
+    assert (net.input_dim, net.latent_dim, net.output_dim) == (3, 6, 2)
+    with pytest.raises(TypeError, match="companion.rnn.RNN"):
+        NumpyRNN.from_torch(torch.nn.RNN(3, 6))
+
+
 def test_validation_errors():
-    with pytest.raises(ValueError, match="positive int"):
+    with pytest.raises(ValueError, match="expected input_dim to be an int >= 1, got 0"):
         NumpyRNN(0, 4, 3)
+    with pytest.raises(TypeError, match="latent_dim"):
+        NumpyRNN(2, 4.0, 3)
     net = NumpyRNN(2, 4, 3, np.random.default_rng(0))
     with pytest.raises(RuntimeError, match="forward"):
         net.backward(np.zeros((5, 2, 3)))
+    with pytest.raises(RuntimeError, match="forward"):
+        backward_recomputing_states(net, np.zeros((5, 2, 3)))
     with pytest.raises(ValueError, match=r"expected x of shape \(L, B, 2\), got \(20, 2\)"):
         net.forward(np.zeros((20, 2)))
     with pytest.raises(TypeError, match="floating-point"):
@@ -85,5 +170,9 @@ def test_validation_errors():
     net.forward(np.zeros((5, 2, 2)))
     with pytest.raises(ValueError, match=r"expected dy of shape \(5, 2, 3\)"):
         net.backward(np.zeros((5, 2, 4)))
+    with pytest.raises(ValueError, match=r"expected dy of shape \(5, 2, 3\)"):
+        backward_recomputing_states(net, np.zeros((4, 2, 3)))
     with pytest.raises(ValueError, match=r"expected target of shape \(L, B, O\) with L=5"):
-        squared_error(np.zeros((5, 2, 3)), np.zeros((4, 2, 3)))
+        mse_loss_and_grad(np.zeros((5, 2, 3)), np.zeros((4, 2, 3)))
+    with pytest.raises(TypeError, match="target"):
+        mse_loss_and_grad(np.zeros((5, 2, 3)), np.zeros((5, 2, 3), dtype=np.int64))

@@ -15,6 +15,12 @@ def test_split_sentences_keeps_punctuation_and_inner_dots():
                                      "object.__init__ is called.", "Bye."]
 
 
+def test_split_sentences_known_limits():
+    text = 'He said "stop." Then he left. 3. Loops end. e.g. this.'
+    assert split_sentences(text) == ['He said "stop." Then he left.', "3.", "Loops end.",
+                                     "e.g.", "this."]
+
+
 def test_split_sentences_rejects_non_str():
     with pytest.raises(TypeError, match="expected text to be a str"):
         split_sentences(b"abc")
@@ -34,10 +40,12 @@ def test_dataset_maxlen_drops_long_sentences_and_maxsent_keeps_first():
 
 
 def test_dataset_rejects_bad_arguments():
-    with pytest.raises(ValueError, match="maxlen to be a positive int"):
+    with pytest.raises(ValueError, match="expected maxlen to be an int >= 1, got 0"):
         TextDataset(TEXT, maxlen=0)
-    with pytest.raises(ValueError, match="maxsent to be a positive int"):
+    with pytest.raises(TypeError, match="expected maxsent to be an int >= 1, got 2.5"):
         TextDataset(TEXT, maxsent=2.5)
+    with pytest.raises(TypeError, match="maxlen"):
+        TextDataset(TEXT, maxlen=True)
     with pytest.raises(ValueError, match="at least one sentence"):
         TextDataset(TEXT, maxlen=2)
     with pytest.raises(TypeError, match="str"):

@@ -88,7 +88,25 @@ def test_char_windows_batch_and_validate():
     loader = torch.utils.data.DataLoader(CharWindowDataset("x" * 100, 8), batch_size=5)
     x, y = next(iter(loader))
     assert x.shape == (5, 8) and y.shape == (5, 8) and x.dtype == torch.long
-    with pytest.raises(ValueError, match="positive int"):
+    with pytest.raises(ValueError, match="expected length to be an int >= 1, got 0"):
         CharWindowDataset("abc", 0)
+    with pytest.raises(TypeError, match="length"):
+        CharWindowDataset("abc", True)
     with pytest.raises(ValueError, match="at least 5 usable characters"):
         CharWindowDataset("abc", 4)
+
+
+def test_load_corpus_prefers_path_then_environment_then_default(tmp_path, monkeypatch):
+    from companion.data.text import default_corpus, load_corpus
+
+    given, from_env = tmp_path / "given.txt", tmp_path / "env.txt"
+    given.write_text("Given text.", encoding="utf-8")
+    from_env.write_text("Environment text.", encoding="utf-8")
+    monkeypatch.setenv("TEXT_PATH", str(from_env))
+    assert load_corpus(given) == "Given text."
+    assert load_corpus() == "Environment text."
+    monkeypatch.delenv("TEXT_PATH")
+    assert load_corpus() == default_corpus()
+    monkeypatch.setenv("TEXT_PATH", str(tmp_path / "missing.txt"))
+    with pytest.raises(FileNotFoundError, match="expected a UTF-8 text file"):
+        load_corpus()

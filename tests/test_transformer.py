@@ -102,5 +102,11 @@ def test_rejects_bad_inputs():
         lm.step(state, torch.zeros(3, dtype=torch.long))
     with pytest.raises(ValueError, match="even d_model"):
         TransformerLM(d_model=7, n_heads=1)
-    with pytest.raises(ValueError, match="n_layers"):
+    with pytest.raises(ValueError, match="expected n_layers to be an int >= 1, got 0"):
         TransformerLM(n_layers=0)
+    with pytest.raises(TypeError, match="expected vocab_size to be an int"):
+        TransformerLM(vocab_size=97.0)
+    with pytest.raises(ValueError, match="expected d_ff to be an int >= 1, got 0"):
+        TransformerLM(d_ff=0)
+    with pytest.raises(ValueError, match="expected d_ff to be an int >= 1"):
+        FeedForward(8, 0)

@@ -8,8 +8,11 @@ from companion.trm import (
     MixerBlock,
     OnePass,
     PuzzleBatches,
+    cell_loss,
+    count_parameters,
     deep_supervision_step,
     exact_and_cell_accuracy,
+    one_pass_loss,
     supervision_loss,
     tiny_net,
     train_trm,
@@ -39,6 +42,8 @@ def test_mixer_block_and_net_keep_the_shape_and_mix_positions():
         block(torch.randn(L + 1, B, D))
     with pytest.raises(ValueError, match="expansion to be an int >= 1"):
         MixerBlock(L, D, expansion=0)
+    with pytest.raises(TypeError, match="dim to be an int >= 1"):
+        MixerBlock(L, 8.0)
 
 
 def test_forward_shapes_and_detached_state():
@@ -69,6 +74,36 @@ def test_no_gradient_flows_through_the_first_T_minus_1_rounds():
             assert y0.grad is not None and z0.grad is not None
         else:
             assert y0.grad is None and z0.grad is None
+
+
+def test_full_backprop_records_a_graph_in_every_round():
+    calls = []
+    trm = model(n=2, T=3, full_backprop=True)
+    hook = trm.net.register_forward_hook(lambda *_: calls.append(torch.is_grad_enabled()))
+    x = trm.embed(tokens())
+    y0 = torch.randn(L, B, D, requires_grad=True)
+    z0 = torch.randn(L, B, D, requires_grad=True)
+    y, _ = trm.deep_recursion(x, y0, z0)
+    y.sum().backward()
+    hook.remove()
+    assert calls == [True] * 9
+    assert y0.grad is not None and z0.grad is not None
+    with torch.no_grad():  # an outer no_grad still wins
+        assert not trm.deep_recursion(x, y0, z0)[0].requires_grad
+    with pytest.raises(TypeError, match="full_backprop to be a bool"):
+        TRM(V, L, C, full_backprop=1)
+
+
+def test_effective_depth_counts_the_blocks_applied():
+    blocks = []
+    for n, T, layers in ((2, 2, 2), (1, 3, 1), (6, 3, 2)):
+        trm = TRM(V, L, C, dim=D, n=n, T=T, n_layers=layers)
+        blocks.clear()
+        for block in trm.net:
+            block.register_forward_hook(lambda *_: blocks.append(1))
+        with torch.no_grad():
+            trm(tokens())
+        assert trm.effective_depth == len(blocks) == T * (n + 1) * layers
 
 
 def test_state_is_detached_between_supervision_steps():
@@ -128,13 +163,33 @@ def test_solve_halts_early_and_matches_unroll():
     assert (trm.solve(x, threshold=0.9)[1] == 4).all()
     with pytest.raises(ValueError, match=r"threshold in \(0, 1\)"):
         trm.solve(x, threshold=1.0)
+    with pytest.raises(TypeError, match=r"threshold to be a float"):
+        trm.solve(x, threshold="0.5")
 
 
 def test_one_pass_baseline_has_the_same_parameters_but_the_halting_head():
     trm, base = model(), OnePass(V, L, C, dim=D)
-    count = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
-    assert count(base) == count(trm) - (D + 1)
+    assert count_parameters(base) == count_parameters(trm) - (D + 1)
+    assert count_parameters(trm.halt_head) == D + 1
     assert base(tokens()).shape == (L, B, C)
+    with pytest.raises(TypeError, match="torch.nn.Module"):
+        count_parameters(torch.zeros(3))
+
+
+def test_cell_loss_and_one_pass_loss():
+    torch.manual_seed(0)
+    logits, target = torch.randn(L, B, C), torch.randint(C, (L, B))
+    by_hand = -torch.log_softmax(logits, -1).gather(-1, target[..., None]).mean()
+    torch.testing.assert_close(cell_loss(logits, target), by_hand)
+    base = OnePass(V, L, C, dim=D)
+    x = tokens()
+    torch.testing.assert_close(one_pass_loss(base, (x, target)), cell_loss(base(x), target))
+    with pytest.raises(ValueError, match=r"expected target of shape \(L, B\)"):
+        cell_loss(logits, target.T)
+    with pytest.raises(ValueError, match=r"expected logits of shape \(L, B, C\)"):
+        cell_loss(logits[0], target)
+    with pytest.raises(TypeError, match="integer dtype"):
+        cell_loss(logits, target.float())
 
 
 def test_supervision_loss_halting_target():
@@ -163,13 +218,23 @@ def test_input_validation():
         trm(tokens(), (torch.zeros(L, B, D), torch.zeros(L, B - 1, D)))
     with pytest.raises(ValueError, match="n to be an int >= 1"):
         TRM(V, L, C, n=0)
+    with pytest.raises(TypeError, match="T to be an int >= 1"):
+        TRM(V, L, C, T=True)
     with pytest.raises(ValueError, match="n_steps to be an int >= 1"):
         trm.solve(tokens(), n_steps=0)
     with pytest.raises(ValueError, match=r"expected targets of shape \(N, L\)"):
         PuzzleBatches(torch.zeros(4, L, dtype=torch.long), torch.zeros(4, L + 1,
                                                                        dtype=torch.long), 2)
-    with pytest.raises(ValueError, match="expected target of shape"):
-        exact_and_cell_accuracy(torch.zeros(L, B), torch.zeros(L, B + 1))
+    ok = torch.zeros(L, B, dtype=torch.long)
+    wrong = ok.clone()
+    wrong[0, :2] = 1  # two puzzles with one wrong cell each
+    assert exact_and_cell_accuracy(wrong, ok) == pytest.approx(((B - 2) / B, 1 - 2 / (L * B)))
+    with pytest.raises(ValueError, match=rf"expected target of shape \(L, B\) with L={L}, B={B}"):
+        exact_and_cell_accuracy(ok, torch.zeros(L, B + 1, dtype=torch.long))
+    with pytest.raises(ValueError, match=r"expected predictions of shape \(L, B\)"):
+        exact_and_cell_accuracy(ok[0], ok[0])
+    with pytest.raises(TypeError, match="predictions to have an integer dtype"):
+        exact_and_cell_accuracy(ok.float(), ok)
 
 
 def test_puzzle_batches_cover_the_data_in_L_B_layout():

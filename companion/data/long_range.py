@@ -14,18 +14,16 @@
   2 n_copy)``.
 
 Inputs are float tensors ``(L, B, D)`` ready for any recurrent layer of the book.
+``memoryless_cross_entropy`` estimates a memoryless baseline from sampled targets (Monte Carlo).
 """
 
 import math
 
 import torch
 
+from companion.checks import check_integer, check_positive_int, check_shape
+
 ADDING_BASELINE_MSE = 1 / 6
-
-
-def _check_positive_int(name: str, value, minimum: int = 1) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-        raise ValueError(f"expected {name} to be an int >= {minimum}, got {value!r}")
 
 
 def _check_generator(generator) -> None:
@@ -41,8 +39,8 @@ def adding_problem(seq_len: int, batch_size: int, generator: torch.Generator | N
     steps drawn uniformly among the first ``L // 2`` and 0 elsewhere; ``y`` is the sum of the two
     marked values. ``seq_len`` must be at least 4 so that the first half holds two steps.
     """
-    _check_positive_int("seq_len", seq_len, 4)
-    _check_positive_int("batch_size", batch_size)
+    check_positive_int("seq_len", seq_len, 4)
+    check_positive_int("batch_size", batch_size)
     _check_generator(generator)
     values = torch.rand(seq_len, batch_size, generator=generator)
     # argsort of uniform noise gives a uniform random permutation; its first two entries are
@@ -65,10 +63,10 @@ def copy_memory(delay: int, batch_size: int, n_symbols: int = 8, n_copy: int = 1
     delimiter, found at step ``n_copy + delay - 1``. Target classes: 0 (blank) everywhere except
     the last ``n_copy`` steps, which hold the first ``n_copy`` input symbols.
     """
-    _check_positive_int("delay", delay)
-    _check_positive_int("batch_size", batch_size)
-    _check_positive_int("n_symbols", n_symbols, 2)
-    _check_positive_int("n_copy", n_copy)
+    check_positive_int("delay", delay)
+    check_positive_int("batch_size", batch_size)
+    check_positive_int("n_symbols", n_symbols, 2)
+    check_positive_int("n_copy", n_copy)
     _check_generator(generator)
     seq_len = delay + 2 * n_copy
     symbols = torch.randint(1, n_symbols + 1, (n_copy, batch_size), generator=generator)
@@ -84,7 +82,26 @@ def copy_memory(delay: int, batch_size: int, n_symbols: int = 8, n_copy: int = 1
 def copy_memory_baseline(delay: int, n_symbols: int = 8, n_copy: int = 10) -> float:
     """Mean cross-entropy per step (nats) of the memoryless strategy on ``copy_memory``:
     ``n_copy log(n_symbols) / (delay + 2 n_copy)``."""
-    _check_positive_int("delay", delay)
-    _check_positive_int("n_symbols", n_symbols, 2)
-    _check_positive_int("n_copy", n_copy)
+    check_positive_int("delay", delay)
+    check_positive_int("n_symbols", n_symbols, 2)
+    check_positive_int("n_copy", n_copy)
     return n_copy * math.log(n_symbols) / (delay + 2 * n_copy)
+
+
+def memoryless_cross_entropy(targets: torch.Tensor, n_classes: int) -> float:
+    """Mean cross-entropy per step (nats) of the best predictor that knows the step index but
+    remembers none of the inputs, estimated on sampled ``targets (L, B)`` (long classes).
+
+    That predictor outputs, at step ``t``, the distribution of the target at ``t`` over the
+    batch (its empirical marginal); on ``copy_memory`` targets this estimates
+    ``copy_memory_baseline``.
+    """
+    check_positive_int("n_classes", n_classes, 2)
+    check_integer("targets", targets)
+    check_shape("targets", targets, ("L", "B"))
+    if targets.numel() and (targets.min() < 0 or targets.max() >= n_classes):
+        raise ValueError(f"expected targets in [0, {n_classes}), got values in "
+                         f"[{int(targets.min())}, {int(targets.max())}]")
+    one_hot = torch.nn.functional.one_hot(targets, n_classes).float()
+    marginals = one_hot.mean(1, keepdim=True)  # (L, 1, n_classes): the prediction at each step
+    return float(-(one_hot * marginals.clamp_min(1e-12).log()).sum(-1).mean())

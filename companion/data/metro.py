@@ -21,12 +21,24 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from companion.checks import check_floating, check_shape
+from companion.checks import check_floating, check_positive_int, check_shape
 
 SLOTS = 73
 STATIONS = 80
 TRAIN_DAYS = 18
 TEST_DAYS = 7
+
+# The course's hzdataset.pch, summarised like ``describe_metro`` does (medians and daily totals
+# rounded as published with the course; the two peaks as the ranges of slots they span).
+REAL_METRO_FIGURES = {
+    "max_in_min": 168.0, "max_in_median": 630.0, "max_in_max": 4207.0,
+    "max_out_min": 185.0, "max_out_median": 770.0, "max_out_max": 4876.0,
+    "daily_total_min": 2.0e6, "daily_total_max": 2.7e6,
+    "zero_fraction": 0.02,
+    "morning_peak_slot": (10, 13), "evening_peak_slot": (48, 53),
+    "morning_in_fraction": 0.5,
+    "profile_correlation_median": 0.72,
+}
 
 
 def slot_time(slot: int) -> str:
@@ -35,12 +47,18 @@ def slot_time(slot: int) -> str:
     return f"{minutes // 60}:{minutes % 60:02d}"
 
 
-def _check_flows(name: str, x) -> None:
+def _check_tensor(name: str, x, spec: tuple, dims: dict | None = None) -> dict:
+    """Check that ``x`` is a floating-point ``torch.Tensor`` of shape ``spec``."""
     if not isinstance(x, torch.Tensor):
-        raise TypeError(f"expected {name} to be a torch.Tensor of shape (D, T, S, 2), "
+        shape = "(" + ", ".join(str(s) for s in spec) + ")"
+        raise TypeError(f"expected {name} to be a torch.Tensor of shape {shape}, "
                         f"got {type(x).__name__}")
     check_floating(name, x)
-    check_shape(name, x, ("D", "T", "S", 2))
+    return check_shape(name, x, spec, dims)
+
+
+def _check_flows(name: str, x) -> None:
+    _check_tensor(name, x, ("D", "T", "S", 2))
 
 
 def load_metro(path: str | Path | None = None) -> tuple[torch.Tensor, torch.Tensor]:
@@ -94,16 +112,17 @@ def synthetic_metro(seed: int = 0, stations: int = STATIONS, train_days: int = T
     48–53, 17:30–18:45) over a daytime plateau. Residential stations (half of them) send
     their passengers in the morning and receive them in the evening; business stations the
     mirror. Peak times, widths and plateau levels vary from station to station, which is
-    what makes stations recognisable after normalisation. Station sizes are log-spaced so
-    that the per-station maximum in-flow spans about 170 to 4200 (median about 630), and
-    every day has its own level (daily totals about 2.0 to 2.7 million) and per-station
-    fluctuations; counts are Poisson draws, hence integers with a few zeros at the ends of
-    the service. ``describe_metro`` measures these figures.
+    what makes stations recognisable after normalisation. Station sizes are log-spaced with
+    the real data's medians, so that with ``seed = 0`` the per-station maximum in-flow spans
+    179 to 3887 (median 627; real 168 to 4207) and the out-flow 165 to 4270 (real 185 to
+    4876): the twin's busiest stations are about 10% quieter than the real ones. Every day
+    has its own level (daily totals 2.05 to 2.74 million) and per-station fluctuations;
+    counts are Poisson draws, hence integers with a few zeros at the ends of the service.
+    ``describe_metro`` measures these figures and ``REAL_METRO_FIGURES`` holds the real ones.
     """
-    for name, value in (("stations", stations), ("train_days", train_days),
-                        ("test_days", test_days)):
-        if not isinstance(value, int) or value < 1:
-            raise ValueError(f"expected {name} to be a positive int, got {value!r}")
+    check_positive_int("stations", stations)
+    check_positive_int("train_days", train_days)
+    check_positive_int("test_days", test_days)
     rng = np.random.default_rng(seed)
     t = np.arange(SLOTS, dtype=float)
     days = train_days + test_days
@@ -179,15 +198,33 @@ def describe_metro(train: torch.Tensor, test: torch.Tensor) -> dict[str, float]:
     }
 
 
+def close_to_real(stats: dict, rtol: float = 0.2) -> dict[str, bool]:
+    """Which figures of ``stats`` (from ``describe_metro``) match ``REAL_METRO_FIGURES``.
+
+    A number matches when it is within ``rtol`` (relative) of the real one, a peak slot when
+    it lies in the real range. Returns ``{figure: bool}`` for every figure.
+    """
+    if not rtol > 0:
+        raise ValueError(f"expected rtol > 0, got {rtol}")
+    missing = sorted(set(REAL_METRO_FIGURES) - set(stats))
+    if missing:
+        raise ValueError(f"expected the figures of describe_metro, missing {missing}")
+    result = {}
+    for name, real in REAL_METRO_FIGURES.items():
+        if isinstance(real, tuple):
+            result[name] = real[0] <= stats[name] <= real[1]
+        else:
+            result[name] = abs(stats[name] - real) <= rtol * abs(real)
+    return result
+
+
 def _normalise(data: torch.Tensor, stations_max: torch.Tensor | None) -> tuple[torch.Tensor,
                                                                             torch.Tensor]:
-    check_floating("data", data)
-    dims = check_shape("data", data, ("D", "T", "S", "C"))
+    dims = _check_tensor("data", data, ("D", "T", "S", "C"))
     if stations_max is None:
         stations_max = data.amax(dim=(0, 1))
     else:
-        check_floating("stations_max", stations_max)
-        check_shape("stations_max", stations_max, ("S", "C"), dims)
+        _check_tensor("stations_max", stations_max, ("S", "C"), dims)
     # A station that never saw anyone (max 0) stays at 0 instead of becoming NaN.
     safe = torch.where(stations_max > 0, stations_max, torch.ones_like(stations_max))
     return data / safe, stations_max

@@ -27,7 +27,7 @@ from itertools import permutations
 import numpy as np
 import torch
 
-from companion.checks import check_integer, check_shape
+from companion.checks import check_integer, check_positive_int, check_shape
 
 SUDOKU_SIZE = 4
 SUDOKU_CELLS = SUDOKU_SIZE * SUDOKU_SIZE
@@ -140,9 +140,9 @@ def make_sudoku(n: int, n_clues: int, rng, grids=None) -> tuple[torch.Tensor, to
     kept only if the puzzle still has a single completion among *all* 288 grids; a puzzle
     that gets stuck with more than ``n_clues`` clues is drawn again.
     """
-    if not isinstance(n, int) or n < 1:
-        raise ValueError(f"expected n to be a positive int, got {n!r}")
-    if not isinstance(n_clues, int) or not MIN_SUDOKU_CLUES <= n_clues <= SUDOKU_CELLS:
+    check_positive_int("n", n)
+    check_positive_int("n_clues", n_clues, minimum=0)
+    if not MIN_SUDOKU_CLUES <= n_clues <= SUDOKU_CELLS:
         raise ValueError(f"expected n_clues in {MIN_SUDOKU_CLUES}..{SUDOKU_CELLS} "
                          f"(no 4×4 Sudoku with fewer than 4 clues is unique), got {n_clues!r}")
     rng = _rng(rng)
@@ -247,10 +247,8 @@ def make_mazes(n: int, k: int, rng) -> tuple[torch.Tensor, torch.Tensor]:
     ``START``/``GOAL`` tokens row by row, paths 1 on the cells of the (unique) path.
     Start and goal are distinct rooms drawn uniformly.
     """
-    if not isinstance(n, int) or n < 1:
-        raise ValueError(f"expected n to be a positive int, got {n!r}")
-    if not isinstance(k, int) or k < 2:
-        raise ValueError(f"expected k to be an int >= 2, got {k!r}")
+    check_positive_int("n", n)
+    check_positive_int("k", k, minimum=2)
     rng = _rng(rng)
     mazes, paths = [], []
     for _ in range(n):

@@ -12,7 +12,7 @@ import torch
 from torch.nn.utils.rnn import pad_sequence
 from torch.utils.data import Dataset
 
-from companion.checks import check_integer
+from companion.checks import check_integer, check_positive_int
 from companion.data.text import EOS_ID, PAD_ID, code2string, normalize, string2code
 
 _SENTENCE_END = re.compile(r"(?<=[.?!])\s+")
@@ -23,6 +23,11 @@ def split_sentences(text: str) -> list[str]:
 
     Requiring the space keeps ``3.14`` and ``object.__init__`` whole. Runs of spaces are
     collapsed and empty pieces dropped; each sentence keeps its final punctuation.
+
+    The rule is deliberately simple, and wrong in two common cases: a period followed by a
+    closing quote or bracket (``He said "stop." Then``) is not a cut, so the two sentences
+    stay together; and a numbered list item or an abbreviation (``3. Loops``, ``e.g. this``)
+    is cut after its period, so ``3.`` or ``e.g.`` becomes a sentence of its own.
     """
     if not isinstance(text, str):
         raise TypeError(f"expected text to be a str, got {type(text).__name__}")
@@ -41,8 +46,8 @@ class TextDataset(Dataset):
 
     def __init__(self, text: str, maxsent: int | None = None, maxlen: int | None = None):
         for name, value in (("maxsent", maxsent), ("maxlen", maxlen)):
-            if value is not None and (not isinstance(value, int) or value < 1):
-                raise ValueError(f"expected {name} to be a positive int or None, got {value!r}")
+            if value is not None:
+                check_positive_int(name, value)
         sentences = split_sentences(text)
         if maxlen is not None:
             sentences = [s for s in sentences if len(s) <= maxlen]

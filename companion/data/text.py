@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 import torch.utils.data
 
-from companion.checks import check_integer
+from companion.checks import check_integer, check_positive_int
 
 LETTRES = string.ascii_letters + string.punctuation + string.digits + " "
 PAD_ID = 0
@@ -104,8 +104,7 @@ class CharWindowDataset(torch.utils.data.Dataset):
     """
 
     def __init__(self, text: str, length: int = 32):
-        if not isinstance(length, int) or length < 1:
-            raise ValueError(f"expected length to be a positive int, got {length!r}")
+        check_positive_int("length", length)
         self.codes = string2code(text)
         if len(self.codes) < length + 1:
             raise ValueError(f"expected a text of at least {length + 1} usable characters, "
