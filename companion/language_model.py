@@ -16,6 +16,9 @@ References: Bengio et al., "A neural probabilistic language model" (2003) for le
 embeddings; Elman (1990) and Karpathy's char-rnn (2015) for character-level recurrent models.
 """
 
+import math
+from collections.abc import Callable, Iterable
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -91,3 +94,31 @@ def lm_loss(model: nn.Module, batch: torch.Tensor, pad_id: int = PAD_ID,
     fits ``companion.training.fit`` as its ``loss_fn``.
     """
     return masked_cross_entropy(model(shift_right(batch, start_id)), batch, pad_id)
+
+
+@torch.no_grad()
+def bits_per_character(model: nn.Module, batches: Iterable[torch.Tensor],
+                       loss_fn: Callable[[nn.Module, torch.Tensor], torch.Tensor] = lm_loss,
+                       pad_id: int = PAD_ID) -> float:
+    """Cross-entropy of ``model`` on ``batches`` in bits per character.
+
+    Each batch ``(L, B)`` weighs by its number of non-``pad_id`` targets, so the result is
+    the mean over all characters (``EOS`` included), not the mean of the batch means
+    (``companion.training.evaluate``): the two differ when batches have different numbers of
+    characters. ``loss_fn(model, batch)`` must be a mean over those characters in nats, as
+    ``lm_loss`` is. Runs in evaluation mode without gradients, then restores the model's mode.
+    """
+    training = model.training
+    model.eval()
+    total = count = 0
+    try:
+        for batch in batches:
+            check_integer("batch", batch)
+            check_shape("batch", batch, ("L", "B"))
+            n = int((batch != pad_id).sum())
+            total, count = total + float(loss_fn(model, batch)) * n, count + n
+    finally:
+        model.train(training)
+    if count == 0:
+        raise ValueError("expected batches with at least one non-PAD character, got none")
+    return total / count / math.log(2)

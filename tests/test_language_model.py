@@ -1,3 +1,5 @@
+import math
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -5,7 +7,7 @@ from torch import nn
 
 from companion.data.sentences import pad_collate_fn
 from companion.data.text import EOS_ID, PAD_ID, VOCAB_SIZE, string2code
-from companion.language_model import CharLM, lm_loss, shift_right
+from companion.language_model import CharLM, bits_per_character, lm_loss, shift_right
 from companion.losses import masked_cross_entropy
 from companion.rnn import RNN
 
@@ -97,6 +99,46 @@ def test_lm_loss_learns_a_batch():
         loss.backward()
         optimizer.step()
     assert loss.item() < first / 3
+
+
+def test_bits_per_character_weights_every_character_equally():
+    model = _model()
+    batches = [pad_collate_fn([string2code("a short one"), string2code("hi")]),
+               pad_collate_fn([string2code("x")])]
+    targets, log_probs = [], []
+    with torch.no_grad():
+        for batch in batches:
+            logits = model(shift_right(batch))
+            keep = batch != PAD_ID
+            chosen = F.log_softmax(logits, dim=-1).gather(-1, batch[..., None])[..., 0]
+            log_probs.append(chosen[keep])
+            targets.append(batch[keep])
+    expected = -torch.cat(log_probs).mean().item() / math.log(2)
+    assert sum(t.numel() for t in targets) == 12 + 3 + 2
+    assert bits_per_character(model, batches) == pytest.approx(expected, rel=1e-5)
+    mean_of_means = sum(lm_loss(model, b).item() for b in batches) / 2 / math.log(2)
+    assert abs(mean_of_means - expected) > 1e-3         # the weighting matters here
+
+
+def test_bits_per_character_restores_mode_and_keeps_no_graph():
+    model = _model()
+    seen = []
+
+    def loss_fn(m, batch):
+        seen.append((m.training, torch.is_grad_enabled()))
+        return lm_loss(m, batch)
+
+    bits_per_character(model, [BATCH], loss_fn)
+    assert model.training and seen == [(False, False)]
+    model.eval()
+    bits_per_character(model, [BATCH], loss_fn)
+    assert not model.training
+    with pytest.raises(ValueError, match="at least one non-PAD"):
+        bits_per_character(model, [])
+    with pytest.raises(ValueError, match=r"expected batch of shape \(L, B\)"):
+        bits_per_character(model, [BATCH[:, 0]])
+    with pytest.raises(TypeError, match="integer"):
+        bits_per_character(model, [BATCH.float()])
 
 
 def test_rejects_bad_inputs():
