@@ -90,8 +90,24 @@ class _Recurrent(nn.Module):
                              f"(L, B, {self.latent_dim}), got {tuple(h.shape)}")
         return self.decoder(h)
 
-    def _store(self, names: tuple[str, ...], recorded: list[list[torch.Tensor]]) -> None:
-        self.last_gates = {n: torch.stack(v) for n, v in zip(names, recorded, strict=True)}
+    def _scan(self, projected: torch.Tensor, state, return_state: bool):
+        """The time loop both layers share: ``projected (L, B, kH)`` → states ``(L, B, H)``.
+
+        ``self._advance(p_t, state) -> (state, gates)`` makes one step; with ``record_gates``
+        the gate activations of this pass are kept in ``last_gates`` (each ``(L, B, H)``).
+        """
+        states, recorded = [], [[] for _ in self.GATES]
+        for p in projected.unbind(0):
+            state, gates = self._advance(p, state)
+            states.append(self.hidden(state))
+            if self.record_gates:
+                for store, g in zip(recorded, gates, strict=True):
+                    store.append(g.detach())
+        if self.record_gates:
+            self.last_gates = {n: torch.stack(v) for n, v in zip(self.GATES, recorded,
+                                                                  strict=True)}
+        states = torch.stack(states)
+        return (states, state) if return_state else states
 
 
 class LSTM(_Recurrent):
@@ -149,19 +165,13 @@ class LSTM(_Recurrent):
         """Run ``x (L, B, D)`` → hidden states ``(L, B, H)`` (and ``(h_L, C_L)``)."""
         dims = self._check_sequence(x)
         L, B = dims["L"], dims["B"]
-        h, c = self.initial_state(B, x) if state is None else self._check_state(state, dims)
+        state = self.initial_state(B, x) if state is None else self._check_state(state, dims)
         projected = torch.addmm(self.b, x.reshape(L * B, -1), self.W_ih.T).view(L, B, -1)
-        states, recorded = [], [[] for _ in self.GATES]
-        for p in projected.unbind(0):
-            h, c, *gates = self._cell(p, h, c)
-            states.append(h)
-            if self.record_gates:
-                for store, g in zip(recorded, gates, strict=True):
-                    store.append(g.detach())
-        if self.record_gates:
-            self._store(self.GATES, recorded)
-        states = torch.stack(states)
-        return (states, (h, c)) if return_state else states
+        return self._scan(projected, state, return_state)
+
+    def _advance(self, p: torch.Tensor, state: LSTMState):
+        h, c, *gates = self._cell(p, *state)
+        return (h, c), gates
 
     @staticmethod
     def hidden(state: LSTMState) -> torch.Tensor:
@@ -263,17 +273,11 @@ class GRU(_Recurrent):
             h = self.initial_state(B, x)
         self._check_hidden("h", h, dims)
         projected = torch.addmm(self.b_ih, x.reshape(L * B, -1), self.W_ih.T).view(L, B, -1)
-        states, recorded = [], [[] for _ in self.GATES]
-        for p in projected.unbind(0):
-            h, *gates = self._cell(p, h)
-            states.append(h)
-            if self.record_gates:
-                for store, g in zip(recorded, gates, strict=True):
-                    store.append(g.detach())
-        if self.record_gates:
-            self._store(self.GATES, recorded)
-        states = torch.stack(states)
-        return (states, h) if return_state else states
+        return self._scan(projected, h, return_state)
+
+    def _advance(self, p: torch.Tensor, h: torch.Tensor):
+        h, *gates = self._cell(p, h)
+        return h, gates
 
     @staticmethod
     def hidden(state: torch.Tensor) -> torch.Tensor:

@@ -22,28 +22,26 @@ def _check_callable(name: str, fn) -> None:
         raise TypeError(f"expected {name} to be callable, got {type(fn).__name__}")
 
 
-def median_wall_time(fn: Callable[[], object], repeats: int = 3) -> float:
-    """Median wall-clock time of ``fn()`` over ``repeats`` runs, in seconds."""
+def _timings(fn: Callable[[], object], repeats: int, clock: Callable[[], float]) -> list[float]:
+    """``clock()`` differences around ``repeats`` calls of ``fn()``, after checking both."""
     _check_callable("fn", fn)
     check_positive_int("repeats", repeats)
     times = []
     for _ in range(repeats):
-        start = time.perf_counter()
+        start = clock()
         fn()
-        times.append(time.perf_counter() - start)
-    return float(median(times))
+        times.append(clock() - start)
+    return times
+
+
+def median_wall_time(fn: Callable[[], object], repeats: int = 3) -> float:
+    """Median wall-clock time of ``fn()`` over ``repeats`` runs, in seconds."""
+    return float(median(_timings(fn, repeats, time.perf_counter)))
 
 
 def best_cpu_time(fn: Callable[[], object], repeats: int = 5) -> float:
     """Smallest CPU time of the calling thread over ``repeats`` runs of ``fn()``, in seconds."""
-    _check_callable("fn", fn)
-    check_positive_int("repeats", repeats)
-    times = []
-    for _ in range(repeats):
-        start = time.thread_time()
-        fn()
-        times.append(time.thread_time() - start)
-    return min(times)
+    return min(_timings(fn, repeats, time.thread_time))
 
 
 def saved_bytes(fn: Callable[[torch.Tensor], torch.Tensor],

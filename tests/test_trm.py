@@ -56,18 +56,24 @@ def test_forward_shapes_and_detached_state():
         assert not s.requires_grad and s.grad_fn is None
 
 
-def test_no_gradient_flows_through_the_first_T_minus_1_rounds():
+def recursion_calls(trm):
+    """Run deep recursion from fresh (y0, z0) that require grad, and back-propagate.
+
+    Returns whether grad mode was on at each network call, and (y0, z0) to inspect .grad.
+    """
     calls = []
+    hook = trm.net.register_forward_hook(lambda *_: calls.append(torch.is_grad_enabled()))
+    y0 = torch.randn(L, B, D, requires_grad=True)
+    z0 = torch.randn(L, B, D, requires_grad=True)
+    y, _ = trm.deep_recursion(trm.embed(tokens()), y0, z0)
+    y.sum().backward()
+    hook.remove()
+    return calls, y0, z0
+
+
+def test_no_gradient_flows_through_the_first_T_minus_1_rounds():
     for T in (1, 3):
-        trm = model(n=2, T=T)
-        calls.clear()
-        hook = trm.net.register_forward_hook(lambda *_: calls.append(torch.is_grad_enabled()))
-        x = trm.embed(tokens())
-        y0 = torch.randn(L, B, D, requires_grad=True)
-        z0 = torch.randn(L, B, D, requires_grad=True)
-        y, _ = trm.deep_recursion(x, y0, z0)
-        y.sum().backward()
-        hook.remove()
+        calls, y0, z0 = recursion_calls(model(n=2, T=T))
         # n + 1 network calls per round; only the last round records a graph
         assert calls == [False] * (T - 1) * 3 + [True] * 3
         if T == 1:
@@ -77,19 +83,12 @@ def test_no_gradient_flows_through_the_first_T_minus_1_rounds():
 
 
 def test_full_backprop_records_a_graph_in_every_round():
-    calls = []
     trm = model(n=2, T=3, full_backprop=True)
-    hook = trm.net.register_forward_hook(lambda *_: calls.append(torch.is_grad_enabled()))
-    x = trm.embed(tokens())
-    y0 = torch.randn(L, B, D, requires_grad=True)
-    z0 = torch.randn(L, B, D, requires_grad=True)
-    y, _ = trm.deep_recursion(x, y0, z0)
-    y.sum().backward()
-    hook.remove()
+    calls, y0, z0 = recursion_calls(trm)
     assert calls == [True] * 9
     assert y0.grad is not None and z0.grad is not None
     with torch.no_grad():  # an outer no_grad still wins
-        assert not trm.deep_recursion(x, y0, z0)[0].requires_grad
+        assert not trm.deep_recursion(trm.embed(tokens()), y0, z0)[0].requires_grad
     with pytest.raises(TypeError, match="full_backprop to be a bool"):
         TRM(V, L, C, full_backprop=1)
 
