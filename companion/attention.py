@@ -1,7 +1,7 @@
 """Attention in PyTorch, written out: scaled dot-product, multi-head, sinusoidal positions.
 
 The same computations as :mod:`companion.attention_numpy`, as autograd-friendly code and an
-``nn.Module``. Chapter 7 checks them against ``torch.nn.functional.scaled_dot_product_attention``
+``nn.Module``. Chapter 8 checks them against ``torch.nn.functional.scaled_dot_product_attention``
 and ``torch.nn.MultiheadAttention`` with copied weights.
 
 Sequences are ``(L, B, D)``; inside the heads the layout is ``(B, h, L, d_head)``, so that one

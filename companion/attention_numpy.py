@@ -1,6 +1,6 @@
 """The Transformer's parts in NumPy, forward only: attention, heads, positions, a decoder block.
 
-Everything here is the textbook computation written out, so that chapter 7 can check it line by
+Everything here is the textbook computation written out, so that chapter 8 can check it line by
 line against the PyTorch modules of :mod:`companion.attention` and :mod:`companion.transformer`
 (same parameter names, so a torch ``state_dict`` loads straight into the NumPy block).
 

@@ -83,3 +83,63 @@ def check_positive_int(name: str, value, minimum: int = 1) -> int:
     if value < minimum:
         raise ValueError(f"expected {name} to be an int >= {minimum}, got {value}")
     return value
+
+
+def check_tensor(name: str, x, spec: Sequence[int | str] | None = None,
+                 dims: dict | None = None) -> dict:
+    """Check that ``x`` is a ``torch.Tensor`` (of shape ``spec`` when given); return ``dims``.
+
+    A NumPy array or a list gets a ``TypeError`` with the hint ``torch.as_tensor(x)``.
+    """
+    if not isinstance(x, torch.Tensor):
+        hint = " (convert it with torch.as_tensor)" if isinstance(x, np.ndarray | list) else ""
+        shape = f" of shape {_describe(spec)}" if spec is not None else ""
+        raise TypeError(f"expected {name} to be a torch.Tensor{shape}, "
+                        f"got {type(x).__name__}{hint}")
+    dims = {} if dims is None else dims
+    return check_shape(name, x, spec, dims) if spec is not None else dims
+
+
+def check_dtype(name: str, x: torch.Tensor, dtype: torch.dtype) -> None:
+    """Raise ``TypeError`` unless ``x.dtype`` is ``dtype`` (an input against the parameters'
+    dtype, say), with the hint ``x.to(dtype)``."""
+    if x.dtype != dtype:
+        raise TypeError(f"expected {name} of dtype {dtype} (the parameters' dtype), got "
+                        f"{x.dtype}: convert it with .to({dtype})")
+
+
+def check_ids(name: str, ids, vocab_size: int) -> None:
+    """Raise unless ``ids`` is an integer tensor whose values all lie in ``[0, vocab_size)``."""
+    check_tensor(name, ids)
+    check_integer(name, ids)
+    if ids.numel() and (int(ids.min()) < 0 or int(ids.max()) >= vocab_size):
+        raise ValueError(f"expected {name} to hold ids in [0, {vocab_size}), got values in "
+                         f"[{int(ids.min())}, {int(ids.max())}]")
+
+
+def check_real(name: str, value, low: float | None = None, high: float | None = None, *,
+               low_open: bool = False, high_open: bool = False) -> float:
+    """Return ``value`` as a float if it is a finite real number in the given interval.
+
+    Python numbers, NumPy scalars and 0-d tensors are accepted; ``bool`` is not. ``low`` and
+    ``high`` bound the interval, closed unless ``low_open`` / ``high_open``, e.g.
+    ``check_real("top_p", p, 0, 1, low_open=True)`` for ``(0, 1]``.
+    """
+    if isinstance(value, torch.Tensor) and value.dim() == 0 and not value.dtype.is_complex:
+        value = value.item()
+    elif isinstance(value, np.generic) and np.isrealobj(value):
+        value = value.item()
+    left = "(" if low_open else "["
+    right = ")" if high_open else "]"
+    interval = f"{left}{'-inf' if low is None else low}, {'inf' if high is None else high}{right}"
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"expected {name} to be a real number in {interval}, got {value!r}")
+    value = float(value)
+    inside = np.isfinite(value)
+    if low is not None:
+        inside = inside and (value > low if low_open else value >= low)
+    if high is not None:
+        inside = inside and (value < high if high_open else value <= high)
+    if not inside:
+        raise ValueError(f"expected {name} to be a real number in {interval}, got {value!r}")
+    return value

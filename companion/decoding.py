@@ -5,7 +5,7 @@ Every decoder here is model-agnostic. It only calls a *step function*
 ``step(state, tokens) -> (log_probs, new_state)``, ``tokens (B,)`` long, ``log_probs (B, V)``,
 
 with ``state=None`` before the first token (``CharLM.step`` of chapter 4 and the Transformer
-of chapter 7 both are one). A state is a tensor whose first dimension is the batch, a
+of chapter 8 both are one). A state is a tensor whose first dimension is the batch, a
 tuple/list/dict of such tensors (the LSTM's ``(h, C)``), or ``None``; the decoders reorder it
 along the batch with ``index_select`` when hypotheses are kept, copied or dropped.
 

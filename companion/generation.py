@@ -1,7 +1,7 @@
 """Generating sentences until EOS (chapter 4, AMAL TP4 question 3).
 
 A language model with ``step(state, tokens (B,)) -> (log_probs (B, V), state)`` (``CharLM``
-of ``companion.language_model``, or chapter 7's Transformer) writes one character at a time:
+of ``companion.language_model``, or chapter 8's Transformer) writes one character at a time:
 it reads ``EOS`` (the book's start-of-sentence convention, since the course has no BOS
 symbol), then the prompt, then each character it produced, and stops at the first ``EOS`` it
 produces or after ``maxlen`` characters. Each character is the most probable one (greedy) or

@@ -1,4 +1,4 @@
-"""A race at equal compute: train several models for the same CPU time (chapter 7).
+"""A race at equal compute: train several models for the same CPU time (chapter 8).
 
 Wall-clock time depends on whatever else the machine is doing, so each model is charged the
 CPU time of the calling thread (``time.thread_time``) during its own training steps; run

@@ -1,4 +1,4 @@
-"""Measuring cost: wall time, CPU time and the memory autograd keeps (chapters 4, 6 and 7).
+"""Measuring cost: wall time, CPU time and the memory autograd keeps (chapters 4, 6 and 8).
 
 Wall-clock time counts whatever else the machine does; the CPU time of the calling thread
 (``time.thread_time``) does not grow when other programs compete for the processor, which

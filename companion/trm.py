@@ -1,4 +1,4 @@
-"""Tiny Recursive Model (TRM): depth by recursion of one tiny network (chapter 8).
+"""Tiny Recursive Model (TRM): depth by recursion of one tiny network (chapter 9).
 
 Jolicoeur-Martineau, "Less is more: recursive reasoning with tiny networks" (2025),
 simplifying the Hierarchical Reasoning Model of Wang et al. (2025). A puzzle ``x`` is

@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 import torch
 
+from companion import checks
 from companion.checks import check_floating, check_integer, check_shape
 
 
@@ -57,3 +58,41 @@ def test_check_positive_int():
     for bad in (True, 2.0, "3", None):
         with pytest.raises(TypeError, match="expected n to be an int >= 1"):
             check_positive_int("n", bad)
+
+
+@pytest.mark.parametrize(("call", "error", "message"), [
+    (lambda: checks.check_tensor("x", np.zeros(3)),
+     TypeError, r"expected x to be a torch.Tensor, got ndarray \(convert it with torch.as_tensor"),
+    (lambda: checks.check_tensor("x", torch.zeros(3), ("L", "B")),
+     ValueError, r"expected x of shape \(L, B\), got \(3,\)"),
+    (lambda: checks.check_dtype(
+        "x", torch.zeros(2, dtype=torch.float64), torch.float32),
+     TypeError, r"expected x of dtype torch.float32 .*got torch.float64"),
+    (lambda: checks.check_ids("t", torch.tensor([0, 97]), 97),
+     ValueError, r"expected t to hold ids in \[0, 97\), got values in \[0, 97\]"),
+    (lambda: checks.check_ids("t", torch.tensor([-1]), 97),
+     ValueError, r"ids in \[0, 97\)"),
+    (lambda: checks.check_ids("t", torch.zeros(2), 97),
+     TypeError, "integer dtype"),
+    (lambda: checks.check_real("p", 0.0, 0, 1, low_open=True),
+     ValueError, r"expected p to be a real number in \(0, 1\], got 0.0"),
+    (lambda: checks.check_real("p", float("nan")),
+     ValueError, "real number"),
+    (lambda: checks.check_real("p", True), TypeError, "real"),
+    (lambda: checks.check_real("p", "0.5"), TypeError, "real"),
+])
+def test_edge_checks_reject(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
+
+
+def test_edge_checks_accept():
+    from companion.checks import check_dtype, check_ids, check_real, check_tensor
+
+    assert check_tensor("x", torch.zeros(2, 3), ("B", "H")) == {"B": 2, "H": 3}
+    check_dtype("x", torch.zeros(1), torch.float32)
+    check_ids("t", torch.tensor([0, 96], dtype=torch.int32), 97)
+    check_ids("t", torch.zeros(0, dtype=torch.long), 97)
+    assert check_real("p", np.float32(0.5), 0, 1, low_open=True) == 0.5
+    assert check_real("p", torch.tensor(1.0), 0, 1, low_open=True) == 1.0
+    assert check_real("n", 3) == 3.0

@@ -30,3 +30,21 @@ def test_different_seeds_differ():
 def test_bad_seeds(seed, error):
     with pytest.raises(error, match="seed"):
         set_seed(seed)
+
+
+def test_book_seed_shifts_every_generator(monkeypatch):
+    from companion.seeding import generator, rng, shifted
+
+    monkeypatch.setenv("BOOK_SEED", "5")
+    assert shifted(3) == 8
+    shifted_draws = (set_seed(3).random(), generator(3).initial_seed(), rng(3).random())
+    monkeypatch.delenv("BOOK_SEED")
+    assert shifted_draws == (set_seed(8).random(), generator(8).initial_seed(), rng(8).random())
+    assert shifted_draws != (set_seed(3).random(), generator(3).initial_seed(), rng(3).random())
+
+
+@pytest.mark.parametrize("value", ["x", "-1", "1.5"])
+def test_bad_book_seed(monkeypatch, value):
+    monkeypatch.setenv("BOOK_SEED", value)
+    with pytest.raises(ValueError, match="BOOK_SEED"):
+        set_seed(0)

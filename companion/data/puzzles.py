@@ -1,4 +1,4 @@
-"""Puzzles generated on the fly, seeded and offline: 4×4 Sudoku and small mazes (chapter 8).
+"""Puzzles generated on the fly, seeded and offline: 4×4 Sudoku and small mazes (chapter 9).
 
 **4×4 Sudoku.** A grid is 16 cells read row by row, each holding a digit 1–4, every row,
 column and 2×2 box holding each digit once. There are exactly 288 such grids
@@ -17,7 +17,7 @@ found by breadth-first search (``maze_path``). Following a corridor is a sequent
 computation, the kind a single feed-forward pass does badly.
 
 Data sets are ``(N, L)`` integer tensors, one puzzle per row (``L = 16`` for Sudoku,
-``L = (2k-1)²`` for mazes); models of chapter 8 read batches as ``(L, B)``.
+``L = (2k-1)²`` for mazes); models of chapter 9 read batches as ``(L, B)``.
 """
 
 from collections import deque
