@@ -4,6 +4,7 @@ import sys
 from pathlib import Path
 from types import SimpleNamespace
 
+import nbformat
 from nbformat import from_dict
 from sphinx.builders.html._assets import _JavaScript
 
@@ -15,12 +16,27 @@ def stream(name, text):
     return from_dict({"output_type": "stream", "name": name, "text": text})
 
 
+def bar_outputs():
+    return [stream("stderr", "fit:   0%| | 0/3"), stream("stdout", "hello\n"),
+            stream("stderr", "\rfit:  33%| | 1/3"), stream("stderr", "\rfit: 100%| | 3/3\n"),
+            stream("stderr", "a warning\n")]
+
+
 def test_progress_bar_redraws_collapse_to_the_last_one():
-    outputs = [stream("stderr", "fit:   0%| | 0/3"), stream("stdout", "hello\n"),
-               stream("stderr", "\rfit:  33%| | 1/3"), stream("stderr", "\rfit: 100%| | 3/3\n")]
-    merged = page_hygiene._coalesce_streams_like_a_terminal(outputs)
-    assert [(o["name"], o["text"]) for o in merged] == [("stdout", "hello\n"),
-                                                       ("stderr", "fit: 100%| | 3/3\n")]
+    outputs = bar_outputs()
+    merged = page_hygiene.terminal_streams(outputs)
+    assert [(o["name"], o["text"]) for o in merged] == [
+        ("stdout", "hello\n"), ("stderr", "fit: 100%| | 3/3\na warning\n")]
+    assert outputs == bar_outputs()  # the notebook's own outputs are left as they were
+
+
+def test_the_page_drops_progress_bars_and_keeps_other_text():
+    shown = page_hygiene._page_outputs(bar_outputs())
+    assert [(o["name"], o["text"]) for o in shown] == [("stdout", "hello\n"),
+                                                      ("stderr", "a warning\n")]
+    only_bar = [stream("stderr", "x: 100%|##| 2/2 [00:01<00:00]\n"),
+                stream("stderr", "race: 100%|# 6/6 s\n")]
+    assert page_hygiene._page_outputs(only_bar) == []
 
 
 def test_join_keeps_other_outputs_in_place():
@@ -43,12 +59,14 @@ def test_executed_notebook_is_offered_for_download(tmp_path):
     out = tmp_path / "html"
     executed = tmp_path / "jupyter_execute" / "book" / "ch.ipynb"
     executed.parent.mkdir(parents=True)
-    executed.write_text("{}")
+    cell = nbformat.v4.new_code_cell("x", outputs=bar_outputs())
+    nbformat.write(nbformat.v4.new_notebook(cells=[cell]), executed)
     context = {}
     app = SimpleNamespace(outdir=str(out))
     page_hygiene.offer_notebook(app, "book/ch", "page.html", context, doctree=object())
     assert context["ipynb_source"] == "book/ch.ipynb"
-    assert (out / "_sources" / "book" / "ch.ipynb").read_text() == "{}"
+    offered = nbformat.read(out / "_sources" / "book" / "ch.ipynb", as_version=4)
+    assert [o["name"] for o in offered.cells[0].outputs] == ["stdout", "stderr"]  # once each
     context = {}
     page_hygiene.offer_notebook(app, "book/other", "page.html", context, doctree=object())
     assert "ipynb_source" not in context

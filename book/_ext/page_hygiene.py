@@ -6,33 +6,58 @@
 * Offer each chapter as an executed ``.ipynb`` in the download menu: sphinx-book-theme shows
   that button when ``ipynb_source`` is in the page context, which nothing else sets for MyST
   Markdown notebooks. The notebook myst-nb executed is copied next to the ``.md`` source.
-* Show a progress bar as its final state. tqdm redraws a bar by writing ``\r`` + the new
-  bar, one stream message per redraw; myst-nb's ``coalesce_streams`` ends each message with a
-  newline before it cancels carriage returns, so every redraw becomes a line of the page.
-  Joining the messages first lets the carriage returns cancel as they do in a terminal.
+  Its streams are stored once: each cell keeps one output per stream, as a terminal shows it.
+* Keep progress bars for people running a notebook, not in the built page. tqdm redraws a bar
+  by writing ``\r`` + the new bar, one stream message per redraw; myst-nb's
+  ``coalesce_streams`` ends each message with a newline before it cancels carriage returns, so
+  every redraw would become a line of the page. Joining the messages first lets the carriage
+  returns cancel as they do in a terminal; the page then drops the bar's final line, since
+  every training cell prints its own summary.
 """
 
-import shutil
+import copy
+import re
 from pathlib import Path
 
+import nbformat
 from myst_nb.core import render
+
+# A tqdm line: "desc: 100%|█████| 300/300 [00:02<00:00, ...]" (or with a custom bar_format).
+PROGRESS_BAR = re.compile(r"^[^\n]*\d+%\|[^\n]*$\n?", re.MULTILINE)
 
 
 def join_stream_messages(outputs):
-    """Concatenate the stream messages of each name, as a terminal would receive them."""
+    """Concatenate the stream messages of each name, as a terminal would receive them.
+
+    The outputs given are not modified: the joined streams are copies.
+    """
     joined, streams = [], {}
     for output in outputs or []:
         if output.get("output_type") == "stream" and output["name"] in streams:
             streams[output["name"]]["text"] += output["text"]
         else:
-            joined.append(output)
             if output.get("output_type") == "stream":
+                output = copy.deepcopy(output)
                 streams[output["name"]] = output
+            joined.append(output)
     return joined
 
 
-def _coalesce_streams_like_a_terminal(outputs, _original=render.coalesce_streams):
+def terminal_streams(outputs, _original=render.coalesce_streams):
+    """One output per stream, each as a terminal would show it (carriage returns applied)."""
     return _original(join_stream_messages(outputs))
+
+
+def _page_outputs(outputs):
+    """What a page shows: ``terminal_streams`` without the progress bars' final lines."""
+    shown = []
+    for output in terminal_streams(outputs):
+        if output.get("output_type") == "stream":
+            output["text"] = PROGRESS_BAR.sub("", output["text"])
+            if not output["text"].strip():
+                continue
+        shown.append(output)
+    return shown
 
 
 def dedupe_scripts(app, pagename, templatename, context, doctree):
@@ -52,12 +77,16 @@ def offer_notebook(app, pagename, templatename, context, doctree):
         return
     target = Path(app.outdir) / "_sources" / f"{pagename}.ipynb"
     target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(executed, target)
+    notebook = nbformat.read(executed, as_version=4)
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            cell.outputs = terminal_streams(cell.outputs)
+    nbformat.write(notebook, target)
     context["ipynb_source"] = f"{pagename}.ipynb"
 
 
 def setup(app):
-    render.coalesce_streams = _coalesce_streams_like_a_terminal
+    render.coalesce_streams = _page_outputs
     app.connect("html-page-context", offer_notebook, priority=400)
     app.connect("html-page-context", dedupe_scripts, priority=900)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
