@@ -70,3 +70,11 @@ def test_executed_notebook_is_offered_for_download(tmp_path):
     context = {}
     page_hygiene.offer_notebook(app, "book/other", "page.html", context, doctree=object())
     assert "ipynb_source" not in context
+
+
+def test_run_time_status_needs_no_emoji_font():
+    from myst_nb.ext import execution_tables
+
+    page_hygiene.setup(SimpleNamespace(connect=lambda *args, **kwargs: None))
+    status = execution_tables._key2transform["succeeded"]
+    assert (status(True), status(False), status(None)) == ("passed", "FAILED", "FAILED")

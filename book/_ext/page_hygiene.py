@@ -13,6 +13,8 @@
   every redraw would become a line of the page. Joining the messages first lets the carriage
   returns cancel as they do in a terminal; the page then drops the bar's final line, since
   every training cell prints its own summary.
+* Write the run-time table's status in words ("passed", "FAILED"): myst-nb's ✅ and ❌
+  need an emoji font that a reader may not have.
 """
 
 import copy
@@ -21,6 +23,7 @@ from pathlib import Path
 
 import nbformat
 from myst_nb.core import render
+from myst_nb.ext import execution_tables
 
 # A tqdm line: "desc: 100%|█████| 300/300 [00:02<00:00, ...]" (or with a custom bar_format).
 PROGRESS_BAR = re.compile(r"^[^\n]*\d+%\|[^\n]*$\n?", re.MULTILINE)
@@ -85,8 +88,13 @@ def offer_notebook(app, pagename, templatename, context, doctree):
     context["ipynb_source"] = f"{pagename}.ipynb"
 
 
+def status_in_words(succeeded) -> str:
+    return "passed" if succeeded is True else "FAILED"
+
+
 def setup(app):
     render.coalesce_streams = _page_outputs
+    execution_tables._key2transform["succeeded"] = status_in_words
     app.connect("html-page-context", offer_notebook, priority=400)
     app.connect("html-page-context", dedupe_scripts, priority=900)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
