@@ -1,8 +1,10 @@
-"""`make lab` for a class: JupyterLab opens the chapters as notebooks (jupytext's viewer).
+"""`make lab` for a class: JupyterLab opens the chapters as notebooks and renders their MyST.
 
 Starts the JupyterLab server the way ``make lab`` does (after the target wrote its settings
-into ``.venv``), asks its settings API for the default viewers, and opens a chapter through the
-contents API the way the notebook viewer does.
+into ``.venv``), asks its settings API for the default viewers, opens a chapter through the
+contents API the way the notebook viewer does, then in headless Chromium double-clicks a
+chapter in the file browser as a student would: it must open as a notebook whose exercises
+are rendered by jupyterlab-myst, with every solution folded.
 """
 
 import json
@@ -28,16 +30,19 @@ def free_port():
 
 
 @pytest.fixture(scope="module")
-def lab():
+def lab(tmp_path_factory):
     if not SETTINGS.is_file():
         pytest.fail(f"expected {SETTINGS}: `make lab` (or `make {SETTINGS.relative_to(ROOT)}`)"
                     " writes it")
     port, token = free_port(), secrets.token_hex(16)
+    state = tmp_path_factory.mktemp("lab")  # fresh workspace and user settings
     server = subprocess.Popen(
         [sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}",
          "--ServerApp.ip=127.0.0.1", "--ServerApp.allow_root=True",
          f"--IdentityProvider.token={token}",
-         f"--ServerApp.root_dir={ROOT / 'book'}"],
+         f"--ServerApp.root_dir={ROOT / 'book'}",
+         f"--LabApp.user_settings_dir={state / 'settings'}",
+         f"--LabApp.workspaces_dir={state / 'workspaces'}"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ})
     base = f"http://127.0.0.1:{port}"
     for _ in range(120):
@@ -49,8 +54,10 @@ def lab():
     else:
         server.kill()
         pytest.fail("JupyterLab did not start within a minute")
-    yield lambda path, query="": json.load(
+    api = lambda path, query="": json.load(  # noqa: E731
         urllib.request.urlopen(f"{base}{path}?token={token}{query}", timeout=60))
+    api.url = f"{base}/lab?token={token}"
+    yield api
     server.terminate()
     server.wait(timeout=30)
 
@@ -69,3 +76,26 @@ def test_a_chapter_is_served_as_a_notebook(lab):
     assert chapter["type"] == "notebook"
     cells = chapter["content"]["cells"]
     assert any(c["cell_type"] == "code" and "set_seed" in c["source"] for c in cells)
+
+
+def test_a_chapter_renders_exercises_with_folded_solutions(lab, browser):
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    try:
+        page.goto(lab.url, timeout=120_000)
+        chapter = page.locator(".jp-DirListing-item", has_text="01_backprop_xor.md")
+        chapter.wait_for(timeout=60_000)
+        chapter.dblclick()
+        exercises = page.locator(".jp-Notebook aside.myst-exercise")
+        exercises.first.wait_for(state="attached", timeout=60_000)
+        solutions = page.locator(".jp-Notebook details.myst-exercise")
+        assert exercises.count() >= 1 and solutions.count() == exercises.count()
+        assert all(not s.evaluate("d => d.open") for s in solutions.all())
+        hidden = solutions.first.locator(":scope > :not(summary)")
+        assert hidden.count() >= 1 and not hidden.first.is_visible()
+        shown = page.locator(".jp-Notebook .jp-RenderedMarkdown, .jp-Notebook .myst")
+        source = " ".join(shown.all_text_contents())
+        assert "Backpropagation by hand" in source and "Solution to" in source
+        for raw in (":class: dropdown", "{solution}", "{exercise}", "{cite}", ":label:"):
+            assert raw not in source, f"raw MyST {raw!r} shown in JupyterLab"
+    finally:
+        page.close()
