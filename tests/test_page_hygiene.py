@@ -55,18 +55,46 @@ def test_repeated_scripts_are_dropped():
     assert context["script_files"] == [first, other]
 
 
-def test_executed_notebook_is_offered_for_download(tmp_path):
+CHAPTER = """---
+kernelspec:
+  display_name: Python 3
+  language: python
+  name: python3
+---
+
+```{exercise}
+:label: ex1
+Exercise text
+```
+
+```{solution} ex1
+the answer is 42
+```
+"""
+
+
+def test_executed_and_student_notebooks_are_offered_for_download(tmp_path):
     out = tmp_path / "html"
     executed = tmp_path / "jupyter_execute" / "book" / "ch.ipynb"
     executed.parent.mkdir(parents=True)
     cell = nbformat.v4.new_code_cell("x", outputs=bar_outputs())
     nbformat.write(nbformat.v4.new_notebook(cells=[cell]), executed)
+    chapter = tmp_path / "ch.md"
+    chapter.write_text(CHAPTER)
     context = {}
-    app = SimpleNamespace(outdir=str(out))
+    app = SimpleNamespace(outdir=str(out), env=SimpleNamespace(doc2path=lambda name: chapter))
     page_hygiene.offer_notebook(app, "book/ch", "page.html", context, doctree=object())
     assert context["ipynb_source"] == "book/ch.ipynb"
     offered = nbformat.read(out / "_sources" / "book" / "ch.ipynb", as_version=4)
     assert [o["name"] for o in offered.cells[0].outputs] == ["stdout", "stderr"]  # once each
+    student = (out / "_sources" / "book" / "ch.student.ipynb").read_text()
+    assert "Exercise text" in student and "the answer is 42" not in student
+
+    context.update(pathto=lambda name, resource: "../_sources",
+                   header_buttons=[{"label": "download-buttons", "buttons": [{}, {}]}])
+    page_hygiene.offer_student_notebook(app, "book/ch", "page.html", context, None)
+    button = context["header_buttons"][0]["buttons"][1]
+    assert button["url"] == "../_sources/book/ch.student.ipynb"
     context = {}
     page_hygiene.offer_notebook(app, "book/other", "page.html", context, doctree=object())
     assert "ipynb_source" not in context

@@ -7,6 +7,9 @@
   that button when ``ipynb_source`` is in the page context, which nothing else sets for MyST
   Markdown notebooks. The notebook myst-nb executed is copied next to the ``.md`` source.
   Its streams are stored once: each cell keeps one output per stream, as a terminal shows it.
+  Next to it, the menu offers the *student* notebook: the chapter without the exercises'
+  solutions, made by ``tools/student.py`` (the same tool as ``make student``, which fails
+  closed, so a malformed solution stops the build instead of reaching a student).
 * Keep progress bars for people running a notebook, not in the built page. tqdm redraws a bar
   by writing ``\r`` + the new bar, one stream message per redraw; myst-nb's
   ``coalesce_streams`` ends each message with a newline before it cancels carriage returns, so
@@ -19,11 +22,15 @@
 
 import copy
 import re
+import sys
 from pathlib import Path
 
 import nbformat
 from myst_nb.core import render
 from myst_nb.ext import execution_tables
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools"))
+import student  # noqa: E402  (tools/student.py)
 
 # A tqdm line: "desc: 100%|█████| 300/300 [00:02<00:00, ...]" (or with a custom bar_format).
 PROGRESS_BAR = re.compile(r"^[^\n]*\d+%\|[^\n]*$\n?", re.MULTILINE)
@@ -86,6 +93,24 @@ def offer_notebook(app, pagename, templatename, context, doctree):
             cell.outputs = terminal_streams(cell.outputs)
     nbformat.write(notebook, target)
     context["ipynb_source"] = f"{pagename}.ipynb"
+    source = Path(app.env.doc2path(pagename))
+    if student.is_chapter(source):
+        nbformat.write(student.student_notebook(source),
+                       target.with_name(f"{target.stem}.student.ipynb"))
+        context["student_ipynb"] = f"{pagename}.student.ipynb"
+
+
+def offer_student_notebook(app, pagename, templatename, context, doctree):
+    """Add the student notebook to the theme's download menu (after the theme built it)."""
+    if "student_ipynb" not in context:
+        return
+    for group in context.get("header_buttons", []):
+        if group.get("label") == "download-buttons":
+            group["buttons"].insert(1, {
+                "type": "link", "text": "student .ipynb", "icon": "fas fa-graduation-cap",
+                "url": f"{context['pathto']('_sources', 1)}/{context['student_ipynb']}",
+                "tooltip": "Download the notebook without the solutions",
+                "label": "download-student-notebook-button"})
 
 
 def status_in_words(succeeded) -> str:
@@ -96,6 +121,7 @@ def setup(app):
     render.coalesce_streams = _page_outputs
     execution_tables._key2transform["succeeded"] = status_in_words
     app.connect("html-page-context", offer_notebook, priority=400)
+    app.connect("html-page-context", offer_student_notebook, priority=600)
     app.connect("html-page-context", dedupe_scripts, priority=900)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
 

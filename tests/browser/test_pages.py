@@ -2,8 +2,9 @@
 
 Serves ``_build/html`` on 127.0.0.1 and checks, on each page: it loads without console
 errors, requests nothing from any other host, every image decodes, every formula is typeset by
-MathJax with no raw TeX left, every download button leads to a file (chapters offer ``.md``
-and ``.ipynb``), and (for chapters) saves a screenshot to ``_build/screenshots``.
+MathJax with no raw TeX left, every download button leads to a file (chapters offer ``.md``,
+the executed ``.ipynb`` and the student ``.ipynb`` without solutions), and (for chapters)
+saves a screenshot to ``_build/screenshots``.
 Then: the search page finds "LSTM", and a solution stays hidden until its toggle is clicked.
 """
 
@@ -85,7 +86,10 @@ def test_page_is_offline_complete_and_typeset(page, base_url, path):
     assert foreign(page.requests) == [], f"{path} requested other hosts"
     assert page.errors == [], f"console errors on {path}: {page.errors}"
     if path.split("/")[-1][:2].isdigit():
-        assert any(u.endswith(".ipynb") for u in downloads), f"no .ipynb download on {path}"
+        assert any(u.endswith(".ipynb") and not u.endswith(".student.ipynb")
+                   for u in downloads), f"no executed .ipynb download on {path}"
+        assert any(u.endswith(".student.ipynb") for u in downloads), \
+            f"no student notebook download on {path}"
         figures = page.locator("div.cell_output img").count()
         assert figures > 0, f"no figure rendered on chapter page {path}"
         SHOTS.mkdir(parents=True, exist_ok=True)
