@@ -18,7 +18,7 @@ import math
 import torch
 from torch import nn
 
-from companion.checks import check_floating, check_positive_int, check_shape
+from companion.checks import check_dtype, check_floating, check_positive_int, check_tensor
 
 
 def causal_mask(length: int, device: torch.device | str | None = None) -> torch.Tensor:
@@ -36,18 +36,20 @@ def scaled_dot_product_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tens
     """``softmax(q k^T / sqrt(d_k), masked) v``; returns ``(output, weights)``.
 
     ``q (..., Lq, dk)``, ``k (..., Lk, dk)``, ``v (..., Lk, dv)`` with the same leading
-    dimensions ``...`` → ``output (..., Lq, dv)``, ``weights (..., Lq, Lk)``. ``mask`` is
-    boolean and broadcastable to ``(..., Lq, Lk)``, ``True`` where attending is allowed;
-    masked scores become ``-inf`` before the softmax (a query whose keys are all masked gets
-    NaN weights: unlike the NumPy version, this hot path does not check). ``dropout_p`` drops
-    attention weights (training only: pass 0 at evaluation).
+    dimensions ``...`` and dtype → ``output (..., Lq, dv)``, ``weights (..., Lq, Lk)``.
+    ``mask`` is boolean and broadcastable to ``(..., Lq, Lk)``, ``True`` where attending is
+    allowed; masked scores become ``-inf`` before the softmax (a query whose keys are all
+    masked gets NaN weights: unlike the NumPy version, this hot path does not check).
+    ``dropout_p`` drops attention weights (training only: pass 0 at evaluation).
 
     For speed the leading dimensions are flattened into one batch and the mask is turned into
     an additive bias (0 or ``-inf``) that ``torch.baddbmm`` adds while it multiplies, so the
     ``Lq × Lk`` scores are written once before the softmax.
     """
     for name, t in (("q", q), ("k", k), ("v", v)):
+        check_tensor(name, t)
         check_floating(name, t)
+        check_dtype(name, t, q.dtype)
         if t.dim() < 2:
             raise ValueError(f"expected {name} of shape (..., L, d), got {tuple(t.shape)}")
     lead, (len_q, d_k), (len_k, d_v) = q.shape[:-2], q.shape[-2:], v.shape[-2:]
@@ -62,6 +64,7 @@ def scaled_dot_product_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tens
     if mask is None:
         scores = torch.bmm(q3 * scale, k3.transpose(1, 2))
     else:
+        check_tensor("mask", mask)
         if mask.dtype != torch.bool:
             raise TypeError(f"expected a boolean mask, got {mask.dtype}")
         full = (*lead, len_q, len_k)
@@ -134,8 +137,8 @@ class MultiHeadAttention(nn.Module):
     def forward(self, x: torch.Tensor, causal: bool = False, need_weights: bool = False):
         """``x (L, B, d_model)`` → ``(L, B, d_model)``, and the weights ``(B, h, L, L)`` when
         ``need_weights``. With ``causal`` position ``t`` sees only positions ``<= t``."""
-        check_floating("x", x)
-        dims = check_shape("x", x, ("L", "B", self.d_model))
+        dims = check_tensor("x", x, ("L", "B", self.d_model))
+        check_dtype("x", x, self.in_proj.weight.dtype)
         length, batch = dims["L"], dims["B"]
         q, k, v = self._heads(x)
         mask = causal_mask(length, x.device) if causal else None
@@ -151,13 +154,14 @@ class MultiHeadAttention(nn.Module):
         (``None`` at ``t = 0``). Returns ``(y (B, d_model), (k, v))`` with the caches grown to
         ``t + 1``. No mask is needed: the cache only holds the past.
         """
-        check_floating("x", x)
-        dims = check_shape("x", x, ("B", self.d_model))
+        dims = check_tensor("x", x, ("B", self.d_model))
+        check_dtype("x", x, self.in_proj.weight.dtype)
         q, k, v = self._heads(x.unsqueeze(0))
         if cache is not None:
             past_k, past_v = cache
-            check_shape("cache k", past_k, ("B", self.n_heads, "t", self.d_head), dims)
-            check_shape("cache v", past_v, ("B", self.n_heads, "t", self.d_head), dims)
+            for name, t in (("cache k", past_k), ("cache v", past_v)):
+                check_tensor(name, t, ("B", self.n_heads, "t", self.d_head), dims)
+                check_dtype(name, t, q.dtype)
             k, v = torch.cat((past_k, k), dim=2), torch.cat((past_v, v), dim=2)
         out, _ = scaled_dot_product_attention(q, k, v)
         return self.out_proj(out.reshape(dims["B"], self.d_model)), (k, v)

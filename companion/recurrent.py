@@ -31,26 +31,37 @@ sigmoid gates are one slice; PyTorch orders them ``(i, f, C̃, o)`` and ``load_t
 ``reset="after"`` the bias ``b_hn`` sits inside the reset product and cannot be merged.
 
 Speed: ``forward`` projects the inputs of all steps with one matrix product before the loop,
-walks the steps with ``unbind`` (indexing ``P[t]`` would make every step's backward write a
-full ``(L, B, 4H)`` gradient), and adds the recurrent product with one fused ``addmm``. No fused
-recurrent kernel (``nn.LSTM``, ``torch._VF``) is called.
+and a step costs one ``addmm`` for all gates. The GRU's loop walks the steps with ``unbind``
+(indexing ``P[t]`` would make every step's backward write a full ``(L, B, 3H)`` gradient) and
+lets autograd differentiate it. The LSTM's loop runs inside ``LSTMSequence``, an
+``autograd.Function`` whose backward pass (BPTT) is written by hand: the forward saves the gates,
+the backward loop only carries ``∂L/∂h`` and ``∂L/∂C`` back, and the gradient of ``W_hh`` is one
+large product after the loop instead of one small one per step (the matrix form of chapter 2's
+BPTT; Werbos 1990, and Graves 2012, "Supervised sequence labelling with recurrent neural
+networks", for the LSTM's backward equations). No fused recurrent kernel (``nn.LSTM``,
+``torch._VF``) is called. With ``record_gates`` (or ``hand_backward = False``) the LSTM runs
+the same loop under autograd, step by step with ``_cell``; the two paths compute the same
+function and the same gradients.
 
 Every layer shares the interface of ``companion.rnn.RNN``: ``one_step``, ``forward``,
 ``hidden``, ``decode`` and the attributes ``input_dim``, ``latent_dim``, ``output_dim``.
+``one_step`` and ``forward`` check their arguments once; ``_cell`` and the loops stay bare.
+An empty batch (``B = 0``) is accepted and gives empty outputs.
 
 Why no separate ``LSTMCell`` / ``GRUCell`` module: the cell *is* ``one_step`` (one step on
 ``x_t (B, D)``, the interface of chapter 2's RNN, which has no cell class either), and it shares
 its weights and its ``_cell`` arithmetic with ``forward``. A cell module owning the weights would
-make ``forward`` unable to project all the inputs in one product before the loop, the first of
-the speed choices above, or would duplicate the weights' bookkeeping in two classes.
+make ``forward`` unable to project all the inputs in one product before the loop, or would
+duplicate the weights' bookkeeping in two classes.
 """
 
 import math
 
 import torch
 from torch import nn
+from torch.autograd.function import once_differentiable
 
-from companion.checks import check_floating, check_positive_int, check_shape
+from companion.checks import check_dtype, check_positive_int, check_tensor
 
 LSTMState = tuple[torch.Tensor, torch.Tensor]
 
@@ -75,39 +86,95 @@ class _Recurrent(nn.Module):
         self.record_gates = False
         self.last_gates: dict[str, torch.Tensor] = {}
 
-    def _check_sequence(self, x: torch.Tensor) -> dict:
-        check_floating("x", x)
-        return check_shape("x", x, ("L", "B", self.input_dim))
+    def _check_input(self, x, spec: tuple) -> dict:
+        """Check ``x`` (a tensor of shape ``spec``, the parameters' dtype); return its sizes."""
+        dims = check_tensor("x", x, spec)
+        check_dtype("x", x, self.W_ih.dtype)
+        if dims.get("L") == 0:
+            raise ValueError(f"expected x with at least one time step, got shape "
+                             f"{tuple(x.shape)}")
+        return dims
 
-    def _check_hidden(self, name: str, h: torch.Tensor, dims: dict) -> None:
-        check_floating(name, h)
-        check_shape(name, h, ("B", self.latent_dim), dims)
+    def _check_hidden(self, name: str, h, dims: dict) -> None:
+        check_tensor(name, h, ("B", self.latent_dim), dims)
+        check_dtype(name, h, self.W_ih.dtype)
+
+    def _keep_gates(self, gates: list) -> None:
+        """Store the gate values of every step, ``[(g_1, g_2, …) per step]``, in ``last_gates``."""
+        per_gate = zip(*gates, strict=True)
+        self.last_gates = {name: torch.stack(values).detach()
+                           for name, values in zip(self.GATES, per_gate, strict=True)}
 
     def decode(self, h: torch.Tensor) -> torch.Tensor:
         """Decode ``(B, H)`` or ``(L, B, H)`` hidden states into ``(…, output_dim)`` outputs."""
+        check_tensor("h", h)
         if h.dim() not in (2, 3) or h.shape[-1] != self.latent_dim:
             raise ValueError(f"expected h of shape (B, {self.latent_dim}) or "
                              f"(L, B, {self.latent_dim}), got {tuple(h.shape)}")
+        check_dtype("h", h, self.decoder.weight.dtype)
         return self.decoder(h)
 
-    def _scan(self, projected: torch.Tensor, state, return_state: bool):
-        """The time loop both layers share: ``projected (L, B, kH)`` → states ``(L, B, H)``.
 
-        ``self._advance(p_t, state) -> (state, gates)`` makes one step; with ``record_gates``
-        the gate activations of this pass are kept in ``last_gates`` (each ``(L, B, H)``).
-        """
-        states, recorded = [], [[] for _ in self.GATES]
+class LSTMSequence(torch.autograd.Function):
+    """The LSTM over a whole sequence, with its backward pass (BPTT) written by hand.
+
+    ``LSTMSequence.apply(projected, h0, c0, W_hh)``: ``projected (L, B, 4H)`` holds
+    ``W_ih x_t + b`` for every step (rows ``(f, i, o, C̃)``), ``h0, c0 (B, H)`` the
+    initial state, ``W_hh (4H, H)``. Returns the hidden states ``(L, B, H)`` and the
+    final ``h_L, C_L (B, H)``. The forward pass is ``LSTM._cell``'s arithmetic, keeping
+    the gates and cell states of every step; the backward pass walks the steps in
+    reverse, carrying ``∂L/∂h`` and ``∂L/∂C``, and computes ``∂L/∂W_hh`` after the loop
+    as one product. No argument is checked: ``LSTM.forward`` did.
+    """
+
+    @staticmethod
+    def forward(ctx, projected, h0, c0, W_hh):
+        H = h0.shape[1]
+        h, c = h0, c0
+        gates, cells, states = [], [], []
         for p in projected.unbind(0):
-            state, gates = self._advance(p, state)
-            states.append(self.hidden(state))
-            if self.record_gates:
-                for store, g in zip(recorded, gates, strict=True):
-                    store.append(g.detach())
-        if self.record_gates:
-            self.last_gates = {n: torch.stack(v) for n, v in zip(self.GATES, recorded,
-                                                                  strict=True)}
+            a = torch.addmm(p, h, W_hh.T)      # pre-activations, then gates in place
+            a[:, :3 * H].sigmoid_()
+            a[:, 3 * H:].tanh_()
+            f, i, o, candidate = a.chunk(4, dim=1)
+            c = torch.addcmul(f * c, i, candidate)
+            h = o * c.tanh()
+            gates.append(a)
+            cells.append(c)
+            states.append(h)
         states = torch.stack(states)
-        return (states, state) if return_state else states
+        ctx.gates, ctx.cells = gates, cells    # intermediate values, for backward
+        ctx.save_for_backward(states, h0, c0, W_hh)
+        return states, h.clone(), c.clone()
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, d_states, d_h, d_c):
+        states, h0, c0, W_hh = ctx.saved_tensors
+        gates, cells = ctx.gates, ctx.cells
+        H = h0.shape[1]
+        d_gates = d_states.new_empty(len(gates), *gates[0].shape)   # ∂L/∂a_t (L, B, 4H)
+        dh, dc = d_states[-1] + d_h, d_c                 # ∂L/∂h_{L-1}, ∂L/∂C_L
+        for t in range(len(gates) - 1, -1, -1):
+            f, i, o, candidate = gates[t].chunk(4, dim=1)
+            tanh_c, c_prev = cells[t].tanh(), cells[t - 1] if t else c0
+            dc = torch.addcmul(dc, dh * o, 1 - tanh_c * tanh_c)   # ∂L/∂C_t
+            da = d_gates[t]
+            d_f, d_i, d_o, d_candidate = da.chunk(4, dim=1)
+            torch.mul(dc, c_prev, out=d_f)                # ∂L/∂f_t
+            torch.mul(dc, candidate, out=d_i)             # ∂L/∂i_t
+            torch.mul(dh, tanh_c, out=d_o)                # ∂L/∂o_t
+            torch.mul(dc, i, out=d_candidate)             # ∂L/∂C̃_t
+            sig = gates[t][:, :3 * H]
+            da[:, :3 * H].mul_(sig - sig * sig)           # σ' = σ (1 - σ)
+            d_candidate.mul_(1 - candidate * candidate)   # tanh' = 1 - tanh²
+            dc = dc * f                                   # ∂L/∂C_{t-1} through C_t
+            # ∂L/∂h_{t-1}: from the output at t - 1, and through a_t
+            dh = torch.addmm(d_states[t - 1], da, W_hh) if t else da @ W_hh
+        # ∂L/∂W_hh = Σ_t ∂L/∂a_t^T h_{t-1}: one (4H, LB) @ (LB, H) product
+        d_W_hh = torch.addmm(d_gates[0].T @ h0, d_gates[1:].flatten(0, 1).T,
+                             states[:-1].flatten(0, 1))
+        return d_gates, dh, dc, d_W_hh
 
 
 class LSTM(_Recurrent):
@@ -116,10 +183,13 @@ class LSTM(_Recurrent):
     Parameters: ``W_ih (4H, D)``, ``W_hh (4H, H)``, ``b (4H,)`` with rows in the gate order
     ``(f, i, o, C̃)``, and the decoder ``(O, H)``; uniform in ``±1/sqrt(H)`` like PyTorch's.
     With ``record_gates = True``, ``forward`` keeps the detached gate values of its last call
-    in ``last_gates``: ``{"f", "i", "o", "candidate"}``, each ``(L, B, H)``.
+    in ``last_gates``: ``{"f", "i", "o", "candidate"}``, each ``(L, B, H)``. ``forward`` runs
+    ``LSTMSequence`` (backward by hand) unless gates are recorded or ``hand_backward`` is
+    false; a subclass that changes ``_cell`` must set ``hand_backward = False``.
     """
 
     GATES = ("f", "i", "o", "candidate")
+    hand_backward = True
 
     def __init__(self, input_dim: int, latent_dim: int, output_dim: int):
         super().__init__(input_dim, latent_dim, output_dim)
@@ -154,8 +224,7 @@ class LSTM(_Recurrent):
 
     def one_step(self, x: torch.Tensor, state: LSTMState) -> LSTMState:
         """One step: ``x (B, D)`` and ``(h, C)`` → next ``(h, C)``, each ``(B, H)``."""
-        check_floating("x", x)
-        dims = check_shape("x", x, ("B", self.input_dim))
+        dims = self._check_input(x, ("B", self.input_dim))
         h, c = self._check_state(state, dims)
         h, c, *_ = self._cell(torch.addmm(self.b, x, self.W_ih.T), h, c)
         return h, c
@@ -163,15 +232,23 @@ class LSTM(_Recurrent):
     def forward(self, x: torch.Tensor, state: LSTMState | None = None,
                 return_state: bool = False):
         """Run ``x (L, B, D)`` → hidden states ``(L, B, H)`` (and ``(h_L, C_L)``)."""
-        dims = self._check_sequence(x)
+        dims = self._check_input(x, ("L", "B", self.input_dim))
         L, B = dims["L"], dims["B"]
-        state = self.initial_state(B, x) if state is None else self._check_state(state, dims)
-        projected = torch.addmm(self.b, x.reshape(L * B, -1), self.W_ih.T).view(L, B, -1)
-        return self._scan(projected, state, return_state)
-
-    def _advance(self, p: torch.Tensor, state: LSTMState):
-        h, c, *gates = self._cell(p, *state)
-        return (h, c), gates
+        h, c = self.initial_state(B, x) if state is None else self._check_state(state, dims)
+        projected = torch.addmm(self.b, x.reshape(L * B, self.input_dim),
+                                self.W_ih.T).view(L, B, 4 * self.latent_dim)
+        if self.hand_backward and not self.record_gates:   # the same loop, BPTT by hand
+            states, h, c = LSTMSequence.apply(projected, h, c, self.W_hh)
+            return (states, (h, c)) if return_state else states
+        states, gates = [], []
+        for p in projected.unbind(0):
+            h, c, *g = self._cell(p, h, c)
+            states.append(h)
+            gates.append(g)
+        if self.record_gates:
+            self._keep_gates(gates)
+        states = torch.stack(states)
+        return (states, (h, c)) if return_state else states
 
     @staticmethod
     def hidden(state: LSTMState) -> torch.Tensor:
@@ -259,25 +336,29 @@ class GRU(_Recurrent):
 
     def one_step(self, x: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
         """One step: ``x (B, D)``, ``h (B, H)`` → next ``h (B, H)``."""
-        check_floating("x", x)
-        dims = check_shape("x", x, ("B", self.input_dim))
+        dims = self._check_input(x, ("B", self.input_dim))
         self._check_hidden("h", h, dims)
         return self._cell(torch.addmm(self.b_ih, x, self.W_ih.T), h)[0]
 
     def forward(self, x: torch.Tensor, h: torch.Tensor | None = None,
                 return_state: bool = False):
         """Run ``x (L, B, D)`` → hidden states ``(L, B, H)`` (and the final ``h (B, H)``)."""
-        dims = self._check_sequence(x)
+        dims = self._check_input(x, ("L", "B", self.input_dim))
         L, B = dims["L"], dims["B"]
         if h is None:
             h = self.initial_state(B, x)
         self._check_hidden("h", h, dims)
-        projected = torch.addmm(self.b_ih, x.reshape(L * B, -1), self.W_ih.T).view(L, B, -1)
-        return self._scan(projected, h, return_state)
-
-    def _advance(self, p: torch.Tensor, h: torch.Tensor):
-        h, *gates = self._cell(p, h)
-        return h, gates
+        projected = torch.addmm(self.b_ih, x.reshape(L * B, self.input_dim),
+                                self.W_ih.T).view(L, B, 3 * self.latent_dim)
+        states, gates = [], []
+        for p in projected.unbind(0):
+            h, *g = self._cell(p, h)
+            states.append(h)
+            gates.append(g)
+        if self.record_gates:
+            self._keep_gates(gates)
+        states = torch.stack(states)
+        return (states, h) if return_state else states
 
     @staticmethod
     def hidden(state: torch.Tensor) -> torch.Tensor:

@@ -20,7 +20,7 @@ import math
 import torch
 from torch import nn
 
-from companion.checks import check_floating, check_positive_int, check_shape
+from companion.checks import check_dtype, check_positive_int, check_tensor
 
 
 class RNN(nn.Module):
@@ -48,12 +48,22 @@ class RNN(nn.Module):
         """A zero state ``(B, H)`` with the dtype and device of ``like``."""
         return like.new_zeros(batch_size, self.latent_dim)
 
+    def _check_input(self, x, spec: tuple) -> dict:
+        """Check that ``x`` is a tensor of shape ``spec`` and the parameters' dtype."""
+        dims = check_tensor("x", x, spec)
+        check_dtype("x", x, self.W_i.dtype)
+        if dims.get("L") == 0:
+            raise ValueError(f"expected x with at least one time step, got shape "
+                             f"{tuple(x.shape)}")
+        return dims
+
+    def _check_state(self, h, dims: dict) -> None:
+        check_tensor("h", h, ("B", self.latent_dim), dims)
+        check_dtype("h", h, self.W_i.dtype)
+
     def one_step(self, x: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
         """One step: ``x (B, D)``, ``h (B, H)`` → next ``h (B, H)``."""
-        check_floating("x", x)
-        check_floating("h", h)
-        dims = check_shape("x", x, ("B", self.input_dim))
-        check_shape("h", h, ("B", self.latent_dim), dims)
+        self._check_state(h, self._check_input(x, ("B", self.input_dim)))
         return torch.tanh(x @ self.W_i.T + h @ self.W_h.T + self.b_h)
 
     def forward(self, x: torch.Tensor, h: torch.Tensor | None = None,
@@ -64,11 +74,10 @@ class RNN(nn.Module):
         result is ``(states, h_L)``. The input projections of all steps are computed in one
         matrix product before the loop; the loop only adds ``W_h h_{t-1}``.
         """
-        check_floating("x", x)
-        dims = check_shape("x", x, ("L", "B", self.input_dim))
+        dims = self._check_input(x, ("L", "B", self.input_dim))
         if h is None:
             h = self.initial_state(dims["B"], x)
-        check_shape("h", h, ("B", self.latent_dim), dims)
+        self._check_state(h, dims)
         projected = x @ self.W_i.T + self.b_h
         states = []
         for p_t in projected.unbind(0):
@@ -84,8 +93,9 @@ class RNN(nn.Module):
 
     def decode(self, h: torch.Tensor) -> torch.Tensor:
         """Decode ``(B, H)`` or ``(L, B, H)`` hidden states into ``(…, output_dim)`` outputs."""
-        check_floating("h", h)
+        check_tensor("h", h)
         if h.dim() not in (2, 3) or h.shape[-1] != self.latent_dim:
             raise ValueError(f"expected h of shape (B, {self.latent_dim}) or "
                              f"(L, B, {self.latent_dim}), got {tuple(h.shape)}")
+        check_dtype("h", h, self.decoder.weight.dtype)
         return self.decoder(h)

@@ -33,6 +33,15 @@ from companion.rnn import RNN
 PARAMETERS = ("W_i", "W_h", "b_h", "W_d", "b_d")
 
 
+def _check_array(name: str, x) -> None:
+    """Raise ``TypeError`` unless ``x`` is a floating-point NumPy array, the input of this
+    module's maths (a tensor gets the hint ``.detach().numpy()``)."""
+    if not isinstance(x, np.ndarray):
+        hint = " (convert it with .detach().numpy())" if hasattr(x, "detach") else ""
+        raise TypeError(f"expected {name} to be a numpy.ndarray, got {type(x).__name__}{hint}")
+    check_floating(name, x)
+
+
 class NumpyRNN:
     """Elman RNN with a linear decoder, in float64 NumPy, with a hand-written ``backward``.
 
@@ -78,11 +87,11 @@ class NumpyRNN:
         Returns the hidden states ``(L, B, H)`` and the outputs ``(L, B, O)``, and keeps what
         ``backward`` needs.
         """
-        check_floating("x", x)
+        _check_array("x", x)
         dims = check_shape("x", x, ("L", "B", self.input_dim))
         if h0 is None:
             h0 = np.zeros((dims["B"], self.latent_dim))
-        check_floating("h0", h0)
+        _check_array("h0", h0)
         check_shape("h0", h0, ("B", self.latent_dim), dims)
         p = self.params
         states, h = [], h0
@@ -98,7 +107,7 @@ class NumpyRNN:
         if self._cache is None:
             raise RuntimeError("expected forward to be called before backward")
         x, h0, states = self._cache
-        check_floating("dy", dy)
+        _check_array("dy", dy)
         check_shape("dy", dy, (x.shape[0], x.shape[1], self.output_dim))
         return x, h0, states
 
@@ -158,9 +167,9 @@ def mse_loss_and_grad(outputs: np.ndarray, target: np.ndarray) -> tuple[float, n
     ``outputs`` and ``target`` are ``(L, B, O)``; the sum runs over every element and is
     averaged over the batch ``B``; ``dy`` has the shape of ``outputs``.
     """
-    check_floating("outputs", outputs)
+    _check_array("outputs", outputs)
     dims = check_shape("outputs", outputs, ("L", "B", "O"))
-    check_floating("target", target)
+    _check_array("target", target)
     check_shape("target", target, ("L", "B", "O"), dims)
     diff = outputs - target
     batch = outputs.shape[1]

@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from companion.attention import MultiHeadAttention, sinusoidal_positions
-from companion.checks import check_floating, check_integer, check_positive_int, check_shape
+from companion.checks import check_dtype, check_ids, check_positive_int, check_tensor
 from companion.data.text import PAD_ID, VOCAB_SIZE
 
 
@@ -91,11 +91,8 @@ class TransformerLM(nn.Module):
         self.dropout = nn.Dropout(dropout)
 
     def _check_tokens(self, tokens: torch.Tensor, spec) -> dict:
-        check_integer("tokens", tokens)
-        dims = check_shape("tokens", tokens, spec)
-        if tokens.numel() and (tokens.min() < 0 or tokens.max() >= self.vocab_size):
-            raise ValueError(f"expected token ids in [0, {self.vocab_size}), "
-                             f"got values in [{int(tokens.min())}, {int(tokens.max())}]")
+        dims = check_tensor("tokens", tokens, spec)
+        check_ids("tokens", tokens, self.vocab_size)
         return dims
 
     def forward(self, tokens: torch.Tensor, need_weights: bool = False):
@@ -127,8 +124,8 @@ class TransformerLM(nn.Module):
                 raise ValueError(f"expected state to be a tuple of {2 * len(self.blocks)} "
                                  f"tensors (k, v per block) or None, got {type(state).__name__}")
             for t in state:
-                check_floating("state", t)
-                check_shape("state", t, (batch, "h", "t", "d"))
+                check_tensor("state", t, (batch, "h", "t", "d"))
+                check_dtype("state", t, self.embedding.weight.dtype)
             caches, position = list(zip(state[0::2], state[1::2], strict=True)), state[0].shape[2]
         x = self.embedding(tokens) + sinusoidal_positions(
             1, self.d_model, offset=position, dtype=self.embedding.weight.dtype,

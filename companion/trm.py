@@ -25,7 +25,13 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
-from companion.checks import check_integer, check_positive_int, check_shape
+from companion.checks import (
+    check_dtype,
+    check_ids,
+    check_integer,
+    check_positive_int,
+    check_tensor,
+)
 
 
 class MixerBlock(nn.Module):
@@ -33,7 +39,9 @@ class MixerBlock(nn.Module):
 
     ``u (L, B, D) → (L, B, D)``. The position MLP has hidden size ``expansion · L``, the
     feature MLP ``expansion · D``; normalisation comes after each residual sum (post-norm, as
-    in TRM), which keeps the recursed ``y`` and ``z`` at a fixed scale.
+    in TRM), which keeps the recursed ``y`` and ``z`` at a fixed scale. ``forward`` does not
+    check ``u``: it runs ``n · T`` times per supervision step, on what ``TRM.forward`` or
+    ``OnePass.forward`` checked once.
     """
 
     def __init__(self, seq_len: int, dim: int, expansion: int = 2):
@@ -48,7 +56,6 @@ class MixerBlock(nn.Module):
         self.norm1, self.norm2 = nn.RMSNorm(dim), nn.RMSNorm(dim)
 
     def forward(self, u: torch.Tensor) -> torch.Tensor:
-        check_shape("u", u, (self.seq_len, "B", self.dim))
         mixed = self.positions(u.permute(1, 2, 0)).permute(2, 0, 1)
         u = self.norm1(u + mixed)
         return self.norm2(u + self.features(u))
@@ -71,11 +78,8 @@ class PuzzleEmbedding(nn.Module):
         self.positions = nn.Parameter(0.1 * torch.randn(seq_len, 1, dim))
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
-        check_integer("tokens", tokens)
-        check_shape("tokens", tokens, (self.seq_len, "B"))
-        if tokens.numel() and (tokens.min() < 0 or tokens.max() >= self.vocab_size):
-            raise ValueError(f"expected tokens in 0..{self.vocab_size - 1}, "
-                             f"got values in {int(tokens.min())}..{int(tokens.max())}")
+        check_tensor("tokens", tokens, (self.seq_len, "B"))
+        check_ids("tokens", tokens, self.vocab_size)
         return self.tokens(tokens) + self.positions
 
 
@@ -163,9 +167,9 @@ class TRM(nn.Module):
         if state is None:
             state = self.initial_state(x)
         y, z = state
-        dims = {"B": x.shape[1]}
-        check_shape("y", y, (self.seq_len, "B", self.dim), dims)
-        check_shape("z", z, (self.seq_len, "B", self.dim), dims)
+        for name, t in (("y", y), ("z", z)):
+            check_tensor(name, t, (self.seq_len, x.shape[1], self.dim))
+            check_dtype(name, t, x.dtype)
         y, z = self.deep_recursion(x, y, z)
         halt_logit = self.halt_head(y.mean(0)).squeeze(-1)
         return self.head(y), halt_logit, (y.detach(), z.detach())
@@ -218,9 +222,9 @@ class TRM(nn.Module):
 
 def cell_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Mean cross-entropy over every cell: ``logits (L, B, C)``, ``target (L, B)`` long."""
+    dims = check_tensor("logits", logits, ("L", "B", "C"))
+    check_tensor("target", target, ("L", "B"), dims)
     check_integer("target", target)
-    dims = check_shape("logits", logits, ("L", "B", "C"))
-    check_shape("target", target, ("L", "B"), dims)
     return F.cross_entropy(logits.reshape(-1, dims["C"]), target.reshape(-1))
 
 
@@ -241,7 +245,7 @@ def supervision_loss(logits: torch.Tensor, halt_logit: torch.Tensor, target: tor
     1 for a puzzle whose predicted answer is entirely correct, 0 otherwise.
     """
     cells = cell_loss(logits, target)
-    check_shape("halt_logit", halt_logit, ("B",), {"B": target.shape[1]})
+    check_tensor("halt_logit", halt_logit, ("B",), {"B": target.shape[1]})
     solved = (logits.argmax(-1) == target).all(0).float()
     return cells + halt_weight * F.binary_cross_entropy_with_logits(halt_logit, solved)
 
@@ -276,10 +280,10 @@ class PuzzleBatches:
     """
 
     def __init__(self, inputs: torch.Tensor, targets: torch.Tensor, batch_size: int):
+        dims = check_tensor("inputs", inputs, ("N", "L"))
+        check_tensor("targets", targets, ("N", "L"), dims)
         check_integer("inputs", inputs)
         check_integer("targets", targets)
-        dims = check_shape("inputs", inputs, ("N", "L"))
-        check_shape("targets", targets, ("N", "L"), dims)
         self.inputs, self.targets = inputs, targets
         self.batch_size = check_positive_int("batch_size", batch_size)
 
@@ -319,16 +323,9 @@ def exact_and_cell_accuracy(predictions: torch.Tensor, target: torch.Tensor,
 
     ``predictions, target (L, B)`` integer class indices, one puzzle per column.
     """
+    dims = check_tensor("predictions", predictions, ("L", "B"))
+    check_tensor("target", target, ("L", "B"), dims)
     check_integer("predictions", predictions)
     check_integer("target", target)
-    dims = check_shape("predictions", predictions, ("L", "B"))
-    check_shape("target", target, ("L", "B"), dims)
     right = predictions == target
     return float(right.all(0).float().mean()), float(right.float().mean())
-
-
-def count_parameters(module: nn.Module) -> int:
-    """Number of scalar parameters of ``module``."""
-    if not isinstance(module, nn.Module):
-        raise TypeError(f"expected module to be a torch.nn.Module, got {type(module).__name__}")
-    return sum(p.numel() for p in module.parameters())

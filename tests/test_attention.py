@@ -18,10 +18,6 @@ def test_causal_mask():
     m = causal_mask(3)
     assert m.dtype == torch.bool
     assert m.tolist() == [[True, False, False], [True, True, False], [True, True, True]]
-    with pytest.raises(ValueError, match="expected length to be an int >= 1, got -1"):
-        causal_mask(-1)
-    with pytest.raises(TypeError, match="expected length to be an int"):
-        causal_mask(True)
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
@@ -51,24 +47,6 @@ def test_attention_with_a_per_sequence_mask():
     assert torch.all(weights.masked_select(~mask.expand(2, 3, 5, 5)) == 0)
 
 
-def test_attention_rejects_bad_inputs():
-    q = torch.zeros(3, 4)
-    with pytest.raises(ValueError, match=r"expected k of shape \(5, 4\)"):
-        scaled_dot_product_attention(q, torch.zeros(5, 3), torch.zeros(5, 2))
-    with pytest.raises(ValueError, match="expected v of shape"):
-        scaled_dot_product_attention(q, q, torch.zeros(2, 3, 4))
-    with pytest.raises(ValueError, match=r"expected q of shape \(\.\.\., L, d\)"):
-        scaled_dot_product_attention(torch.zeros(4), q, q)
-    with pytest.raises(TypeError, match="floating"):
-        scaled_dot_product_attention(q.long(), q, q)
-    with pytest.raises(TypeError, match="boolean mask"):
-        scaled_dot_product_attention(q, q, q, torch.ones(3, 3))
-    with pytest.raises(ValueError, match="broadcastable"):
-        scaled_dot_product_attention(q, q, q, torch.ones(2, 3, dtype=torch.bool))
-    with pytest.raises(ValueError, match="dropout_p"):
-        scaled_dot_product_attention(q, q, q, dropout_p=1.0)
-
-
 def test_attention_dropout_only_drops():
     torch.manual_seed(0)
     q, k, v = (torch.randn(4, 8, 4) for _ in range(3))
@@ -87,14 +65,6 @@ def test_sinusoidal_positions():
     # the dot product of two encodings depends only on their distance
     d1, d2 = pe[2] @ pe[5], pe[6] @ pe[9]
     torch.testing.assert_close(d1, d2)
-    with pytest.raises(ValueError, match="even"):
-        sinusoidal_positions(3, 5)
-    with pytest.raises(ValueError, match="expected length to be an int >= 1"):
-        sinusoidal_positions(0, 4)
-    with pytest.raises(ValueError, match="expected d_model to be an int >= 2"):
-        sinusoidal_positions(3, 0)
-    with pytest.raises(TypeError, match="expected offset to be an int"):
-        sinusoidal_positions(3, 4, offset=1.5)
 
 
 def _copy_to_torch(mha: MultiHeadAttention) -> torch.nn.MultiheadAttention:
@@ -123,25 +93,54 @@ def test_multi_head_attention_matches_nn_multihead_attention(causal):
     torch.testing.assert_close(mha(x, causal=causal), out)
 
 
-def test_multi_head_attention_rejects_bad_inputs():
-    mha = MultiHeadAttention(8, 2)
-    with pytest.raises(ValueError, match=r"expected x of shape \(L, B, 8\)"):
-        mha(torch.zeros(3, 2, 7))
-    with pytest.raises(TypeError, match="floating"):
-        mha(torch.zeros(3, 2, 8, dtype=torch.long))
-    with pytest.raises(ValueError, match=r"expected x of shape \(B, 8\)"):
-        mha.step(torch.zeros(3, 2, 8))
-    _, cache = mha.step(torch.zeros(2, 8))
-    with pytest.raises(ValueError, match="expected cache k of shape"):
-        mha.step(torch.zeros(3, 8), cache)
-    with pytest.raises(ValueError, match="divide"):
-        MultiHeadAttention(8, 3)
-    with pytest.raises(ValueError, match="expected d_model to be an int >= 1, got 0"):
-        MultiHeadAttention(0, 1)
-    with pytest.raises(TypeError, match="expected n_heads to be an int"):
-        MultiHeadAttention(8, 2.0)
-    with pytest.raises(ValueError, match=r"dropout in \[0, 1\)"):
-        MultiHeadAttention(8, 2, dropout=1.0)
+Q = torch.zeros(3, 4)
+MHA = MultiHeadAttention(8, 2)
+_, CACHE = MHA.step(torch.zeros(2, 8))
+BAD_INPUTS = [
+    # causal_mask, sinusoidal_positions
+    (lambda: causal_mask(-1), ValueError, "length to be an int >= 1"),
+    (lambda: causal_mask(True), TypeError, "length to be an int"),
+    (lambda: sinusoidal_positions(3, 5), ValueError, "even"),
+    (lambda: sinusoidal_positions(0, 4), ValueError, "length to be an int >= 1"),
+    (lambda: sinusoidal_positions(3, 0), ValueError, "d_model to be an int >= 2"),
+    (lambda: sinusoidal_positions(3, 4, offset=1.5), TypeError, "offset to be an int"),
+    # scaled_dot_product_attention
+    (lambda: scaled_dot_product_attention(Q, torch.zeros(5, 3), torch.zeros(5, 2)),
+     ValueError, r"k of shape \(5, 4\)"),
+    (lambda: scaled_dot_product_attention(Q, Q, torch.zeros(2, 3, 4)), ValueError,
+     "v of shape"),
+    (lambda: scaled_dot_product_attention(torch.zeros(4), Q, Q), ValueError,
+     r"q of shape \(\.\.\., L, d\)"),
+    (lambda: scaled_dot_product_attention(Q.numpy(), Q, Q), TypeError, "torch.as_tensor"),
+    (lambda: scaled_dot_product_attention(Q.long(), Q, Q), TypeError, "floating"),
+    (lambda: scaled_dot_product_attention(Q, Q.double(), Q), TypeError,
+     "torch.float32.*torch.float64"),
+    (lambda: scaled_dot_product_attention(Q, Q, Q, torch.ones(3, 3)), TypeError,
+     "boolean mask"),
+    (lambda: scaled_dot_product_attention(Q, Q, Q, torch.ones(2, 3, dtype=torch.bool)),
+     ValueError, "broadcastable"),
+    (lambda: scaled_dot_product_attention(Q, Q, Q, dropout_p=1.0), ValueError, "dropout_p"),
+    # MultiHeadAttention
+    (lambda: MultiHeadAttention(8, 3), ValueError, "divide"),
+    (lambda: MultiHeadAttention(0, 1), ValueError, "d_model to be an int >= 1"),
+    (lambda: MultiHeadAttention(8, 2.0), TypeError, "n_heads to be an int"),
+    (lambda: MultiHeadAttention(8, 2, dropout=1.0), ValueError, r"dropout in \[0, 1\)"),
+    (lambda: MHA(torch.zeros(3, 2, 7)), ValueError, r"x of shape \(L, B, 8\)"),
+    (lambda: MHA(torch.zeros(3, 2, 8).numpy()), TypeError, "torch.as_tensor"),
+    (lambda: MHA(torch.zeros(3, 2, 8, dtype=torch.long)), TypeError, "torch.int64"),
+    (lambda: MHA(torch.zeros(3, 2, 8, dtype=torch.float64)), TypeError,
+     "torch.float32.*torch.float64"),
+    (lambda: MHA.step(torch.zeros(3, 2, 8)), ValueError, r"x of shape \(B, 8\)"),
+    (lambda: MHA.step(torch.zeros(3, 8), CACHE), ValueError, "cache k of shape"),
+    (lambda: MHA.step(torch.zeros(2, 8), (CACHE[0].double(), CACHE[1])), TypeError,
+     "cache k of dtype"),
+]
+
+
+@pytest.mark.parametrize(("call", "error", "pattern"), BAD_INPUTS)
+def test_bad_inputs_give_clear_errors(call, error, pattern):
+    with pytest.raises(error, match=pattern):
+        call()
 
 
 def test_step_with_a_cache_equals_the_causal_forward():

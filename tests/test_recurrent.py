@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch import nn
 
-from companion.recurrent import GRU, LSTM
+from companion.recurrent import GRU, LSTM, LSTMSequence
 
 L, B, D, H, V = 6, 3, 4, 5, 2
 TOLERANCES = {torch.float64: {"rtol": 1e-10, "atol": 1e-10},
@@ -183,48 +183,121 @@ def test_lstm_gate_values_follow_the_equations():
         torch.testing.assert_close(states[t], g["o"][t] * torch.tanh(c))
 
 
+def _tp_lstm_step(x, h, c, W_f, W_i, W_o, W_C, b_f, b_i, b_o, b_C):
+    """The TP's six equations, one weight matrix per gate on ``[h_{t-1}, x_t]``."""
+    hx = torch.cat([h, x], dim=1)
+    f = torch.sigmoid(hx @ W_f.T + b_f)
+    i = torch.sigmoid(hx @ W_i.T + b_i)
+    o = torch.sigmoid(hx @ W_o.T + b_o)
+    candidate = torch.tanh(hx @ W_C.T + b_C)
+    c = f * c + i * candidate
+    h = o * torch.tanh(c)
+    return h, c
+
+
+def test_lstm_one_step_is_the_six_tp_equations():
+    torch.manual_seed(9)
+    model = LSTM(D, H, V).double()
+    x, h, c = (torch.randn(B, n, dtype=torch.float64) for n in (D, H, H))
+    weights = [torch.cat([w_h, w_x], dim=1)
+               for w_h, w_x in zip(model.W_hh.chunk(4), model.W_ih.chunk(4), strict=True)]
+    expected = _tp_lstm_step(x, h, c, *weights, *model.b.chunk(4))
+    for a, b in zip(model.one_step(x, (h, c)), expected, strict=True):
+        torch.testing.assert_close(a, b)
+
+
+def test_hand_written_backward_passes_gradcheck():
+    torch.manual_seed(10)
+    L_, B_, H_ = 4, 3, 2
+    inputs = [torch.randn(L_, B_, 4 * H_), torch.randn(B_, H_), torch.randn(B_, H_),
+              torch.randn(4 * H_, H_)]
+    inputs = [t.double().requires_grad_() for t in inputs]
+    assert torch.autograd.gradcheck(LSTMSequence.apply, inputs)
+
+
+@pytest.mark.parametrize("use", ["states", "final", "all"])
+def test_hand_written_backward_equals_autograd_loop(use):
+    """The fast path (``LSTMSequence``) and the ``_cell`` loop under autograd agree."""
+    torch.manual_seed(11)
+    fast = LSTM(D, H, V).double()
+    slow = LSTM(D, H, V).double()
+    slow.load_state_dict(fast.state_dict())
+    slow.hand_backward = False
+    x, h0, c0 = torch.randn(L, B, D), torch.randn(B, H), torch.randn(B, H)
+    weights = [torch.randn(L, B, H), torch.randn(B, H), torch.randn(B, H)]
+    grads = []
+    for model in (fast, slow):
+        xs, hs, cs = (t.double().requires_grad_() for t in (x, h0, c0))
+        states, (h, c) = model(xs, (hs, cs), return_state=True)
+        outs = {"states": [states], "final": [h, c], "all": [states, h, c]}[use]
+        ws = {"states": weights[:1], "final": weights[1:], "all": weights}[use]
+        sum((w.double() * o).sum() for w, o in zip(ws, outs, strict=True)).backward()
+        grads.append([xs.grad, hs.grad, cs.grad, model.W_ih.grad, model.W_hh.grad, model.b.grad])
+    for a, b in zip(*grads, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-10)
+
+
 @pytest.mark.parametrize("cls", [LSTM, GRU])
-def test_input_validation(cls):
+def test_empty_batch_gives_empty_outputs(cls):
     model = cls(D, H, V)
-    with pytest.raises(ValueError, match=r"expected x of shape \(L, B, 4\)"):
-        model(torch.randn(L, D))
-    with pytest.raises(ValueError, match=r"expected x of shape \(L, B, 4\)"):
-        model(torch.randn(L, B, D + 1))
-    with pytest.raises(TypeError, match="floating-point"):
-        model(torch.zeros(L, B, D, dtype=torch.long))
-    with pytest.raises(ValueError, match=r"expected x of shape \(B, 4\)"):
-        model.one_step(torch.randn(L, B, D), model.initial_state(B, torch.zeros(1)))
-    with pytest.raises(ValueError, match="expected h of shape"):
-        model.decode(torch.randn(B, H + 1))
-    with pytest.raises(ValueError, match=r"expected latent_dim to be an int >= 1, got 0"):
-        cls(D, 0, V)
-    with pytest.raises(TypeError, match=r"expected input_dim to be an int >= 1"):
-        cls(2.0, H, V)
+    x = torch.zeros(L, 0, D, requires_grad=True)
+    states, final = model(x, return_state=True)
+    assert states.shape == (L, 0, H) and model.hidden(final).shape == (0, H)
+    states.sum().backward()
+    assert x.grad.shape == x.shape
+    state = model.one_step(x[0], model.initial_state(0, x))
+    assert model.hidden(state).shape == (0, H)
 
 
-def test_state_validation():
-    lstm, gru = LSTM(D, H, V), GRU(D, H, V)
-    x = torch.randn(L, B, D)
-    with pytest.raises(TypeError, match=r"LSTM state \(h, C\)"):
-        lstm(x, torch.zeros(B, H))
-    with pytest.raises(ValueError, match=r"expected C of shape \(B, 5\) with B=3"):
-        lstm(x, (torch.zeros(B, H), torch.zeros(B + 1, H)))
-    with pytest.raises(ValueError, match=r"expected h of shape \(B, 5\) with B=3"):
-        gru(x, torch.zeros(B, H + 1))
-    with pytest.raises(ValueError, match="reset in"):
-        GRU(D, H, V, reset="middle")
+def _lstm():
+    return LSTM(D, H, V)
 
 
-def test_torch_module_validation():
-    with pytest.raises(TypeError, match=r"expected a torch.nn.LSTM, got GRU"):
-        LSTM(D, H, V).load_torch(nn.GRU(D, H))
-    with pytest.raises(ValueError, match="one-layer"):
-        LSTM(D, H, V).load_torch(nn.LSTM(D, H, num_layers=2))
-    with pytest.raises(ValueError, match="one-layer"):
-        GRU(D, H, V).load_torch(nn.GRU(D, H, batch_first=True))
-    with pytest.raises(ValueError, match="hidden_size=5"):
-        GRU(D, H, V).load_torch(nn.GRU(D, H + 1))
-    with pytest.raises(ValueError, match="reset='after'"):
-        GRU(D, H, V, reset="before").load_torch(nn.GRU(D, H))
-    with pytest.raises(ValueError, match="reset='after'"):
-        GRU(D, H, V, reset="before").to_torch()
+def _gru():
+    return GRU(D, H, V)
+
+
+X, H0 = torch.randn(L, B, D), torch.zeros(B, H)
+BAD_INPUTS = [
+    # constructors
+    (lambda: LSTM(D, 0, V), ValueError, "latent_dim"),
+    (lambda: GRU(2.0, H, V), TypeError, "input_dim"),
+    (lambda: LSTM(D, H, True), TypeError, "output_dim"),
+    (lambda: GRU(D, H, V, reset="middle"), ValueError, "reset"),
+    # forward: type, dtype, shape, length
+    (lambda: _lstm()(X.numpy()), TypeError, "torch.as_tensor"),
+    (lambda: _gru()(X.tolist()), TypeError, "torch.as_tensor"),
+    (lambda: _lstm()(X.double()), TypeError, "torch.float32.*torch.float64"),
+    (lambda: _gru()(X.long()), TypeError, "torch.float32.*torch.int64"),
+    (lambda: _lstm()(torch.randn(L, D)), ValueError, r"x of shape \(L, B, 4\)"),
+    (lambda: _gru()(torch.randn(L, B, D + 1)), ValueError, r"x of shape \(L, B, 4\)"),
+    (lambda: _lstm()(torch.randn(0, B, D)), ValueError, "at least one time step"),
+    # forward: initial state
+    (lambda: _lstm()(X, H0), TypeError, r"LSTM state \(h, C\)"),
+    (lambda: _lstm()(X, (H0, torch.zeros(B + 1, H))), ValueError, "C of shape"),
+    (lambda: _lstm()(X, (H0.numpy(), H0)), TypeError, "torch.as_tensor"),
+    (lambda: _gru()(X, torch.zeros(B, H + 1)), ValueError, "h of shape"),
+    (lambda: _gru()(X, H0.double()), TypeError, "torch.float64"),
+    # one_step
+    (lambda: _lstm().one_step(X, (H0, H0)), ValueError, r"x of shape \(B, 4\)"),
+    (lambda: _gru().one_step(X[0].numpy(), H0), TypeError, "torch.as_tensor"),
+    (lambda: _gru().one_step(X[0], None), TypeError, "h to be a torch.Tensor"),
+    (lambda: _lstm().one_step(X[0].double(), (H0, H0)), TypeError, "torch.float64"),
+    # decode
+    (lambda: _lstm().decode(torch.randn(B, H + 1)), ValueError, "h of shape"),
+    (lambda: _gru().decode(torch.randn(B, H).numpy()), TypeError, "torch.as_tensor"),
+    (lambda: _gru().decode(torch.randn(B, H).double()), TypeError, "torch.float64"),
+    # load_torch / to_torch
+    (lambda: _lstm().load_torch(nn.GRU(D, H)), TypeError, "nn.LSTM"),
+    (lambda: _lstm().load_torch(nn.LSTM(D, H, num_layers=2)), ValueError, "one-layer"),
+    (lambda: _gru().load_torch(nn.GRU(D, H, batch_first=True)), ValueError, "batch_first"),
+    (lambda: _gru().load_torch(nn.GRU(D, H + 1)), ValueError, "hidden_size"),
+    (lambda: GRU(D, H, V, reset="before").load_torch(nn.GRU(D, H)), ValueError, "reset"),
+    (lambda: GRU(D, H, V, reset="before").to_torch(), ValueError, "reset"),
+]
+
+
+@pytest.mark.parametrize(("call", "error", "pattern"), BAD_INPUTS)
+def test_bad_inputs_give_clear_errors(call, error, pattern):
+    with pytest.raises(error, match=pattern):
+        call()

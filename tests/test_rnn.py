@@ -62,42 +62,47 @@ def test_gradient_reaches_every_parameter(rnn):
         assert p.grad is not None and p.grad.abs().sum() > 0, name
 
 
-@pytest.mark.parametrize("args", [(0, 5, 2), (3, -1, 2)])
-def test_constructor_rejects_bad_sizes(args):
-    with pytest.raises(ValueError, match="int >= 1"):
-        RNN(*args)
+def test_empty_batch_gives_empty_outputs(rnn):
+    x = torch.zeros(4, 0, 3, requires_grad=True)
+    states, last = rnn(x, return_state=True)
+    assert states.shape == (4, 0, 5) and last.shape == (0, 5)
+    states.sum().backward()
+    assert x.grad.shape == x.shape
+    assert rnn.one_step(x[0], last).shape == (0, 5)
 
 
-@pytest.mark.parametrize("args", [(3, 5, 2.0), (True, 5, 2)])
-def test_constructor_rejects_non_int_sizes(args):
-    with pytest.raises(TypeError, match="int >= 1"):
-        RNN(*args)
+X, H0 = torch.randn(4, 2, 3), torch.zeros(2, 5)
+BAD_INPUTS = [
+    # constructor
+    (lambda m: RNN(0, 5, 2), ValueError, "input_dim"),
+    (lambda m: RNN(3, -1, 2), ValueError, "latent_dim"),
+    (lambda m: RNN(3, 5, 2.0), TypeError, "output_dim"),
+    (lambda m: RNN(True, 5, 2), TypeError, "input_dim"),
+    # forward
+    (lambda m: m(X.numpy()), TypeError, "torch.as_tensor"),
+    (lambda m: m(X.double()), TypeError, "torch.float32.*torch.float64"),
+    (lambda m: m(X.long()), TypeError, "torch.float32.*torch.int64"),
+    (lambda m: m(torch.randn(20, 2)), ValueError, r"x of shape \(L, B, 3\), got \(20, 2\)"),
+    (lambda m: m(torch.randn(4, 2, 4)), ValueError, r"x of shape \(L, B, 3\)"),
+    (lambda m: m(torch.randn(0, 2, 3)), ValueError, "at least one time step"),
+    (lambda m: m(X, torch.zeros(3, 5)), ValueError, r"h of shape \(B, 5\) with B=2"),
+    (lambda m: m(X, H0.numpy()), TypeError, "torch.as_tensor"),
+    (lambda m: m(X, H0.double()), TypeError, "torch.float64"),
+    # one_step
+    (lambda m: m.one_step(torch.randn(2, 4), H0), ValueError, r"x of shape \(B, 3\)"),
+    (lambda m: m.one_step(X[0], torch.zeros(1, 5)), ValueError, r"h of shape \(B, 5\)"),
+    (lambda m: m.one_step(X[0], None), TypeError, "h to be a torch.Tensor"),
+    (lambda m: m.one_step(X[0].long(), H0), TypeError, "torch.int64"),
+    (lambda m: m.one_step(X[0].numpy(), H0), TypeError, "torch.as_tensor"),
+    # decode
+    (lambda m: m.decode(torch.randn(5)), ValueError, r"h of shape \(B, 5\) or \(L, B, 5\)"),
+    (lambda m: m.decode(torch.randn(2, 4)), ValueError, r"h of shape \(B, 5\)"),
+    (lambda m: m.decode(H0.long()), TypeError, "torch.int64"),
+    (lambda m: m.decode(H0.numpy()), TypeError, "torch.as_tensor"),
+]
 
 
-def test_forward_rejects_bad_inputs(rnn):
-    with pytest.raises(ValueError, match=r"expected x of shape \(L, B, 3\), got \(20, 2\)"):
-        rnn(torch.randn(20, 2))
-    with pytest.raises(ValueError, match=r"expected x of shape \(L, B, 3\)"):
-        rnn(torch.randn(4, 2, 4))
-    with pytest.raises(TypeError, match="floating-point"):
-        rnn(torch.ones(4, 2, 3, dtype=torch.long))
-    with pytest.raises(ValueError, match=r"expected h of shape \(B, 5\) with B=2"):
-        rnn(torch.randn(4, 2, 3), torch.zeros(3, 5))
-
-
-def test_one_step_and_decode_reject_bad_shapes(rnn):
-    with pytest.raises(ValueError, match=r"expected x of shape \(B, 3\)"):
-        rnn.one_step(torch.randn(2, 4), torch.zeros(2, 5))
-    with pytest.raises(ValueError, match=r"expected h of shape \(B, 5\) with B=2"):
-        rnn.one_step(torch.randn(2, 3), torch.zeros(1, 5))
-    with pytest.raises(ValueError, match=r"expected h of shape \(B, 5\) or \(L, B, 5\)"):
-        rnn.decode(torch.randn(5))
-    with pytest.raises(ValueError, match=r"expected h of shape \(B, 5\) or \(L, B, 5\)"):
-        rnn.decode(torch.randn(2, 4))
-
-
-def test_one_step_and_decode_reject_bad_dtypes(rnn):
-    with pytest.raises(TypeError, match="expected x to have a floating-point dtype"):
-        rnn.one_step(torch.ones(2, 3, dtype=torch.long), torch.zeros(2, 5))
-    with pytest.raises(TypeError, match="expected h to have a floating-point dtype"):
-        rnn.decode(torch.ones(2, 5, dtype=torch.long))
+@pytest.mark.parametrize(("call", "error", "pattern"), BAD_INPUTS)
+def test_bad_inputs_give_clear_errors(rnn, call, error, pattern):
+    with pytest.raises(error, match=pattern):
+        call(rnn)

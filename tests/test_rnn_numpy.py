@@ -97,15 +97,6 @@ def test_gradient_descent_learns_and_the_wrong_backward_learns_less():
     assert right_losses[-1] < 0.7 * wrong_losses[-1]
 
 
-def test_gradient_descent_validation():
-    net = NumpyRNN(2, 4, 1, np.random.default_rng(0))
-    x, target = np.zeros((3, 2, 2)), np.zeros((3, 2, 1))
-    with pytest.raises(ValueError, match="expected steps to be an int >= 1, got 0"):
-        gradient_descent(net, x, target, 0, 0.1)
-    with pytest.raises(ValueError, match="lr > 0"):
-        gradient_descent(net, x, target, 1, 0.0)
-
-
 def test_zero_state_default_and_gradient_shapes():
     net = NumpyRNN(2, 4, 3, np.random.default_rng(0))
     x = np.random.default_rng(1).normal(size=(5, 2, 2))
@@ -147,32 +138,55 @@ def test_from_torch_copies_without_drawing():
     assert torch.equal(torch.random.get_rng_state(), state)
     np.testing.assert_array_equal(net.params["W_h"], rnn.W_h.detach().double().numpy())
     assert (net.input_dim, net.latent_dim, net.output_dim) == (3, 6, 2)
-    with pytest.raises(TypeError, match="companion.rnn.RNN"):
-        NumpyRNN.from_torch(torch.nn.RNN(3, 6))
 
 
-def test_validation_errors():
-    with pytest.raises(ValueError, match="expected input_dim to be an int >= 1, got 0"):
-        NumpyRNN(0, 4, 3)
-    with pytest.raises(TypeError, match="latent_dim"):
-        NumpyRNN(2, 4.0, 3)
-    net = NumpyRNN(2, 4, 3, np.random.default_rng(0))
-    with pytest.raises(RuntimeError, match="forward"):
-        net.backward(np.zeros((5, 2, 3)))
-    with pytest.raises(RuntimeError, match="forward"):
-        backward_recomputing_states(net, np.zeros((5, 2, 3)))
-    with pytest.raises(ValueError, match=r"expected x of shape \(L, B, 2\), got \(20, 2\)"):
-        net.forward(np.zeros((20, 2)))
-    with pytest.raises(TypeError, match="floating-point"):
-        net.forward(np.zeros((5, 2, 2), dtype=np.int64))
-    with pytest.raises(ValueError, match=r"expected h0 of shape \(B, 4\) with B=2"):
-        net.forward(np.zeros((5, 2, 2)), np.zeros((3, 4)))
+def _fresh():
+    return NumpyRNN(2, 4, 3, np.random.default_rng(0))
+
+
+def _after_forward():
+    net = _fresh()
     net.forward(np.zeros((5, 2, 2)))
-    with pytest.raises(ValueError, match=r"expected dy of shape \(5, 2, 3\)"):
-        net.backward(np.zeros((5, 2, 4)))
-    with pytest.raises(ValueError, match=r"expected dy of shape \(5, 2, 3\)"):
-        backward_recomputing_states(net, np.zeros((4, 2, 3)))
-    with pytest.raises(ValueError, match=r"expected target of shape \(L, B, O\) with L=5"):
-        mse_loss_and_grad(np.zeros((5, 2, 3)), np.zeros((4, 2, 3)))
-    with pytest.raises(TypeError, match="target"):
-        mse_loss_and_grad(np.zeros((5, 2, 3)), np.zeros((5, 2, 3), dtype=np.int64))
+    return net
+
+
+ZEROS = np.zeros((5, 2, 2))
+BAD_INPUTS = [
+    # constructors
+    (lambda: NumpyRNN(0, 4, 3), ValueError, "input_dim to be an int >= 1"),
+    (lambda: NumpyRNN(2, 4.0, 3), TypeError, "latent_dim"),
+    (lambda: NumpyRNN.from_torch(torch.nn.RNN(3, 6)), TypeError, "companion.rnn.RNN"),
+    # forward
+    (lambda: _fresh().forward(np.zeros((20, 2))), ValueError,
+     r"x of shape \(L, B, 2\), got \(20, 2\)"),
+    (lambda: _fresh().forward(ZEROS.astype(np.int64)), TypeError, "floating-point"),
+    (lambda: _fresh().forward(torch.zeros(5, 2, 2)), TypeError, r"numpy.ndarray.*\.numpy\(\)"),
+    (lambda: _fresh().forward(ZEROS, np.zeros((3, 4))), ValueError,
+     r"h0 of shape \(B, 4\) with B=2"),
+    (lambda: _fresh().forward(ZEROS, torch.zeros(2, 4)), TypeError, "h0 to be a numpy.ndarray"),
+    # backward
+    (lambda: _fresh().backward(np.zeros((5, 2, 3))), RuntimeError, "forward"),
+    (lambda: backward_recomputing_states(_fresh(), np.zeros((5, 2, 3))), RuntimeError,
+     "forward"),
+    (lambda: _after_forward().backward(np.zeros((5, 2, 4))), ValueError,
+     r"dy of shape \(5, 2, 3\)"),
+    (lambda: backward_recomputing_states(_after_forward(), np.zeros((4, 2, 3))), ValueError,
+     r"dy of shape \(5, 2, 3\)"),
+    (lambda: _after_forward().backward(torch.zeros(5, 2, 3)), TypeError,
+     "dy to be a numpy.ndarray"),
+    # loss and training
+    (lambda: mse_loss_and_grad(np.zeros((5, 2, 3)), np.zeros((4, 2, 3))), ValueError,
+     r"target of shape \(L, B, O\) with L=5"),
+    (lambda: mse_loss_and_grad(np.zeros((5, 2, 3)), np.zeros((5, 2, 3), dtype=np.int64)),
+     TypeError, "target"),
+    (lambda: gradient_descent(_fresh(), ZEROS, np.zeros((5, 2, 3)), 0, 0.1), ValueError,
+     "steps to be an int >= 1"),
+    (lambda: gradient_descent(_fresh(), ZEROS, np.zeros((5, 2, 3)), 1, 0.0), ValueError,
+     "lr > 0"),
+]
+
+
+@pytest.mark.parametrize(("call", "error", "pattern"), BAD_INPUTS)
+def test_bad_inputs_give_clear_errors(call, error, pattern):
+    with pytest.raises(error, match=pattern):
+        call()

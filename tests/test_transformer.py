@@ -85,28 +85,36 @@ def test_learns_a_periodic_text():
     assert losses[0] > math.log(VOCAB_SIZE) - 1.5 and losses[-1] < 0.1
 
 
-def test_rejects_bad_inputs():
-    lm = TransformerLM(d_model=8, n_heads=2, n_layers=1, d_ff=16)
-    with pytest.raises(TypeError, match="integer"):
-        lm(torch.zeros(3, 2))
-    with pytest.raises(ValueError, match=r"expected tokens of shape \(L, B\)"):
-        lm(torch.zeros(3, dtype=torch.long))
-    with pytest.raises(ValueError, match=r"ids in \[0, 97\)"):
-        lm(torch.full((3, 2), 97))
-    with pytest.raises(ValueError, match=r"expected tokens of shape \(B,\)"):
-        lm.step(None, torch.zeros(2, 2, dtype=torch.long))
-    with pytest.raises(ValueError, match="tuple of 2 tensors"):
-        lm.step((torch.zeros(2, 2, 1, 4),), torch.zeros(2, dtype=torch.long))
-    _, state = lm.step(None, torch.zeros(2, dtype=torch.long))
-    with pytest.raises(ValueError, match=r"expected state of shape \(3, h, t, d\)"):
-        lm.step(state, torch.zeros(3, dtype=torch.long))
-    with pytest.raises(ValueError, match="even d_model"):
-        TransformerLM(d_model=7, n_heads=1)
-    with pytest.raises(ValueError, match="expected n_layers to be an int >= 1, got 0"):
-        TransformerLM(n_layers=0)
-    with pytest.raises(TypeError, match="expected vocab_size to be an int"):
-        TransformerLM(vocab_size=97.0)
-    with pytest.raises(ValueError, match="expected d_ff to be an int >= 1, got 0"):
-        TransformerLM(d_ff=0)
-    with pytest.raises(ValueError, match="expected d_ff to be an int >= 1"):
-        FeedForward(8, 0)
+LM = TransformerLM(d_model=8, n_heads=2, n_layers=1, d_ff=16)
+_, STATE = LM.step(None, torch.zeros(2, dtype=torch.long))
+BAD_INPUTS = [
+    # constructors
+    (lambda: TransformerLM(d_model=7, n_heads=1), ValueError, "even d_model"),
+    (lambda: TransformerLM(n_layers=0), ValueError, "n_layers to be an int >= 1"),
+    (lambda: TransformerLM(vocab_size=97.0), TypeError, "vocab_size to be an int"),
+    (lambda: TransformerLM(d_ff=0), ValueError, "d_ff to be an int >= 1"),
+    (lambda: FeedForward(8, 0), ValueError, "d_ff to be an int >= 1"),
+    # forward
+    (lambda: LM(torch.zeros(3, 2)), TypeError, "integer"),
+    (lambda: LM(torch.zeros(3, 2, dtype=torch.long).numpy()), TypeError, "torch.as_tensor"),
+    (lambda: LM(torch.zeros(3, dtype=torch.long)), ValueError, r"tokens of shape \(L, B\)"),
+    (lambda: LM(torch.full((3, 2), 97)), ValueError, r"ids in \[0, 97\)"),
+    (lambda: LM(torch.full((3, 2), -1)), ValueError, r"ids in \[0, 97\)"),
+    # step
+    (lambda: LM.step(None, torch.zeros(2, 2, dtype=torch.long)), ValueError,
+     r"tokens of shape \(B,\)"),
+    (lambda: LM.step((torch.zeros(2, 2, 1, 4),), torch.zeros(2, dtype=torch.long)),
+     ValueError, "tuple of 2 tensors"),
+    (lambda: LM.step(STATE, torch.zeros(3, dtype=torch.long)), ValueError,
+     r"state of shape \(3, h, t, d\)"),
+    (lambda: LM.step(tuple(t.detach().numpy() for t in STATE), torch.zeros(2, dtype=torch.long)),
+     TypeError, "torch.as_tensor"),
+    (lambda: LM.step(tuple(t.double() for t in STATE), torch.zeros(2, dtype=torch.long)),
+     TypeError, "torch.float32.*torch.float64"),
+]
+
+
+@pytest.mark.parametrize(("call", "error", "pattern"), BAD_INPUTS)
+def test_bad_inputs_give_clear_errors(call, error, pattern):
+    with pytest.raises(error, match=pattern):
+        call()

@@ -3,13 +3,13 @@
 import pytest
 import torch
 
+from companion.training import count_parameters
 from companion.trm import (
     TRM,
     MixerBlock,
     OnePass,
     PuzzleBatches,
     cell_loss,
-    count_parameters,
     deep_supervision_step,
     exact_and_cell_accuracy,
     one_pass_loss,
@@ -38,12 +38,6 @@ def test_mixer_block_and_net_keep_the_shape_and_mix_positions():
     v[0] += 1.0  # changing one position changes the others through the position MLP
     assert not torch.allclose(block(u)[1:], block(v)[1:])
     assert len(tiny_net(L, D, n_layers=3)) == 3
-    with pytest.raises(ValueError, match=rf"expected u of shape \({L}, B, {D}\)"):
-        block(torch.randn(L + 1, B, D))
-    with pytest.raises(ValueError, match="expansion to be an int >= 1"):
-        MixerBlock(L, D, expansion=0)
-    with pytest.raises(TypeError, match="dim to be an int >= 1"):
-        MixerBlock(L, 8.0)
 
 
 def test_forward_shapes_and_detached_state():
@@ -89,8 +83,6 @@ def test_full_backprop_records_a_graph_in_every_round():
     assert y0.grad is not None and z0.grad is not None
     with torch.no_grad():  # an outer no_grad still wins
         assert not trm.deep_recursion(trm.embed(tokens()), y0, z0)[0].requires_grad
-    with pytest.raises(TypeError, match="full_backprop to be a bool"):
-        TRM(V, L, C, full_backprop=1)
 
 
 def test_effective_depth_counts_the_blocks_applied():
@@ -171,8 +163,6 @@ def test_one_pass_baseline_has_the_same_parameters_but_the_halting_head():
     assert count_parameters(base) == count_parameters(trm) - (D + 1)
     assert count_parameters(trm.halt_head) == D + 1
     assert base(tokens()).shape == (L, B, C)
-    with pytest.raises(TypeError, match="torch.nn.Module"):
-        count_parameters(torch.zeros(3))
 
 
 def test_cell_loss_and_one_pass_loss():
@@ -183,12 +173,6 @@ def test_cell_loss_and_one_pass_loss():
     base = OnePass(V, L, C, dim=D)
     x = tokens()
     torch.testing.assert_close(one_pass_loss(base, (x, target)), cell_loss(base(x), target))
-    with pytest.raises(ValueError, match=r"expected target of shape \(L, B\)"):
-        cell_loss(logits, target.T)
-    with pytest.raises(ValueError, match=r"expected logits of shape \(L, B, C\)"):
-        cell_loss(logits[0], target)
-    with pytest.raises(TypeError, match="integer dtype"):
-        cell_loss(logits, target.float())
 
 
 def test_supervision_loss_halting_target():
@@ -197,43 +181,64 @@ def test_supervision_loss_halting_target():
     confident, unsure = torch.full((B,), 20.0), torch.full((B,), -20.0)
     assert supervision_loss(perfect, confident, target) < 1e-6
     assert supervision_loss(perfect, unsure, target) > 9.0  # 0.5 × BCE(−20, 1) ≈ 10
-    with pytest.raises(ValueError, match=r"expected target of shape \(L, B\)"):
-        supervision_loss(perfect, confident, target.T)
-    with pytest.raises(TypeError, match="integer dtype"):
-        supervision_loss(perfect, confident, target.float())
 
 
-def test_input_validation():
-    trm = model()
-    with pytest.raises(ValueError, match=rf"expected tokens of shape \({L}, B\)"):
-        trm(torch.zeros(B, L, dtype=torch.long))
-    with pytest.raises(TypeError, match="integer dtype"):
-        trm(torch.zeros(L, B))
-    with pytest.raises(ValueError, match=f"tokens in 0..{V - 1}"):
-        trm(torch.full((L, B), V))
-    with pytest.raises(ValueError, match=rf"expected y of shape \({L}, B, {D}\) with B={B}"):
-        trm(tokens(), (torch.zeros(L, B + 1, D), torch.zeros(L, B, D)))
-    with pytest.raises(ValueError, match=rf"expected z of shape \({L}, B, {D}\) with B={B}"):
-        trm(tokens(), (torch.zeros(L, B, D), torch.zeros(L, B - 1, D)))
-    with pytest.raises(ValueError, match="n to be an int >= 1"):
-        TRM(V, L, C, n=0)
-    with pytest.raises(TypeError, match="T to be an int >= 1"):
-        TRM(V, L, C, T=True)
-    with pytest.raises(ValueError, match="n_steps to be an int >= 1"):
-        trm.solve(tokens(), n_steps=0)
-    with pytest.raises(ValueError, match=r"expected targets of shape \(N, L\)"):
-        PuzzleBatches(torch.zeros(4, L, dtype=torch.long), torch.zeros(4, L + 1,
-                                                                       dtype=torch.long), 2)
+def test_exact_and_cell_accuracy():
     ok = torch.zeros(L, B, dtype=torch.long)
     wrong = ok.clone()
     wrong[0, :2] = 1  # two puzzles with one wrong cell each
     assert exact_and_cell_accuracy(wrong, ok) == pytest.approx(((B - 2) / B, 1 - 2 / (L * B)))
-    with pytest.raises(ValueError, match=rf"expected target of shape \(L, B\) with L={L}, B={B}"):
-        exact_and_cell_accuracy(ok, torch.zeros(L, B + 1, dtype=torch.long))
-    with pytest.raises(ValueError, match=r"expected predictions of shape \(L, B\)"):
-        exact_and_cell_accuracy(ok[0], ok[0])
-    with pytest.raises(TypeError, match="predictions to have an integer dtype"):
-        exact_and_cell_accuracy(ok.float(), ok)
+
+
+TRM_ = model()
+LOGITS, TARGET, OK = torch.randn(L, B, C), torch.randint(C, (L, B)), torch.zeros(L, B).long()
+YZ = torch.zeros(L, B, D)
+BAD_INPUTS = [
+    # constructors
+    (lambda: TRM(V, L, C, n=0), ValueError, "n to be an int >= 1"),
+    (lambda: TRM(V, L, C, T=True), TypeError, "T to be an int >= 1"),
+    (lambda: TRM(V, L, C, full_backprop=1), TypeError, "full_backprop to be a bool"),
+    (lambda: MixerBlock(L, D, expansion=0), ValueError, "expansion to be an int >= 1"),
+    (lambda: MixerBlock(L, 8.0), TypeError, "dim to be an int >= 1"),
+    # forward, solve
+    (lambda: TRM_(torch.zeros(B, L, dtype=torch.long)), ValueError,
+     rf"tokens of shape \({L}, B\)"),
+    (lambda: TRM_(torch.zeros(L, B)), TypeError, "integer dtype"),
+    (lambda: TRM_(tokens().numpy()), TypeError, "torch.as_tensor"),
+    (lambda: TRM_(torch.full((L, B), V)), ValueError, rf"ids in \[0, {V}\)"),
+    (lambda: TRM_(tokens(), (torch.zeros(L, B + 1, D), YZ)), ValueError,
+     rf"y of shape \({L}, {B}, {D}\)"),
+    (lambda: TRM_(tokens(), (YZ, torch.zeros(L, B - 1, D))), ValueError,
+     rf"z of shape \({L}, {B}, {D}\)"),
+    (lambda: TRM_(tokens(), (YZ.double(), YZ)), TypeError, "torch.float32.*torch.float64"),
+    (lambda: TRM_.solve(tokens(), n_steps=0), ValueError, "n_steps to be an int >= 1"),
+    # losses
+    (lambda: cell_loss(LOGITS, TARGET.T), ValueError, r"target of shape \(L, B\)"),
+    (lambda: cell_loss(LOGITS[0], TARGET), ValueError, r"logits of shape \(L, B, C\)"),
+    (lambda: cell_loss(LOGITS, TARGET.float()), TypeError, "integer dtype"),
+    (lambda: cell_loss(LOGITS, TARGET.numpy()), TypeError, "torch.as_tensor"),
+    (lambda: supervision_loss(LOGITS, torch.zeros(B), TARGET.T), ValueError,
+     r"target of shape \(L, B\)"),
+    (lambda: supervision_loss(LOGITS, torch.zeros(B + 1), TARGET), ValueError,
+     r"halt_logit of shape \(B,\)"),
+    # data and metrics
+    (lambda: PuzzleBatches(torch.zeros(4, L).long(), torch.zeros(4, L + 1).long(), 2),
+     ValueError, r"targets of shape \(N, L\)"),
+    (lambda: PuzzleBatches(torch.zeros(4, L).long().numpy(), torch.zeros(4, L).long(), 2),
+     TypeError, "torch.as_tensor"),
+    (lambda: exact_and_cell_accuracy(OK, torch.zeros(L, B + 1).long()), ValueError,
+     rf"target of shape \(L, B\) with L={L}, B={B}"),
+    (lambda: exact_and_cell_accuracy(OK[0], OK[0]), ValueError,
+     r"predictions of shape \(L, B\)"),
+    (lambda: exact_and_cell_accuracy(OK.float(), OK), TypeError,
+     "predictions to have an integer dtype"),
+]
+
+
+@pytest.mark.parametrize(("call", "error", "pattern"), BAD_INPUTS)
+def test_bad_inputs_give_clear_errors(call, error, pattern):
+    with pytest.raises(error, match=pattern):
+        call()
 
 
 def test_puzzle_batches_cover_the_data_in_L_B_layout():
