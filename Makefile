@@ -95,7 +95,7 @@ browser-test: $(STAMP) $(CHROMIUM) $(LAB_SETTINGS)
 
 student: $(STAMP)
 	rm -rf _build/student
-	$(PY) -m companion.student book _build/student
+	$(PY) tools/student.py book _build/student
 
 student-test: export OMP_NUM_THREADS = 1
 student-test: student

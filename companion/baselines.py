@@ -11,14 +11,31 @@
 import torch
 from torch import nn
 
-from companion.checks import check_floating, check_integer, check_positive_int, check_shape
+from companion.checks import (
+    check_dtype,
+    check_floating,
+    check_ids,
+    check_positive_int,
+    check_tensor,
+)
+
+
+def _check_sequences(x, input_dim: int | str = "D") -> dict:
+    dims = check_tensor("x", x, ("L", "B", input_dim))
+    check_floating("x", x)
+    if dims["L"] == 0:
+        raise ValueError("expected x with at least one time step (L >= 1), got L = 0")
+    return dims
+
+
+def _features(x: torch.Tensor) -> torch.Tensor:
+    return torch.cat([x.mean(dim=0), x.amax(dim=0)], dim=1)
 
 
 def mean_max_features(x: torch.Tensor) -> torch.Tensor:
     """Summary features of sequences: ``x (L, B, D)`` → ``(B, 2D)``, the means then the maxima."""
-    check_floating("x", x)
-    check_shape("x", x, ("L", "B", "D"))
-    return torch.cat([x.mean(dim=0), x.amax(dim=0)], dim=1)
+    _check_sequences(x)
+    return _features(x)
 
 
 class MeanMaxClassifier(nn.Module):
@@ -38,26 +55,25 @@ class MeanMaxClassifier(nn.Module):
         self.register_buffer("std", torch.ones(2 * input_dim))
         self.linear = nn.Linear(2 * input_dim, num_classes)
 
-    def _features(self, x: torch.Tensor) -> torch.Tensor:
-        check_floating("x", x)
-        check_shape("x", x, ("L", "B", self.input_dim))
-        return (mean_max_features(x) - self.mean) / self.std
-
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Logits ``(B, num_classes)`` for sequences ``x (L, B, D)``."""
-        return self.linear(self._features(x))
+        _check_sequences(x, self.input_dim)
+        check_dtype("x", x, self.linear.weight.dtype)
+        return self.linear((_features(x) - self.mean) / self.std)
 
     def fit(self, x: torch.Tensor, labels: torch.Tensor, steps: int = 100,
             weight_decay: float = 1e-4) -> "MeanMaxClassifier":
         """Fit on ``x (L, B, D)`` and integer ``labels (B,)`` in ``[0, num_classes)``."""
-        dims = check_shape("x", x, ("L", "B", self.input_dim))
+        dims = _check_sequences(x, self.input_dim)
+        check_dtype("x", x, self.linear.weight.dtype)
+        if dims["B"] < 2:
+            raise ValueError(f"expected at least 2 sequences to fit on (B >= 2, for the "
+                             f"standard deviations), got B = {dims['B']}")
+        check_tensor("labels", labels, ("B",), dims)
+        check_ids("labels", labels, self.num_classes)
         check_positive_int("steps", steps)
-        check_integer("labels", labels)
-        check_shape("labels", labels, ("B",), dims)
-        if labels.min() < 0 or labels.max() >= self.num_classes:
-            raise ValueError(f"expected labels in [0, {self.num_classes}), got values from "
-                             f"{int(labels.min())} to {int(labels.max())}")
-        features = mean_max_features(x)
+        labels = labels.long()
+        features = _features(x)
         self.mean.copy_(features.mean(dim=0))
         self.std.copy_(features.std(dim=0).clamp_min(1e-8))
         features = (features - self.mean) / self.std
@@ -81,6 +97,7 @@ def persistence_forecast(x: torch.Tensor) -> torch.Tensor:
     Aligned with ``ForecastMetroDataset``, whose targets are the inputs shifted by one step,
     the forecast of every step is simply the input of that step.
     """
+    check_tensor("x", x)
     check_floating("x", x)
     if x.dim() < 2:
         raise ValueError(f"expected x of shape (L, B, ...), got {tuple(x.shape)}")
@@ -93,12 +110,10 @@ def unigram_entropy(codes: torch.Tensor, vocab_size: int) -> float:
     It is the cross-entropy reached by the best context-free model, the one that always
     predicts the corpus frequencies.
     """
-    check_integer("codes", codes)
+    check_positive_int("vocab_size", vocab_size)
+    check_ids("codes", codes, vocab_size)
     if codes.numel() == 0:
         raise ValueError("expected at least one code, got an empty tensor")
-    if codes.min() < 0 or codes.max() >= vocab_size:
-        raise ValueError(f"expected codes in [0, {vocab_size}), got values from "
-                         f"{int(codes.min())} to {int(codes.max())}")
-    p = torch.bincount(codes.flatten(), minlength=vocab_size).double() / codes.numel()
+    p = torch.bincount(codes.flatten().long(), minlength=vocab_size).double() / codes.numel()
     p = p[p > 0]
     return float(-(p * p.log()).sum())

@@ -7,7 +7,9 @@ Every decoder here is model-agnostic. It only calls a *step function*
 with ``state=None`` before the first token (``CharLM.step`` of chapter 4 and the Transformer
 of chapter 8 both are one). A state is a tensor whose first dimension is the batch, a
 tuple/list/dict of such tensors (the LSTM's ``(h, C)``), or ``None``; the decoders reorder it
-along the batch with ``index_select`` when hypotheses are kept, copied or dropped.
+along the batch with ``index_select`` when hypotheses are kept, copied or dropped. The
+decoders check what ``step`` returns: finite log-probabilities (``logsumexp`` over the ``V``
+ids equal to 0), not raw logits or NaN.
 
 A decoder is given a prompt ``start (P,)`` of token ids, the model reads it, and the decoder
 chooses the continuation one symbol at a time until ``eos_id`` or ``maxlen`` symbols. It
@@ -29,9 +31,14 @@ the decoder drew them from.
 * ``p_nucleus(p)``: the TP's factory turning a distribution into its nucleus distribution.
 * ``distinct_n`` (Li et al. 2016) and ``repetition_rate`` measure diversity and loops.
 
+Text in, text out: ``generate`` and ``generate_many`` (chapter 4, TP4 question 3) write
+sentences until ``EOS`` with a model's ``step``, as thin wrappers over ``greedy`` and
+``sample``; ``generate_fixed_length`` (chapter 2, TP3) writes a number of characters fixed
+in advance with the one-hot RNN of TP3, which has no ``EOS`` yet.
+
 ``PAD`` is not a symbol of text: by default no decoder ever produces ``PAD_ID`` (the ``forbid``
-argument names the ids never produced; see ``forbidden_ids``). Chapter 4's
-``companion.generation`` is a thin wrapper over ``greedy`` and ``sample``.
+argument names the ids never produced; see ``forbidden_ids``), and a decoder raises when a
+distribution puts all its mass on forbidden ids.
 
 References: Holtzman, Buys, Du, Forbes, Choi, "The curious case of neural text degeneration"
 (ICLR 2020); Fan, Lewis, Dauphin, "Hierarchical neural story generation" (ACL 2018);
@@ -39,7 +46,8 @@ Wu et al., "Google's neural machine translation system" (2016), whose length pen
 ``((5 + |y|) / 6)^alpha`` is simplified here to ``|y|^alpha``;
 Kool, van Hoof, Welling, "Stochastic beams and where to find them" (ICML 2019) for sampling
 without replacement with Gumbel keys; Li et al., "A diversity-promoting objective function
-for neural conversation models" (NAACL 2016) for distinct-n; the course handout TP4 (AMAL).
+for neural conversation models" (NAACL 2016) for distinct-n; Karpathy, "The unreasonable
+effectiveness of recurrent neural networks" (2015); the course handouts TP3 and TP4 (AMAL).
 """
 
 import math
@@ -47,9 +55,16 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import torch
+from torch import nn
 
-from companion.checks import check_floating, check_integer, check_positive_int, check_shape
-from companion.data.text import PAD_ID
+from companion.checks import (
+    check_floating,
+    check_integer,
+    check_positive_int,
+    check_real,
+    check_tensor,
+)
+from companion.data.text import EOS_ID, PAD_ID, VOCAB_SIZE, code2string, normalize, string2code
 
 StepFn = Callable[[object, torch.Tensor], tuple[torch.Tensor, object]]
 Transform = Callable[[torch.Tensor], torch.Tensor]
@@ -59,8 +74,9 @@ Transform = Callable[[torch.Tensor], torch.Tensor]
 class Hypothesis:
     """A generated continuation.
 
-    ``tokens``: the generated ids, prompt excluded, ending with ``eos_id`` when ``finished``.
-    ``log_prob``: the sum of the model's log-probabilities of these ids (natural log).
+    ``tokens``: the generated ids, prompt excluded, ending with ``eos_id`` when
+    ``finished``. ``log_prob``: the sum of the model's log-probabilities of these ids
+    (natural log).
     """
 
     tokens: tuple[int, ...]
@@ -70,35 +86,36 @@ class Hypothesis:
     def score(self, alpha: float = 0.0) -> float:
         """Length-normalised score ``log_prob / len(tokens) ** alpha``.
 
-        ``alpha = 0`` is the plain log-probability, ``alpha = 1`` the mean log-probability
-        per symbol; values in between (0.6 to 0.8 is common) trade the two off.
+        ``alpha = 0`` is the plain log-probability, ``alpha = 1`` the mean
+        log-probability per symbol; values in between (0.6 to 0.8 is common) trade the
+        two off.
         """
         return self.log_prob / len(self.tokens) ** alpha
 
 
-# --- argument checks -------------------------------------------------------------------------
-
-def _check_p(p) -> None:
-    if not isinstance(p, (int, float)) or isinstance(p, bool) or not 0 < p <= 1:
-        raise ValueError(f"expected p in (0, 1], got {p!r}")
-
-
-def _check_temperature(temperature) -> None:
-    if (not isinstance(temperature, (int, float)) or isinstance(temperature, bool)
-            or not 0 < temperature < math.inf):
-        raise ValueError(f"expected a finite temperature > 0, got {temperature!r}")
-
-
 # --- distributions: log-probabilities (..., V) -> log-probabilities (..., V) ----------------
+# Their argument checks cost O(1) (types and ranges, no pass over the data).
+
+def _check_distribution(log_probs) -> None:
+    check_tensor("log_probs", log_probs)
+    check_floating("log_probs", log_probs)
+
+
+def _check_p(p) -> float:
+    return check_real("p", p, 0, 1, low_open=True)
+
+
+def _check_temperature(temperature) -> float:
+    return check_real("temperature", temperature, 0, None, low_open=True)
+
 
 def temperature_log_probs(log_probs: torch.Tensor, temperature: float) -> torch.Tensor:
     """Sharpen (``temperature < 1``) or flatten (``> 1``) a distribution: ``softmax(l / T)``.
 
     ``log_probs (..., V)`` → renormalised log-probabilities ``(..., V)``.
     """
-    check_floating("log_probs", log_probs)
-    _check_temperature(temperature)
-    return torch.log_softmax(log_probs / temperature, dim=-1)
+    _check_distribution(log_probs)
+    return torch.log_softmax(log_probs / _check_temperature(temperature), dim=-1)
 
 
 def _keep(log_probs: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
@@ -110,8 +127,8 @@ def top_k_mask(log_probs: torch.Tensor, k: int) -> torch.Tensor:
 
     Ties are broken towards the smaller id (a stable sort), so the result is deterministic.
     """
-    check_floating("log_probs", log_probs)
-    check_positive_int("k", k, minimum=1)
+    _check_distribution(log_probs)
+    check_positive_int("k", k)
     order = torch.sort(log_probs, dim=-1, descending=True, stable=True).indices
     return torch.zeros_like(log_probs, dtype=torch.bool).scatter_(-1, order[..., :k], True)
 
@@ -122,23 +139,23 @@ def top_k_log_probs(log_probs: torch.Tensor, k: int) -> torch.Tensor:
 
 
 def nucleus_mask(log_probs: torch.Tensor, p: float) -> torch.Tensor:
-    """Boolean mask ``(..., V)`` of the nucleus ``I_p``: the smallest set of mass ``>= p``.
+    """Boolean mask ``(..., V)`` of the nucleus ``I_p``, the smallest set of mass >= p.
 
-    Symbols are taken by decreasing probability (ties: smaller id first, a stable sort) until
-    their mass reaches ``p``; a symbol is in the set exactly when the mass of the symbols
-    before it is still below ``p``. So the most probable symbol is always in, and the set is
-    minimal. The cumulative sums are taken in float64. ``p = 1`` keeps every symbol of
-    non-zero probability, decided directly rather than through a cumulative sum that
-    rounding could bring to 1 a few symbols early.
+    Symbols are taken by decreasing probability (ties: smaller id first, a stable sort)
+    until their mass reaches ``p``; a symbol is in the set exactly when the mass of the
+    symbols before it is still below ``p``. So the most probable symbol is always in,
+    and the set is minimal. The cumulative sums are taken in float64. ``p = 1`` keeps
+    every symbol of non-zero probability, decided directly rather than through a
+    cumulative sum that rounding could bring to 1 a few symbols early.
     """
-    check_floating("log_probs", log_probs)
-    _check_p(p)
-    if p == 1:
+    _check_distribution(log_probs)
+    if _check_p(p) == 1:
         return log_probs > -math.inf
     sorted_lp, order = torch.sort(log_probs, dim=-1, descending=True, stable=True)
     probs = torch.softmax(sorted_lp.double(), dim=-1)
     mass_before = probs.cumsum(-1) - probs
-    return torch.zeros_like(log_probs, dtype=torch.bool).scatter_(-1, order, mass_before < p)
+    keep = torch.zeros_like(log_probs, dtype=torch.bool)
+    return keep.scatter_(-1, order, mass_before < p)
 
 
 def nucleus_log_probs(log_probs: torch.Tensor, p: float) -> torch.Tensor:
@@ -149,14 +166,14 @@ def nucleus_log_probs(log_probs: torch.Tensor, p: float) -> torch.Tensor:
 def p_nucleus(p: float) -> Transform:
     """The TP's ``p_nucleus``: a function turning log-probabilities into nucleus ones.
 
-    ``p_nucleus(0.9)(log_probs (..., V))`` equals ``nucleus_log_probs(log_probs, 0.9)``; the
-    factory checks ``p`` once, when the decoder is configured.
+    ``p_nucleus(0.9)(log_probs (..., V))`` equals ``nucleus_log_probs(log_probs, 0.9)``;
+    the factory checks ``p`` when the decoder is configured, before any model runs.
     """
-    _check_p(p)
+    p = _check_p(p)
     return lambda log_probs: nucleus_log_probs(log_probs, p)
 
 
-# --- running a prompt, reordering states -----------------------------------------------------
+# --- running a prompt, checking the model, reordering states ---------------------------------
 
 def select_state(state, index: torch.Tensor):
     """Rows ``index (N,)`` of every tensor of a state (batch first); other leaves unchanged."""
@@ -169,13 +186,31 @@ def select_state(state, index: torch.Tensor):
     return state
 
 
+def check_log_probs(log_probs, n: int | str = "B", vocab: int | str = "V") -> None:
+    """Check what a ``step`` function returned: log-probabilities ``(n, vocab)``.
+
+    Each row must be a distribution: finite or ``-inf`` entries whose ``logsumexp`` is 0
+    (up to rounding), as ``log_softmax`` gives. Raw logits (``logsumexp`` far from 0), NaN or
+    ``+inf`` raise ``ValueError`` naming the row and its ``logsumexp``.
+    """
+    name = "log_probs (returned by step)"
+    check_tensor(name, log_probs, (n, vocab))
+    check_floating(name, log_probs)
+    total = torch.logsumexp(log_probs.double(), dim=-1)
+    tolerance = max(1e-3, 8 * torch.finfo(log_probs.dtype).eps)
+    bad = ~(total.abs() <= tolerance)  # NaN compares false: it is bad too
+    if bool(bad.any()):
+        row = int(bad.nonzero()[0, 0])
+        raise ValueError(f"expected {name} to be log-probabilities: every row's logsumexp "
+                         f"over the {log_probs.shape[-1]} ids equal to 0 (apply log_softmax "
+                         f"to the scores), got {float(total[row]):.4g} in row {row}")
+
+
 def _prime(step: StepFn, start, bos_id: int | None):
     """Feed ``[bos_id] + start`` to the model; return ``log_probs (1, V)`` and the state."""
-    if not isinstance(start, torch.Tensor):
-        raise TypeError(f"expected start to be a 1-D LongTensor of ids, got {type(start).__name__}")
+    check_tensor("start", start, ("P",))
     check_integer("start", start)
-    if start.dim() != 1:
-        raise ValueError(f"expected start of shape (P,), got {tuple(start.shape)}")
+    start = start.long()
     if bos_id is not None:
         check_positive_int("bos_id", bos_id, minimum=0)
         start = torch.cat([start.new_tensor([bos_id]), start])
@@ -185,27 +220,13 @@ def _prime(step: StepFn, start, bos_id: int | None):
     state = None
     for token in start.view(-1, 1):
         log_probs, state = step(state, token)
-    check_floating("log_probs", log_probs)
-    check_shape("log_probs", log_probs, (1, "V"))
+    check_log_probs(log_probs, 1)
     return log_probs, state
-
-
-def _check_step_output(log_probs, n: int, vocab: int) -> None:
-    """``log_probs`` must be a floating ``(n, vocab)`` tensor (a fast test, then the message)."""
-    if (not isinstance(log_probs, torch.Tensor) or not log_probs.is_floating_point()
-            or log_probs.shape != (n, vocab)):
-        check_floating("log_probs", log_probs)
-        check_shape("log_probs", log_probs, (n, vocab))
 
 
 def _check_decoder_args(eos_id, maxlen) -> None:
     check_positive_int("eos_id", eos_id, minimum=0)
     check_positive_int("maxlen", maxlen, minimum=1)
-
-
-def _check_eos(eos_id: int, vocab: int) -> None:
-    if eos_id >= vocab:
-        raise ValueError(f"expected eos_id in [0, {vocab}), got {eos_id}")
 
 
 def forbidden_ids(forbid: Iterable[int] | None, eos_id: int, vocab: int) -> torch.Tensor:
@@ -215,8 +236,11 @@ def forbidden_ids(forbid: Iterable[int] | None, eos_id: int, vocab: int) -> torc
     exception is a model whose end symbol *is* id 0 (``eos_id == PAD_ID``, as in the small
     toy models of the tests and of chapter 6), where nothing is forbidden. An explicit
     ``forbid`` is an iterable of ids in ``[0, vocab)`` that does not contain ``eos_id``
-    (``()`` forbids nothing).
+    (``()`` forbids nothing). Raises ``ValueError`` if ``eos_id`` is not in ``[0, vocab)``.
     """
+    if not 0 <= eos_id < vocab:
+        raise ValueError(f"expected eos_id in [0, {vocab}) (V = log_probs.shape[1]), "
+                         f"got {eos_id}")
     if forbid is None:
         forbid = () if eos_id == PAD_ID else (PAD_ID,)
     if isinstance(forbid, (str, torch.Tensor)) or not isinstance(forbid, Iterable):
@@ -231,9 +255,20 @@ def forbidden_ids(forbid: Iterable[int] | None, eos_id: int, vocab: int) -> torc
     return torch.tensor(ids, dtype=torch.long)
 
 
-def _mask(log_probs: torch.Tensor, forbidden: torch.Tensor) -> torch.Tensor:
-    """``log_probs (n, V)`` with the ``forbidden`` columns set to ``-inf``."""
-    return log_probs.index_fill(1, forbidden, -math.inf) if len(forbidden) else log_probs
+def _allowed(log_probs: torch.Tensor, forbidden: torch.Tensor) -> torch.Tensor:
+    """``log_probs (n, V)`` with the ``forbidden`` columns set to ``-inf``.
+
+    Raises ``ValueError`` when a row gives probability 0 to every allowed id (all its mass
+    on forbidden ids): no symbol could be chosen.
+    """
+    if len(forbidden):
+        log_probs = log_probs.index_fill(1, forbidden, -math.inf)
+    empty = log_probs.amax(dim=1) == -math.inf
+    if bool(empty.any()):
+        raise ValueError(f"expected step to give some probability to an allowed id, got a "
+                         f"distribution (row {int(empty.nonzero()[0, 0])}) with all its mass "
+                         f"on the forbidden ids {forbidden.tolist()}")
+    return log_probs
 
 
 # --- greedy decoding and sampling ------------------------------------------------------------
@@ -248,7 +283,6 @@ def _decode(step: StepFn, start, eos_id: int, maxlen: int, choose: Callable, num
     _check_decoder_args(eos_id, maxlen)
     log_probs, state = _prime(step, start, bos_id)
     vocab = log_probs.shape[1]
-    _check_eos(eos_id, vocab)
     forbidden = forbidden_ids(forbid, eos_id, vocab)
     copies = torch.zeros(num, dtype=torch.long)
     state, log_probs = select_state(state, copies), log_probs.index_select(0, copies)
@@ -256,7 +290,7 @@ def _decode(step: StepFn, start, eos_id: int, maxlen: int, choose: Callable, num
     totals = [0.0] * num
     alive = list(range(num))
     for t in range(maxlen):
-        chosen = choose(_mask(log_probs, forbidden))
+        chosen = choose(_allowed(log_probs, forbidden))
         picked = log_probs.gather(1, chosen[:, None]).squeeze(1)
         for seq, token, lp in zip(alive, chosen.tolist(), picked.tolist(), strict=True):
             tokens[seq].append(token)
@@ -266,7 +300,7 @@ def _decode(step: StepFn, start, eos_id: int, maxlen: int, choose: Callable, num
             break
         alive = [alive[i] for i in going.tolist()]
         log_probs, state = step(select_state(state, going), chosen[going])
-        _check_step_output(log_probs, len(alive), vocab)
+        check_log_probs(log_probs, len(alive), vocab)
     return [Hypothesis(tuple(seq), total, seq[-1] == eos_id)
             for seq, total in zip(tokens, totals, strict=True)]
 
@@ -297,12 +331,12 @@ def sample(step: StepFn, start: torch.Tensor, eos_id: int, maxlen: int, *,
     symbol is drawn from it with ``torch.multinomial`` (seeded by ``generator``, else by the
     global generator). The reported ``log_prob`` is the untransformed model's.
     """
-    check_positive_int("num_samples", num_samples, minimum=1)
-    _check_temperature(temperature)
+    check_positive_int("num_samples", num_samples)
+    temperature = _check_temperature(temperature)
     if top_k is not None:
-        check_positive_int("top_k", top_k, minimum=1)
+        check_positive_int("top_k", top_k)
     if top_p is not None:
-        _check_p(top_p)
+        top_p = check_real("top_p", top_p, 0, 1, low_open=True)
 
     def choose(log_probs):
         log_probs = temperature_log_probs(log_probs, temperature)
@@ -317,42 +351,51 @@ def sample(step: StepFn, start: torch.Tensor, eos_id: int, maxlen: int, *,
 
 # --- beam search -----------------------------------------------------------------------------
 
-def _check_length_penalty(length_penalty) -> None:
-    if (isinstance(length_penalty, bool) or not isinstance(length_penalty, (int, float))
-            or not 0 <= length_penalty < math.inf):
-        raise ValueError(f"expected a finite length_penalty >= 0, got {length_penalty!r}")
+def beam_search(step: StepFn, start: torch.Tensor, eos_id: int, maxlen: int,
+                width: int, *, length_penalty: float = 0.0, bos_id: int | None = None,
+                forbid: Iterable[int] | None = None,
+                propose: Transform | None = None) -> list[Hypothesis]:
+    """Beam search of width ``K = width`` from the prompt ``start (P,)``.
 
+    At each step every live hypothesis is extended by every symbol, and the ``K``
+    extensions of highest total log-probability are kept (one ``topk`` over the
+    ``(n, V)`` scores; exact ties at the K-th place are broken as ``torch.topk`` breaks
+    them). Those ending in ``eos_id`` leave the beam for the pool of finished
+    hypotheses; the others are advanced together, as one batch of at most ``K``, by a
+    single ``step`` call. At ``maxlen`` symbols the live hypotheses join the pool
+    unfinished. Returns the ``K`` best of the pool, best first, by
+    ``Hypothesis.score(length_penalty)``. With ``length_penalty = 0`` the search stops
+    as soon as ``K`` pooled hypotheses beat every live one. ``width = 1`` is greedy
+    decoding (up to exact ties between top symbols). The ids of
+    ``forbidden_ids(forbid, ...)`` (``PAD_ID`` by default) are never candidates;
+    ``propose(log_probs (n, V)) -> bool (n, V)``, when given, limits the candidates
+    further (``nucleus_beam_search`` samples them).
 
-def _beam(step: StepFn, start, eos_id: int, maxlen: int, width: int, length_penalty: float,
-          bos_id: int | None, propose: Callable | None, forbid) -> list[Hypothesis]:
-    """Beam search; ``propose(log_probs (n, V)) -> bool (n, V)`` limits the candidates.
-
-    At step ``t`` there are ``n <= width`` live hypotheses (``n = 1`` at ``t = 0``):
-    ``scores (n,)`` float64 holds their total log-probabilities, ``history (n, t)`` long
+    In the loop, ``n <= K`` hypotheses are live (``n = 1`` at ``t = 0``):
+    ``scores (n,)`` float64 holds their total log-probabilities, ``history (n, t)``
     their symbols, ``log_probs (n, V)`` and ``state`` (batch ``n``) their next step.
     """
     _check_decoder_args(eos_id, maxlen)
-    check_positive_int("width", width, minimum=1)
-    _check_length_penalty(length_penalty)
+    check_positive_int("width", width)
+    length_penalty = check_real("length_penalty", length_penalty, 0, None)
     log_probs, state = _prime(step, start, bos_id)
     vocab = log_probs.shape[1]
-    _check_eos(eos_id, vocab)
     forbidden = forbidden_ids(forbid, eos_id, vocab)
     scores = torch.zeros(1, dtype=torch.float64)   # (n,): total log-probability
-    history = torch.zeros(1, 0, dtype=torch.long)  # (n, t): the symbols generated so far
+    history = torch.zeros(1, 0, dtype=torch.long)  # (n, t): the symbols so far
     pool: list[Hypothesis] = []
-    kth = -math.inf  # the width-th best pooled log-probability, once there are width of them
+    kth = -math.inf  # the width-th best pooled log-probability, once there are width
     for t in range(maxlen):
-        allowed = _mask(log_probs, forbidden)
+        allowed = _allowed(log_probs, forbidden)
         total = scores.unsqueeze(1) + allowed                          # (n, V), float64
         if propose is not None:
             total = total.masked_fill(~propose(allowed), -math.inf)
         scores, best = total.view(-1).topk(min(width, total.numel()))  # best first
         parent, token = best // vocab, best % vocab
-        history = torch.cat([history.index_select(0, parent), token.unsqueeze(1)], dim=1)
+        history = torch.cat([history[parent], token.unsqueeze(1)], dim=1)
         ended = token == eos_id
         if t == maxlen - 1 or bool(ended.any()) or float(scores[-1]) == -math.inf:
-            # The rare path: hypotheses leave the beam (EOS, the length limit, or no candidate).
+            # The rare path: hypotheses leave the beam (EOS, maxlen, no candidate).
             if t == maxlen - 1:
                 ended = torch.ones_like(ended)
             for i in (ended & (scores > -math.inf)).nonzero().squeeze(1).tolist():
@@ -361,37 +404,54 @@ def _beam(step: StepFn, start, eos_id: int, maxlen: int, width: int, length_pena
             going = (~ended & (scores > -math.inf)).nonzero().squeeze(1)
             if len(going) == 0:
                 break
-            scores, history, parent, token = (scores[going], history[going], parent[going],
-                                              token[going])
+            scores, history, parent, token = (scores[going], history[going],
+                                              parent[going], token[going])
             if len(pool) >= width:
                 kth = sorted((h.log_prob for h in pool), reverse=True)[width - 1]
-        # Extending a hypothesis never raises its log-probability: once `width` pooled ones
-        # beat every live one, nothing left can enter the result (without length penalty).
+        # Extending a hypothesis never raises its log-probability: once `width` pooled
+        # ones beat every live one, nothing left can enter the result (without length
+        # penalty).
         if length_penalty == 0 and kth > -math.inf and kth > float(scores[0]):
             break
         log_probs, state = step(select_state(state, parent), token)
-        _check_step_output(log_probs, len(token), vocab)
+        check_log_probs(log_probs, len(token), vocab)
     pool.sort(key=lambda h: h.score(length_penalty), reverse=True)
     return pool[:width]
 
 
-def beam_search(step: StepFn, start: torch.Tensor, eos_id: int, maxlen: int, width: int, *,
-                length_penalty: float = 0.0, bos_id: int | None = None,
-                forbid: Iterable[int] | None = None) -> list[Hypothesis]:
-    """Beam search of width ``K = width`` from the prompt ``start (P,)``.
+def nucleus_beam_search(step: StepFn, start: torch.Tensor, eos_id: int, maxlen: int,
+                        width: int, p: float, *, length_penalty: float = 0.0,
+                        generator: torch.Generator | None = None,
+                        bos_id: int | None = None,
+                        forbid: Iterable[int] | None = None) -> list[Hypothesis]:
+    """Beam search whose candidates are sampled from the nucleus (TP4, question 7).
 
-    At each step every live hypothesis is extended by every symbol, and the ``K`` extensions
-    of highest total log-probability are kept (one ``topk`` over the ``(n, V)`` scores;
-    exact ties at the K-th place are broken as ``torch.topk`` breaks them). Those ending in
-    ``eos_id`` leave the beam for the pool of finished hypotheses; the others are advanced
-    together, as one batch of at most ``K``, by a single ``step`` call.
-    At ``maxlen`` symbols the live hypotheses join the pool unfinished. Returns the ``K``
-    best of the pool, best first, by ``Hypothesis.score(length_penalty)``. With
-    ``length_penalty = 0`` the search stops as soon as ``K`` pooled hypotheses beat every
-    live one. ``width = 1`` is greedy decoding (up to exact ties between top symbols). The
-    ids of ``forbidden_ids(forbid, ...)`` (``PAD_ID`` by default) are never candidates.
+    Exactly ``beam_search``, except for the candidates each live hypothesis ``s``
+    proposes: instead of its ``K`` most probable symbols, it proposes ``K`` symbols
+    drawn *without replacement* from its nucleus distribution ``p_nucleus(y | s)`` (all
+    of the nucleus when it has fewer than ``K`` symbols). The draw uses Gumbel keys:
+    ``log p_nucleus(y|s) + G_y`` with ``G_y`` i.i.d. standard Gumbel, the ``K`` largest
+    keys win (Kool et al. 2019). The ``K`` candidates of highest total log-probability
+    under the *model* are then kept, as in ``beam_search``, and the scores stay the
+    model's. So the nucleus decides what may be tried, and the model's likelihood
+    decides what is kept. With ``p`` so small that every nucleus is one symbol this is
+    greedy decoding; with ``p = 1`` and ``K >= V`` every symbol is proposed and it is
+    ``beam_search``.
     """
-    return _beam(step, start, eos_id, maxlen, width, length_penalty, bos_id, None, forbid)
+    p = _check_p(p)
+    check_positive_int("width", width)
+
+    def propose(log_probs):
+        keys = nucleus_log_probs(log_probs.double(), p)
+        uniform = torch.rand(keys.shape, dtype=torch.float64, generator=generator)
+        tiny = torch.finfo(torch.float64).tiny
+        keys = keys - torch.log(-torch.log(uniform.clamp_(min=tiny)))  # + Gumbel noise
+        chosen = torch.zeros_like(keys, dtype=torch.bool).scatter_(
+            1, keys.topk(min(width, keys.shape[1]), dim=1).indices, True)
+        return chosen & (keys > -math.inf)
+
+    return beam_search(step, start, eos_id, maxlen, width, bos_id=bos_id, forbid=forbid,
+                       length_penalty=length_penalty, propose=propose)
 
 
 def beam_search_reference(step: StepFn, start: torch.Tensor, eos_id: int, maxlen: int,
@@ -407,13 +467,12 @@ def beam_search_reference(step: StepFn, start: torch.Tensor, eos_id: int, maxlen
     used.
     """
     _check_decoder_args(eos_id, maxlen)
-    check_positive_int("width", width, minimum=1)
+    check_positive_int("width", width)
     log_probs, state = _prime(step, start, bos_id)
     vocab = log_probs.shape[1]
-    _check_eos(eos_id, vocab)
     forbidden = forbidden_ids(forbid, eos_id, vocab)
     # each hypothesis: (tokens, score, next log-probabilities (V,) float64, its own state)
-    beam = [((), 0.0, _mask(log_probs, forbidden)[0].double(), state)]
+    beam = [((), 0.0, _allowed(log_probs, forbidden)[0].double(), state)]
     pool: list[Hypothesis] = []
     for t in range(maxlen):
         total = torch.cat([score + lp for _, score, lp, _ in beam])  # (n * V,)
@@ -427,7 +486,8 @@ def beam_search_reference(step: StepFn, start: torch.Tensor, eos_id: int, maxlen
                 pool.append(Hypothesis(tokens, score, token == eos_id))
             else:
                 lp, st = step(beam[parent][3], torch.tensor([token]))
-                new_beam.append((tokens, score, _mask(lp, forbidden)[0].double(), st))
+                check_log_probs(lp, 1, vocab)
+                new_beam.append((tokens, score, _allowed(lp, forbidden)[0].double(), st))
         beam = new_beam
         if not beam:
             break
@@ -435,36 +495,114 @@ def beam_search_reference(step: StepFn, start: torch.Tensor, eos_id: int, maxlen
     return pool[:width]
 
 
-def nucleus_beam_search(step: StepFn, start: torch.Tensor, eos_id: int, maxlen: int,
-                        width: int, p: float, *, length_penalty: float = 0.0,
-                        generator: torch.Generator | None = None,
-                        bos_id: int | None = None,
-                        forbid: Iterable[int] | None = None) -> list[Hypothesis]:
-    """Beam search whose candidates are sampled from the nucleus (TP4, question 7).
+# --- text in, text out -------------------------------------------------------------------------
 
-    Exactly ``beam_search``, except for the candidates each live hypothesis ``s`` proposes:
-    instead of its ``K`` most probable symbols, it proposes ``K`` symbols drawn *without
-    replacement* from its nucleus distribution ``p_nucleus(y | s)`` (all of the nucleus when
-    it has fewer than ``K`` symbols). The draw uses Gumbel keys: ``log p_nucleus(y|s) + G_y``
-    with ``G_y`` i.i.d. standard Gumbel, the ``K`` largest keys win (Kool et al. 2019). The
-    ``K`` candidates of highest total log-probability under the *model* are then kept, as in
-    ``beam_search``, and the scores stay the model's. So the nucleus decides what may be
-    tried, and the model's likelihood decides what is kept. With ``p`` so small that every
-    nucleus is one symbol this is greedy decoding; with ``p = 1`` and ``K >= V`` every symbol
-    is proposed and it is ``beam_search``.
+def generate_many(model: nn.Module, n: int, eos_id: int = EOS_ID, start: str = "",
+                  maxlen: int = 200, *, greedy: bool = False, temperature: float = 1.0,
+                  pad_id: int = PAD_ID,
+                  generator: torch.Generator | None = None) -> list[str]:
+    """Generate ``n`` sentences in one batch and return their texts (chapter 4).
+
+    The model (``CharLM``, chapter 8's Transformer) reads ``EOS`` (the book's start of a
+    sentence: the course has no BOS symbol), then ``start``, then each character it
+    produces, until it produces ``eos_id`` or ``maxlen`` characters. Each character is
+    the most probable one (``greedy``) or drawn from
+    ``softmax(log_probs / temperature)``, with ``generator`` if given. Each text is the
+    normalised ``start`` followed by the generated characters, the final ``EOS`` left
+    out; one of exactly ``maxlen`` characters was cut off before ``EOS`` came.
+    ``pad_id`` is never produced. The model runs in ``eval`` mode without gradients,
+    then gets its previous mode back.
     """
-    _check_p(p)
-    check_positive_int("width", width, minimum=1)
+    if not callable(getattr(model, "step", None)):
+        raise TypeError(f"expected a model with a step(state, tokens) method, got "
+                        f"{type(model).__name__}")
+    check_positive_int("n", n)
+    check_positive_int("maxlen", maxlen, minimum=0)
+    prompt = normalize(start)
+    if maxlen == 0:
+        return [prompt] * n
+    ids, forbid = string2code(prompt), (pad_id,)
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            if greedy:  # top-1 sampling is greedy decoding (ties: the smaller id)
+                hyps = sample(model.step, ids, eos_id, maxlen, top_k=1, bos_id=eos_id,
+                              forbid=forbid) * n
+            else:
+                hyps = sample(model.step, ids, eos_id, maxlen, num_samples=n,
+                              temperature=temperature, generator=generator,
+                              bos_id=eos_id, forbid=forbid)
+    finally:
+        model.train(was_training)
+    return [prompt + code2string([t for t in h.tokens if t != eos_id]) for h in hyps]
 
-    def propose(log_probs):
-        keys = nucleus_log_probs(log_probs.double(), p)
-        uniform = torch.rand(keys.shape, dtype=torch.float64, generator=generator)
-        keys = keys - torch.log(-torch.log(uniform.clamp_(min=torch.finfo(torch.float64).tiny)))
-        chosen = torch.zeros_like(keys, dtype=torch.bool).scatter_(
-            1, keys.topk(min(width, keys.shape[1]), dim=1).indices, True)
-        return chosen & (keys > -math.inf)
 
-    return _beam(step, start, eos_id, maxlen, width, length_penalty, bos_id, propose, forbid)
+def generate(model: nn.Module, eos_id: int = EOS_ID, start: str = "", maxlen: int = 200, *,
+             greedy: bool = False, temperature: float = 1.0, pad_id: int = PAD_ID,
+             generator: torch.Generator | None = None) -> str:
+    """One sentence: ``start`` continued until ``EOS`` or ``maxlen`` characters (see above)."""
+    return generate_many(model, 1, eos_id, start, maxlen, greedy=greedy,
+                         temperature=temperature, pad_id=pad_id, generator=generator)[0]
+
+
+FIRST_CHARACTER_ID = 2  # ids 0 (PAD) and 1 (EOS) are not characters
+
+
+@torch.no_grad()
+def generate_fixed_length(model: nn.Sequential, start: str, length: int,
+                          greedy: bool = False, temperature: float = 1.0,
+                          generator: torch.Generator | None = None) -> str:
+    """TP3's generation: read ``start``, add ``length`` characters, return the text.
+
+    ``model`` is ``nn.Sequential(embed, rnn)`` (chapter 2): ``embed``, an
+    ``nn.Linear(VOCAB_SIZE, E, bias=False)`` applied to one-hot vectors, and a recurrent
+    layer with ``initial_state``, ``one_step``, ``hidden`` and ``decode`` scoring the
+    ``VOCAB_SIZE`` ids. Each character is the most probable one (``greedy``) or is drawn
+    from ``softmax(scores / temperature)`` with ``generator``; ``PAD`` and ``EOS`` are
+    never produced (TP3 has no end symbol yet). ``start`` is normalised like any text;
+    the returned string begins with it.
+    """
+    embed, rnn = _one_hot_model(model)
+    if not isinstance(start, str):
+        raise TypeError(f"expected start to be a str, got {type(start).__name__}")
+    check_positive_int("length", length, minimum=0)
+    temperature = _check_temperature(temperature)
+    weight = embed.weight
+    state = rnn.initial_state(1, weight)
+
+    def feed(code: int, state):
+        one_hot = nn.functional.one_hot(torch.tensor([code]), VOCAB_SIZE)
+        return rnn.one_step(embed(one_hot.to(weight.dtype)), state)
+
+    codes = string2code(start).tolist()
+    for code in codes:
+        state = feed(code, state)
+    for _ in range(length):
+        scores = rnn.decode(rnn.hidden(state))[0, FIRST_CHARACTER_ID:]
+        if greedy:
+            code = int(scores.argmax())
+        else:
+            probs = torch.softmax(scores / temperature, dim=0)
+            code = int(torch.multinomial(probs, 1, generator=generator))
+        codes.append(code + FIRST_CHARACTER_ID)
+        state = feed(codes[-1], state)
+    return code2string(codes)
+
+
+def _one_hot_model(model) -> tuple[nn.Linear, nn.Module]:
+    if not isinstance(model, nn.Sequential) or len(model) != 2:
+        raise TypeError(f"expected model to be nn.Sequential(embed, rnn), got "
+                        f"{type(model).__name__}")
+    embed, rnn = model
+    if not isinstance(embed, nn.Linear) or embed.in_features != VOCAB_SIZE:
+        raise ValueError(f"expected model[0] to be an nn.Linear({VOCAB_SIZE}, E) embedding "
+                         f"of one-hot vectors, got {embed}")
+    for name in ("one_step", "hidden", "decode", "initial_state"):
+        if not callable(getattr(rnn, name, None)):
+            raise TypeError(f"expected model[1] to be a recurrent layer with one_step, "
+                            f"hidden, decode and initial_state, got {type(rnn).__name__}")
+    return embed, rnn
 
 
 # --- measuring what was generated ------------------------------------------------------------
@@ -480,7 +618,7 @@ def distinct_n(texts: list, n: int) -> float:
     pooled. 1 means no n-gram is ever repeated; 0 is returned when no text has ``n``
     symbols.
     """
-    check_positive_int("n", n, minimum=1)
+    check_positive_int("n", n)
     if not isinstance(texts, (list, tuple)):
         raise TypeError(f"expected texts to be a list of sequences, got {type(texts).__name__}")
     grams = [g for text in texts for g in _ngrams(text, n)]
@@ -493,7 +631,7 @@ def repetition_rate(text, n: int) -> float:
     A decoder stuck in a loop ("the the the ...") scores close to 1; 0 when ``text`` has
     fewer than ``n`` symbols (or ``n + 1``, since the first n-gram cannot be a repeat).
     """
-    check_positive_int("n", n, minimum=1)
+    check_positive_int("n", n)
     if not isinstance(text, (str, list, tuple)):
         raise TypeError(f"expected text to be a str, list or tuple, got {type(text).__name__}")
     seen, repeats, grams = set(), 0, _ngrams(text, n)

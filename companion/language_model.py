@@ -9,8 +9,8 @@ map does to the one-hot vector of ``i``, read without building the one-hot vecto
 of the sentence from it. For a padded batch ``y (L, B)`` from ``pad_collate_fn`` (sentence,
 ``EOS``, then ``PAD``), ``shift_right`` makes the inputs ``x = [EOS, y_0, …, y_{L-2}]`` and
 the targets are ``y`` itself, so the model learns ``p(y_t | EOS, y_0, …, y_{t-1})`` up to and
-including the final ``EOS``. Generation (``companion.generation``) and the decoders of
-chapter 6 follow the same rule: feed ``EOS`` with ``state=None``, then the prompt.
+including the final ``EOS``. Generation (``generate`` of ``companion.decoding``) and the
+decoders of chapter 6 follow the same rule: feed ``EOS`` with ``state=None``, then the prompt.
 
 References: Bengio et al., "A neural probabilistic language model" (2003) for learned
 embeddings; Elman (1990) and Karpathy's char-rnn (2015) for character-level recurrent models.
@@ -23,9 +23,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from companion.checks import check_integer, check_positive_int, check_shape
+from companion.checks import check_ids, check_integer, check_positive_int, check_tensor
 from companion.data.text import EOS_ID, PAD_ID, VOCAB_SIZE
-from companion.losses import check_ids, masked_cross_entropy
+from companion.losses import masked_cross_entropy
 
 
 class CharLM(nn.Module):
@@ -52,13 +52,14 @@ class CharLM(nn.Module):
         self.recurrent = recurrent
 
     def forward(self, tokens: torch.Tensor, state=None, return_state: bool = False):
-        """Scores of the next symbol at every position: ``tokens (L, B)`` → ``(L, B, V)``.
+        """Scores of the next symbol at each position: ``tokens (L, B)`` →
+        ``(L, B, V)``.
 
-        ``state`` is the recurrent layer's initial state (zeros when ``None``). With
-        ``return_state`` the result is ``(logits, final_state)``.
+        ``tokens`` are ids in ``[0, V)`` of any integer dtype. ``state`` is the
+        recurrent layer's initial state (zeros when ``None``). With ``return_state`` the
+        result is ``(logits, final_state)``.
         """
-        check_integer("tokens", tokens)
-        check_shape("tokens", tokens, ("L", "B"))
+        check_tensor("tokens", tokens, ("L", "B"))
         check_ids("tokens", tokens, self.vocab_size)
         states, final = self.recurrent(self.embedding(tokens), state, return_state=True)
         logits = self.recurrent.decode(states)
@@ -69,29 +70,29 @@ class CharLM(nn.Module):
 
         ``state=None`` starts a sequence; by the book's convention the first symbol read is
         ``EOS`` (see the module docstring). ``log_probs`` is the log-distribution of the
-        symbol that follows ``tokens``.
+        symbol that follows ``tokens``. ``forward`` checks the tokens, once per step.
         """
-        check_integer("tokens", tokens)
-        check_shape("tokens", tokens, ("B",))
+        check_tensor("tokens", tokens, ("B",))
         logits, new_state = self.forward(tokens.unsqueeze(0), state, return_state=True)
         return F.log_softmax(logits[0], dim=-1), new_state
 
 
 def shift_right(batch: torch.Tensor, start_id: int = EOS_ID) -> torch.Tensor:
     """Model inputs for targets ``batch (L, B)``: ``start_id`` then ``batch[:-1]``, ``(L, B)``."""
+    check_tensor("batch", batch, ("L", "B"))
     check_integer("batch", batch)
-    check_shape("batch", batch, ("L", "B"))
+    check_positive_int("start_id", start_id, minimum=0)
     start = batch.new_full((1, batch.shape[1]), start_id)
     return torch.cat([start, batch[:-1]])
 
 
 def lm_loss(model: nn.Module, batch: torch.Tensor, pad_id: int = PAD_ID,
             start_id: int = EOS_ID) -> torch.Tensor:
-    """Masked next-symbol cross-entropy (nats per symbol) of ``model`` on ``batch (L, B)``.
+    """Masked cross-entropy of ``model``'s next symbols (nats/symbol), ``batch (L, B)``.
 
-    ``model(tokens (L, B)) -> logits (L, B, V)``; the inputs are ``shift_right(batch)``, the
-    targets ``batch``, and positions whose target is ``pad_id`` are left out. The signature
-    fits ``companion.training.fit`` as its ``loss_fn``.
+    ``model(tokens (L, B)) -> logits (L, B, V)``; the inputs are ``shift_right(batch)``,
+    the targets ``batch``, and positions whose target is ``pad_id`` are left out. The
+    signature fits ``companion.training.fit`` as its ``loss_fn``.
     """
     return masked_cross_entropy(model(shift_right(batch, start_id)), batch, pad_id)
 
@@ -113,10 +114,9 @@ def bits_per_character(model: nn.Module, batches: Iterable[torch.Tensor],
     total = count = 0
     try:
         for batch in batches:
-            check_integer("batch", batch)
-            check_shape("batch", batch, ("L", "B"))
+            loss = float(loss_fn(model, batch))  # lm_loss checks the batch
             n = int((batch != pad_id).sum())
-            total, count = total + float(loss_fn(model, batch)) * n, count + n
+            total, count = total + loss * n, count + n
     finally:
         model.train(training)
     if count == 0:

@@ -16,10 +16,6 @@ from companion.baselines import (
 def test_mean_max_features():
     x = torch.tensor([[[1.0, -1.0]], [[3.0, 0.0]], [[2.0, -4.0]]])  # (L=3, B=1, D=2)
     torch.testing.assert_close(mean_max_features(x), torch.tensor([[2.0, -5 / 3, 3.0, 0.0]]))
-    with pytest.raises(ValueError, match=r"expected x of shape \(L, B, D\), got \(3, 2\)"):
-        mean_max_features(torch.zeros(3, 2))
-    with pytest.raises(TypeError, match="floating-point"):
-        mean_max_features(torch.zeros(3, 1, 2, dtype=torch.long))
 
 
 def test_classifier_separates_by_level_and_not_by_order():
@@ -48,22 +44,15 @@ def test_classifier_is_deterministic_and_standardises():
     torch.testing.assert_close(features.mean(dim=0), torch.zeros(4), atol=1e-5, rtol=0)
 
 
-def test_classifier_validation():
-    with pytest.raises(ValueError, match="expected input_dim to be an int >= 1, got 0"):
-        MeanMaxClassifier(0, 3)
-    with pytest.raises(TypeError, match="num_classes"):
-        MeanMaxClassifier(2, 3.0)
-    model = MeanMaxClassifier(2, 3)
-    with pytest.raises(ValueError, match=r"expected x of shape \(L, B, 2\)"):
-        model(torch.zeros(4, 5, 3))
-    with pytest.raises(TypeError, match="integer"):
-        model.fit(torch.zeros(4, 5, 2), torch.zeros(5))
-    with pytest.raises(ValueError, match=r"expected labels of shape \(B,\) with B=5"):
-        model.fit(torch.zeros(4, 5, 2), torch.zeros(6, dtype=torch.long))
-    with pytest.raises(ValueError, match=r"labels in \[0, 3\)"):
-        model.fit(torch.zeros(4, 5, 2), torch.full((5,), 3))
-    with pytest.raises(ValueError, match="expected steps to be an int >= 1, got 0"):
-        model.fit(torch.zeros(4, 5, 2), torch.zeros(5, dtype=torch.long), steps=0)
+def test_int32_labels_and_codes_are_accepted():
+    x, labels = torch.randn(5, 50, 2), torch.arange(50) % 2
+    torch.manual_seed(0)
+    a = MeanMaxClassifier(2, 2).fit(x, labels)
+    torch.manual_seed(0)
+    b = MeanMaxClassifier(2, 2).fit(x, labels.int())
+    torch.testing.assert_close(a(x), b(x))
+    assert unigram_entropy(torch.tensor([0, 1], dtype=torch.int32), 2) == pytest.approx(
+        math.log(2))
 
 
 def test_persistence_forecast():
@@ -75,10 +64,6 @@ def test_persistence_forecast():
     walk = torch.randn(2001, 500, 1).cumsum(dim=0)
     err = (persistence_forecast(walk[:-1]) - walk[1:]).pow(2).mean()
     assert abs(float(err) - 1.0) < 0.05
-    with pytest.raises(ValueError, match=r"expected x of shape \(L, B, \.\.\.\)"):
-        persistence_forecast(torch.zeros(4))
-    with pytest.raises(TypeError, match="floating-point"):
-        persistence_forecast(torch.zeros(4, 2, dtype=torch.long))
 
 
 def test_unigram_entropy():
@@ -86,9 +71,40 @@ def test_unigram_entropy():
     assert unigram_entropy(torch.tensor([0, 1, 2, 3]), 4) == pytest.approx(math.log(4))
     assert unigram_entropy(torch.tensor([[2, 2], [2, 4]]), 5) == pytest.approx(
         -(0.75 * math.log(0.75) + 0.25 * math.log(0.25)))
-    with pytest.raises(TypeError, match="integer"):
-        unigram_entropy(torch.tensor([0.5]), 4)
-    with pytest.raises(ValueError, match=r"codes in \[0, 4\)"):
-        unigram_entropy(torch.tensor([4]), 4)
-    with pytest.raises(ValueError, match="empty"):
-        unigram_entropy(torch.tensor([], dtype=torch.long), 4)
+
+
+MODEL = MeanMaxClassifier(2, 3)
+X, LABELS = torch.zeros(4, 5, 2), torch.zeros(5, dtype=torch.long)
+
+
+@pytest.mark.parametrize(("call", "error", "message"), [
+    (lambda: mean_max_features(torch.zeros(3, 2)), ValueError,
+     r"expected x of shape \(L, B, D\), got \(3, 2\)"),
+    (lambda: mean_max_features(torch.zeros(3, 1, 2, dtype=torch.long)), TypeError,
+     "floating-point"),
+    (lambda: mean_max_features(torch.zeros(0, 1, 2)), ValueError, "at least one time step"),
+    (lambda: mean_max_features(X.numpy()), TypeError, "torch.as_tensor"),
+    (lambda: MeanMaxClassifier(0, 3), ValueError, "expected input_dim to be an int >= 1, got 0"),
+    (lambda: MeanMaxClassifier(2, 3.0), TypeError, "num_classes"),
+    (lambda: MODEL(torch.zeros(4, 5, 3)), ValueError, r"expected x of shape \(L, B, 2\)"),
+    (lambda: MODEL(X.double()), TypeError, r"dtype torch.float32 .*got torch.float64"),
+    (lambda: MODEL(X.numpy()), TypeError, "torch.as_tensor"),
+    (lambda: MODEL.fit(X, torch.zeros(5)), TypeError, "integer"),
+    (lambda: MODEL.fit(X, torch.zeros(6, dtype=torch.long)), ValueError,
+     r"expected labels of shape \(B,\) with B=5"),
+    (lambda: MODEL.fit(X, torch.full((5,), 3)), ValueError, r"labels to hold ids in \[0, 3\)"),
+    (lambda: MODEL.fit(X, LABELS, steps=0), ValueError, "steps to be an int >= 1, got 0"),
+    (lambda: MODEL.fit(X[:, :1], LABELS[:1]), ValueError, "at least 2 sequences"),
+    (lambda: persistence_forecast(torch.zeros(4)), ValueError,
+     r"expected x of shape \(L, B, \.\.\.\)"),
+    (lambda: persistence_forecast(torch.zeros(4, 2, dtype=torch.long)), TypeError,
+     "floating-point"),
+    (lambda: persistence_forecast(X.numpy()), TypeError, "torch.as_tensor"),
+    (lambda: unigram_entropy(torch.tensor([0.5]), 4), TypeError, "integer"),
+    (lambda: unigram_entropy(torch.tensor([4]), 4), ValueError, r"codes to hold ids in \[0, 4\)"),
+    (lambda: unigram_entropy(torch.tensor([], dtype=torch.long), 4), ValueError, "empty"),
+    (lambda: unigram_entropy([1, 2], 4), TypeError, "torch.as_tensor"),
+])
+def test_bad_inputs(call, error, message):
+    with pytest.raises(error, match=message):
+        call()

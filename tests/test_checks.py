@@ -94,5 +94,6 @@ def test_edge_checks_accept():
     check_ids("t", torch.tensor([0, 96], dtype=torch.int32), 97)
     check_ids("t", torch.zeros(0, dtype=torch.long), 97)
     assert check_real("p", np.float32(0.5), 0, 1, low_open=True) == 0.5
+    assert check_real("top_p", np.float32(0.9), 0, 1, low_open=True) == pytest.approx(0.9)
     assert check_real("p", torch.tensor(1.0), 0, 1, low_open=True) == 1.0
     assert check_real("n", 3) == 3.0

@@ -3,18 +3,23 @@
 import itertools
 import math
 
+import numpy as np
 import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from torch import nn
 
-from companion.data.text import EOS_ID, LETTRE2ID, PAD_ID, VOCAB_SIZE
+from companion.data.text import EOS_ID, LETTRE2ID, PAD_ID, VOCAB_SIZE, code2string, string2code
 from companion.decoding import (
     Hypothesis,
     beam_search,
     beam_search_reference,
     distinct_n,
     forbidden_ids,
+    generate,
+    generate_fixed_length,
+    generate_many,
     greedy,
     nucleus_beam_search,
     nucleus_log_probs,
@@ -172,14 +177,6 @@ def test_forbidden_ids():
     assert forbidden_ids(None, EOS_ID, VOCAB_SIZE).tolist() == [PAD_ID]
     assert forbidden_ids(None, PAD_ID, 4).tolist() == []  # toy models whose EOS is id 0
     assert forbidden_ids([3, 2, 3], EOS_ID, 5).tolist() == [2, 3]
-    with pytest.raises(ValueError, match="other than eos_id"):
-        forbidden_ids([EOS_ID], EOS_ID, VOCAB_SIZE)
-    with pytest.raises(ValueError, match=r"forbidden ids in \[0, 5\)"):
-        forbidden_ids([5], EOS_ID, 5)
-    with pytest.raises(TypeError, match="iterable of ids"):
-        forbidden_ids(3, EOS_ID, 5)
-    with pytest.raises(TypeError, match="forbidden id to be an int"):
-        forbidden_ids([2.0], EOS_ID, 5)
 
 
 @settings(max_examples=25, deadline=None)
@@ -455,48 +452,104 @@ def test_hypothesis_score():
     torch.testing.assert_close(h.score(0.5), -6.0 / math.sqrt(3))
 
 
-# --- bad arguments -----------------------------------------------------------------------------
+# --- bad arguments and misbehaving models ---------------------------------------------------
+
+def _logits_step(state, tokens):
+    """A model that forgot log_softmax: raw scores, logsumexp far from 0."""
+    return torch.full((len(tokens), 4), 10.0), state
+
+
+def _nan_step(state, tokens):
+    return torch.full((len(tokens), 4), math.nan), state
+
+
+def _late_nan_step(state, tokens):
+    """Fine at first (mass on ids 2 and 3, so decoding goes on), NaN from the 5th call."""
+    calls = 0 if state is None else state + 1
+    log_probs = torch.tensor([-10.0, -10.0, 0.0, 0.0]).log_softmax(0).expand(len(tokens), 4)
+    return (log_probs * math.nan if calls > 3 else log_probs), calls
+
+
+def _pad_only_step(state, tokens):
+    """All the mass on PAD (id 0), which is forbidden: nothing can be chosen."""
+    log_probs = torch.full((len(tokens), 4), -math.inf)
+    log_probs[:, PAD_ID] = 0.0
+    return log_probs, state
+
+
+def _shape_changing_step(state, tokens):
+    """One row too many from the 4th call."""
+    calls = 0 if state is None else state + 1
+    log_probs = torch.tensor([-10.0, -10.0, 0.0, 0.0]).log_softmax(0)
+    return log_probs.expand(len(tokens) + (calls > 2), 4), calls
+
+
+DECODERS = {
+    "greedy": lambda step, **kw: greedy(step, START, 1, 5, **kw),
+    "sample": lambda step, **kw: sample(step, START, 1, 5, num_samples=3, **kw),
+    "beam": lambda step, **kw: beam_search(step, START, 1, 5, 2, **kw),
+    "nucleus beam": lambda step, **kw: nucleus_beam_search(step, START, 1, 5, 2, 0.9, **kw),
+    "reference": lambda step, **kw: beam_search_reference(step, START, 1, 5, 2, **kw),
+}
+MISBEHAVING = {"raw logits": (_logits_step, "logsumexp .* got 11.39 in row 0"),
+               "NaN": (_nan_step, "logsumexp .* got nan"),
+               "NaN later": (_late_nan_step, "logsumexp .* got nan"),
+               "all mass on PAD": (_pad_only_step, r"all its mass on the forbidden ids \[0\]"),
+               "shape change": (_shape_changing_step, r"log_probs \(returned by step\) of shape")}
+
+
+@pytest.mark.parametrize("decoder", DECODERS.values(), ids=DECODERS.keys())
+@pytest.mark.parametrize(("step", "message"), MISBEHAVING.values(), ids=MISBEHAVING.keys())
+def test_decoders_reject_a_step_that_returns_no_distribution(decoder, step, message):
+    with pytest.raises(ValueError, match=message):
+        decoder(step)
+
 
 @pytest.mark.parametrize(("call", "error", "message"), [
     (lambda m: beam_search(m.step, START, 0, 5, 0), ValueError, "width to be an int >= 1"),
     (lambda m: beam_search(m.step, START, 0, 5, 2.0), TypeError, "width to be an int >= 1"),
     (lambda m: beam_search(m.step, START, 0, 0, 2), ValueError, "maxlen to be an int >= 1"),
     (lambda m: beam_search(m.step, START, 0, 5, 2, length_penalty=-1), ValueError,
-     "length_penalty >= 0"),
-    (lambda m: beam_search(m.step, START, 0, 5, 2, length_penalty=True), ValueError,
-     "length_penalty >= 0"),
+     "length_penalty"),
+    (lambda m: beam_search(m.step, START, 0, 5, 2, length_penalty=True), TypeError,
+     "length_penalty"),
     (lambda m: beam_search(m.step, START, 0, 5, 2, length_penalty=math.inf), ValueError,
-     "finite length_penalty"),
-    (lambda m: beam_search_reference(m.step, START, 0, 5, 0), ValueError,
-     "width to be an int >= 1"),
-    (lambda m: beam_search_reference(m.step, START, 0, 0, 2), ValueError,
-     "maxlen to be an int >= 1"),
+     "length_penalty"),
+    (lambda m: beam_search_reference(m.step, START, 0, 5, 0), ValueError, "width"),
+    (lambda m: beam_search_reference(m.step, START, 0, 0, 2), ValueError, "maxlen"),
     (lambda m: beam_search(m.step, START, 0, 5, 2, forbid=[0]), ValueError, "other than eos_id"),
     (lambda m: beam_search(m.step, START, 9, 5, 2), ValueError, r"eos_id in \[0, 4\)"),
-    (lambda m: nucleus_beam_search(m.step, START, 0, 5, 2, 0.0), ValueError, r"p in \(0, 1\]"),
-    (lambda m: nucleus_beam_search(m.step, START, 0, 5, 0, 0.5), ValueError,
-     "width to be an int >= 1"),
-    (lambda m: sample(m.step, START, 0, 5, temperature=0), ValueError, "temperature > 0"),
-    (lambda m: sample(m.step, START, 0, 5, temperature=-1.0), ValueError, "temperature > 0"),
-    (lambda m: sample(m.step, START, 0, 5, top_p=1.5), ValueError, r"p in \(0, 1\]"),
+    (lambda m: nucleus_beam_search(m.step, START, 0, 5, 2, 0.0), ValueError, r"p .*\(0, 1\]"),
+    (lambda m: nucleus_beam_search(m.step, START, 0, 5, 0, 0.5), ValueError, "width"),
+    (lambda m: sample(m.step, START, 0, 5, temperature=0), ValueError, "temperature"),
+    (lambda m: sample(m.step, START, 0, 5, temperature=-1.0), ValueError, "temperature"),
+    (lambda m: sample(m.step, START, 0, 5, temperature="hot"), TypeError, "temperature"),
+    (lambda m: sample(m.step, START, 0, 5, top_p=1.5), ValueError, r"top_p .*\(0, 1\]"),
     (lambda m: sample(m.step, START, 0, 5, top_k=0), ValueError, "top_k to be an int >= 1"),
-    (lambda m: sample(m.step, START, 0, 5, num_samples=0), ValueError,
-     "num_samples to be an int >= 1"),
+    (lambda m: sample(m.step, START, 0, 5, num_samples=0), ValueError, "num_samples"),
     (lambda m: sample(m.step, START, -1, 5), ValueError, "eos_id to be an int >= 0"),
     (lambda m: greedy(m.step, torch.tensor([], dtype=torch.long), 0, 5), ValueError,
      "non-empty start, or a bos_id"),
     (lambda m: greedy(m.step, torch.tensor([[1, 2]]), 0, 5), ValueError,
      r"start of shape \(P,\)"),
     (lambda m: greedy(m.step, torch.tensor([1.0]), 0, 5), TypeError, "integer dtype"),
-    (lambda m: greedy(m.step, [1, 2], 0, 5), TypeError, "1-D LongTensor of ids"),
+    (lambda m: greedy(m.step, [1, 2], 0, 5), TypeError, "start to be a torch.Tensor"),
+    (lambda m: greedy(m.step, np.array([1, 2]), 0, 5), TypeError, "torch.as_tensor"),
     (lambda m: greedy(lambda s, t: (torch.zeros(2, 4), s), START, 0, 5), ValueError,
-     r"log_probs of shape \(1, V\)"),
+     r"of shape \(1, V\)"),
     (lambda m: greedy(lambda s, t: (torch.zeros(1, 4, dtype=torch.long), s), START, 0, 5),
      TypeError, "floating-point"),
-    (lambda m: nucleus_mask(torch.zeros(3), 0), ValueError, r"p in \(0, 1\]"),
-    (lambda m: p_nucleus(1.2), ValueError, r"p in \(0, 1\]"),
+    (lambda m: greedy(lambda s, t: (np.zeros((1, 4)), s), START, 0, 5), TypeError,
+     "torch.as_tensor"),
+    (lambda m: forbidden_ids([EOS_ID], EOS_ID, VOCAB_SIZE), ValueError, "other than eos_id"),
+    (lambda m: forbidden_ids([5], EOS_ID, 5), ValueError, r"forbidden ids in \[0, 5\)"),
+    (lambda m: forbidden_ids(3, EOS_ID, 5), TypeError, "iterable of ids"),
+    (lambda m: forbidden_ids([2.0], EOS_ID, 5), TypeError, "forbidden id to be an int"),
+    (lambda m: nucleus_mask(torch.zeros(3), 0), ValueError, r"p .*\(0, 1\]"),
+    (lambda m: nucleus_mask(np.zeros(3), 0.5), TypeError, "torch.as_tensor"),
+    (lambda m: p_nucleus(1.2), ValueError, r"p .*\(0, 1\]"),
     (lambda m: top_k_mask(torch.zeros(3), 0), ValueError, "k to be an int >= 1"),
-    (lambda m: temperature_log_probs(torch.zeros(3), 0.0), ValueError, "temperature > 0"),
+    (lambda m: temperature_log_probs(torch.zeros(3), 0.0), ValueError, "temperature"),
     (lambda m: nucleus_mask(torch.zeros(3, dtype=torch.long), 0.5), TypeError,
      "floating-point"),
     (lambda m: distinct_n("abc", 2), TypeError, "list of sequences"),
@@ -508,15 +561,16 @@ def test_bad_arguments(call, error, message):
         call(PrefixLM(4, seed=0))
 
 
-def test_a_step_changing_shape_midway_is_caught():
-    def step(state, tokens):
-        calls = 0 if state is None else state + 1
-        return torch.zeros(len(tokens) + (calls > 2), 4).log_softmax(1), calls
-
-    with pytest.raises(ValueError, match="log_probs of shape"):
-        greedy(step, START, 3, 8)
-    with pytest.raises(ValueError, match="log_probs of shape"):
-        beam_search(step, START, 3, 8, 2)
+def test_numpy_and_tensor_scalars_and_int32_prompts_are_accepted():
+    model = PrefixLM(5, seed=2, sharpness=1.0)
+    expected = sample(model.step, START, 0, 8, num_samples=3, top_p=0.9, temperature=0.8,
+                      generator=torch.Generator().manual_seed(0))
+    again = sample(model.step, START.int(), 0, 8, num_samples=3, top_p=np.float32(0.9),
+                   temperature=torch.tensor(0.8), generator=torch.Generator().manual_seed(0))
+    assert again == expected
+    assert nucleus_beam_search(model.step, START, 0, 6, 3, np.float64(0.8)) is not None
+    assert torch.equal(nucleus_mask(torch.zeros(4).log_softmax(0), np.float32(0.5)),
+                       nucleus_mask(torch.zeros(4).log_softmax(0), 0.5))
 
 
 def test_itertools_brute_force_agrees_with_the_recursive_one():
@@ -531,3 +585,140 @@ def test_itertools_brute_force_agrees_with_the_recursive_one():
     assert {seq for seq, _ in listed} == expected
     for seq, score in listed:
         torch.testing.assert_close(score, model.score(START, seq))
+
+
+# --- text in, text out: generation until EOS (chapter 4) and of a fixed length (chapter 2) ---
+
+class ScriptedLM(nn.Module):
+    """Step t (counted from the first read) puts its mass on script[t]; records what it reads."""
+
+    def __init__(self, script, pad_bonus=False):
+        super().__init__()
+        self.script, self.pad_bonus, self.read = script, pad_bonus, []
+
+    def step(self, state, tokens):
+        t = 0 if state is None else state
+        self.read.append(tokens.clone())
+        scores = torch.full((tokens.shape[0], VOCAB_SIZE), -20.0)
+        scores[:, self.script[min(t, len(self.script) - 1)]] = 0.0
+        if self.pad_bonus:
+            scores[:, PAD_ID] = 5.0
+        return scores.log_softmax(dim=1), t + 1
+
+
+class CoinLM(nn.Module):
+    """Writes 'a' with probability 3/4 and ends with probability 1/4, at every step."""
+
+    def step(self, state, tokens):
+        log_probs = torch.full((tokens.shape[0], VOCAB_SIZE), -torch.inf)
+        log_probs[:, LETTRE2ID["a"]] = math.log(0.75)
+        log_probs[:, EOS_ID] = math.log(0.25)
+        return log_probs, None
+
+
+IDS = [LETTRE2ID[c] for c in "abc"]
+
+
+def test_generate_stops_at_eos_or_maxlen():
+    assert generate(ScriptedLM(IDS + [EOS_ID]), EOS_ID, greedy=True) == "abc"
+    assert generate(ScriptedLM(IDS + [EOS_ID]), EOS_ID, maxlen=2, greedy=True) == "ab"
+    assert generate(ScriptedLM(IDS + [EOS_ID]), EOS_ID, maxlen=0) == ""
+    assert generate(ScriptedLM(IDS), EOS_ID, maxlen=7, greedy=True) == "abccccc"
+
+
+def test_generate_reads_eos_then_prompt_then_its_output():
+    model = ScriptedLM([EOS_ID, EOS_ID, LETTRE2ID["z"], EOS_ID])
+    assert generate(model, EOS_ID, start="hé", greedy=True) == "hez"
+    read = [int(t[0]) for t in model.read]
+    assert read == [EOS_ID, LETTRE2ID["h"], LETTRE2ID["e"], LETTRE2ID["z"]]
+
+
+def test_generate_never_produces_pad():
+    assert generate(ScriptedLM(IDS + [EOS_ID], pad_bonus=True), EOS_ID, greedy=True) == "abc"
+    assert generate(ScriptedLM(IDS + [EOS_ID], pad_bonus=True), EOS_ID) == "abc"
+
+
+def test_generated_lengths_follow_the_distribution_and_are_reproducible():
+    texts = generate_many(CoinLM(), 4000, EOS_ID, maxlen=60,
+                          generator=torch.Generator().manual_seed(0))
+    assert set("".join(texts)) == {"a"}
+    mean = sum(map(len, texts)) / len(texts)
+    assert mean == pytest.approx(3.0, abs=0.25)  # geometric: 0.75 / 0.25
+    again = generate_many(CoinLM(), 4000, EOS_ID, maxlen=60,
+                          generator=torch.Generator().manual_seed(0))
+    assert again == texts
+    assert generate_many(CoinLM(), 50, EOS_ID, maxlen=5, temperature=0.05) == ["aaaaa"] * 50
+
+
+def test_generate_is_a_wrapper_of_greedy_and_sample_and_restores_the_mode():
+    torch.manual_seed(1)
+    model = CharLM(RNN(8, 16, VOCAB_SIZE)).train()
+    start = string2code("The ")
+    texts = generate_many(model, 5, EOS_ID, start="The ", maxlen=40, temperature=0.8,
+                          generator=torch.Generator().manual_seed(2))
+    assert model.training
+    model.eval()
+    g = greedy(model.step, start, EOS_ID, 40, bos_id=EOS_ID)
+    text = "The " + code2string([t for t in g.tokens if t != EOS_ID])
+    assert generate(model, EOS_ID, start="The ", maxlen=40, greedy=True) == text
+    hyps = sample(model.step, start, EOS_ID, 40, num_samples=5, temperature=0.8,
+                  generator=torch.Generator().manual_seed(2), bos_id=EOS_ID)
+    assert texts == ["The " + code2string([t for t in h.tokens if t != EOS_ID]) for h in hyps]
+
+
+@pytest.fixture
+def one_hot_model():
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Linear(VOCAB_SIZE, 8, bias=False), RNN(8, 16, VOCAB_SIZE))
+
+
+def test_fixed_length_greedy_takes_the_best_character_never_pad_or_eos(one_hot_model):
+    model = one_hot_model
+    text = generate_fixed_length(model, "Ab", 6, greedy=True)
+    assert text.startswith("Ab") and len(text) == 8
+    for k in range(2, 8):
+        x = nn.functional.one_hot(string2code(text[:k]), VOCAB_SIZE).float()[:, None]
+        with torch.no_grad():
+            scores = model[1].decode(model(x)[-1])[0]
+        assert string2code(text[k]).item() == int(scores[2:].argmax()) + 2
+    with torch.no_grad():
+        model[1].decoder.bias[EOS_ID] = 100.0  # EOS would win every argmax
+    text = generate_fixed_length(model, "x", 5, greedy=True)
+    assert len(text) == 6 and all(c in code2string(torch.arange(2, VOCAB_SIZE)) for c in text)
+
+
+def test_fixed_length_sampling_is_reproducible_and_follows_the_temperature(one_hot_model):
+    def draw(seed, **kw):
+        return generate_fixed_length(one_hot_model, "The ", 40,
+                                     generator=torch.Generator().manual_seed(seed), **kw)
+
+    assert draw(0) == draw(0) and draw(0) != draw(1)
+    assert len(draw(0)) == 44 and draw(0).startswith("The ")
+    greedy_text = generate_fixed_length(one_hot_model, "The ", 40, greedy=True)
+    assert draw(3, temperature=1e-4) == greedy_text
+    assert generate_fixed_length(one_hot_model, "Hello", 0) == "Hello"
+    assert len(generate_fixed_length(one_hot_model, "", 7, greedy=True)) == 7
+
+
+@pytest.mark.parametrize(("call", "error", "message"), [
+    (lambda m: generate(nn.Linear(2, 2), EOS_ID), TypeError, "step"),
+    (lambda m: generate(CoinLM(), EOS_ID, maxlen=-1), ValueError, "maxlen"),
+    (lambda m: generate(CoinLM(), EOS_ID, maxlen=3.0), TypeError, "maxlen"),
+    (lambda m: generate(CoinLM(), EOS_ID, temperature=0.0), ValueError, "temperature"),
+    (lambda m: generate(CoinLM(), EOS_ID, start=3), TypeError, "str"),
+    (lambda m: generate(CoinLM(), VOCAB_SIZE), ValueError, "eos_id in"),
+    (lambda m: generate(CoinLM(), EOS_ID, pad_id=EOS_ID), ValueError, "other than eos_id"),
+    (lambda m: generate_many(CoinLM(), 0, EOS_ID), ValueError, "n to be an int >= 1"),
+    (lambda m: generate_many(CoinLM(), 2.0, EOS_ID), TypeError, "n to be an int >= 1"),
+    (lambda m: generate_fixed_length(m[1], "a", 3), TypeError, r"nn.Sequential\(embed, rnn\)"),
+    (lambda m: generate_fixed_length(nn.Sequential(nn.Linear(5, 8), m[1]), "a", 3),
+     ValueError, r"nn.Linear\(97, E\)"),
+    (lambda m: generate_fixed_length(nn.Sequential(m[0], nn.Linear(8, VOCAB_SIZE)), "a", 3),
+     TypeError, "recurrent layer"),
+    (lambda m: generate_fixed_length(m, 3, 3), TypeError, "start to be a str"),
+    (lambda m: generate_fixed_length(m, "a", -1), ValueError, "length to be an int >= 0"),
+    (lambda m: generate_fixed_length(m, "a", 3, temperature=0.0), ValueError, "temperature"),
+])
+def test_text_generation_rejects_bad_arguments(one_hot_model, call, error, message):
+    with pytest.raises(error, match=message):
+        call(one_hot_model)

@@ -5,6 +5,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from companion.checks import check_ids
 from companion.data.sentences import pad_collate_fn
 from companion.data.text import EOS_ID, PAD_ID, VOCAB_SIZE, string2code
 from companion.language_model import CharLM, bits_per_character, lm_loss, shift_right
@@ -133,31 +134,43 @@ def test_bits_per_character_restores_mode_and_keeps_no_graph():
     model.eval()
     bits_per_character(model, [BATCH], loss_fn)
     assert not model.training
-    with pytest.raises(ValueError, match="at least one non-PAD"):
-        bits_per_character(model, [])
-    with pytest.raises(ValueError, match=r"expected batch of shape \(L, B\)"):
-        bits_per_character(model, [BATCH[:, 0]])
-    with pytest.raises(TypeError, match="integer"):
-        bits_per_character(model, [BATCH.float()])
 
 
-def test_rejects_bad_inputs():
-    with pytest.raises(ValueError, match=r"output_dim == vocab_size = 97, got 10"):
-        CharLM(RNN(8, 16, 10))
-    with pytest.raises(TypeError, match="'input_dim' attribute"):
-        CharLM(nn.Linear(3, 97))
-    with pytest.raises(ValueError, match="expected vocab_size to be an int >= 2, got 1"):
-        CharLM(RNN(8, 16, 1), vocab_size=1)
-    with pytest.raises(TypeError, match="expected vocab_size to be an int >= 2"):
-        CharLM(RNN(8, 16, 97), vocab_size=97.0)
+def test_int32_tokens_and_one_id_check_per_step(monkeypatch):
+    import companion.language_model as language_model
+
     model = _model()
-    with pytest.raises(TypeError, match="integer"):
-        model(BATCH.float())
-    with pytest.raises(ValueError, match=r"expected tokens of shape \(L, B\)"):
-        model(BATCH[:, 0])
-    with pytest.raises(ValueError, match=r"ids in \[0, 97\)"):
-        model(BATCH + VOCAB_SIZE)
-    with pytest.raises(ValueError, match=r"expected tokens of shape \(B,\)"):
-        model.step(None, BATCH)
-    with pytest.raises(ValueError, match=r"expected batch of shape \(L, B\)"):
-        shift_right(BATCH[:, 0])
+    torch.testing.assert_close(model(BATCH.int()), model(BATCH))
+    calls = []
+    monkeypatch.setattr(language_model, "check_ids",
+                        lambda *args: calls.append(args[0]) or check_ids(*args))
+    model.step(None, BATCH[0])
+    assert calls == ["tokens"]  # the ids are read once per step, not once per layer
+
+
+MODEL = _model()
+
+
+@pytest.mark.parametrize(("call", "error", "message"), [
+    (lambda: CharLM(RNN(8, 16, 10)), ValueError, r"output_dim == vocab_size = 97, got 10"),
+    (lambda: CharLM(nn.Linear(3, 97)), TypeError, "'input_dim' attribute"),
+    (lambda: CharLM(RNN(8, 16, 1), vocab_size=1), ValueError,
+     "expected vocab_size to be an int >= 2, got 1"),
+    (lambda: CharLM(RNN(8, 16, 97), vocab_size=97.0), TypeError, "vocab_size to be an int"),
+    (lambda: MODEL(BATCH.float()), TypeError, "integer"),
+    (lambda: MODEL(BATCH.numpy()), TypeError, "torch.as_tensor"),
+    (lambda: MODEL(BATCH[:, 0]), ValueError, r"expected tokens of shape \(L, B\)"),
+    (lambda: MODEL(BATCH + VOCAB_SIZE), ValueError, r"ids in \[0, 97\)"),
+    (lambda: MODEL.step(None, BATCH), ValueError, r"expected tokens of shape \(B,\)"),
+    (lambda: MODEL.step(None, BATCH[0].numpy()), TypeError, "torch.as_tensor"),
+    (lambda: shift_right(BATCH[:, 0]), ValueError, r"expected batch of shape \(L, B\)"),
+    (lambda: shift_right(BATCH, start_id=-1), ValueError, "start_id"),
+    (lambda: lm_loss(MODEL, BATCH.numpy()), TypeError, "torch.as_tensor"),
+    (lambda: bits_per_character(MODEL, []), ValueError, "at least one non-PAD"),
+    (lambda: bits_per_character(MODEL, [BATCH[:, 0]]), ValueError,
+     r"expected batch of shape \(L, B\)"),
+    (lambda: bits_per_character(MODEL, [BATCH.float()]), TypeError, "integer"),
+])
+def test_bad_inputs(call, error, message):
+    with pytest.raises(error, match=message):
+        call()

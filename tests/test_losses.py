@@ -4,7 +4,7 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from companion.losses import check_ids, masked_cross_entropy
+from companion.losses import masked_cross_entropy, maskedCrossEntropy
 
 V = 7
 
@@ -81,24 +81,31 @@ def test_equals_unpadded_per_sentence_loss(lengths, seed):
     torch.testing.assert_close(masked_cross_entropy(logits, target, 0), expected)
 
 
-def test_rejects_bad_inputs():
+def test_int32_targets_and_the_tp_name():
     logits, target = _batch([3, 2])
-    with pytest.raises(ValueError, match=r"expected target of shape \(L, B\)"):
-        masked_cross_entropy(logits, target[:, 0], 0)
-    with pytest.raises(ValueError, match=r"expected logits of shape \(L, B, V\)"):
-        masked_cross_entropy(logits[0], target, 0)
-    with pytest.raises(ValueError, match=r"L=3, B=2"):
-        masked_cross_entropy(logits, target[:2], 0)
-    with pytest.raises(TypeError, match="floating-point"):
-        masked_cross_entropy(logits.long(), target, 0)
-    with pytest.raises(TypeError, match="integer"):
-        masked_cross_entropy(logits, target.float(), 0)
-    with pytest.raises(TypeError, match="pad_id"):
-        masked_cross_entropy(logits, target, 0.0)
-    with pytest.raises(ValueError, match=r"ids in \[0, 7\)"):
-        masked_cross_entropy(logits, target + V, 0)
-    with pytest.raises(ValueError, match="only padding"):
-        masked_cross_entropy(logits, torch.zeros_like(target), 0)
+    expected = masked_cross_entropy(logits, target, 0)
+    torch.testing.assert_close(masked_cross_entropy(logits, target.int(), 0), expected)
+    torch.testing.assert_close(maskedCrossEntropy(logits, target, 0), expected)
+
+
+@pytest.mark.parametrize(("change", "error", "message"), [
+    (lambda lg, t: (lg, t[:, 0], 0), ValueError, r"expected target of shape \(L, B\)"),
+    (lambda lg, t: (lg[0], t, 0), ValueError, r"expected logits of shape \(L, B, V\)"),
+    (lambda lg, t: (lg, t[:2], 0), ValueError, r"L=3, B=2"),
+    (lambda lg, t: (lg.long(), t, 0), TypeError, "floating-point"),
+    (lambda lg, t: (lg, t.float(), 0), TypeError, "integer"),
+    (lambda lg, t: (lg.numpy(), t, 0), TypeError, "torch.as_tensor"),
+    (lambda lg, t: (lg, t.numpy(), 0), TypeError, "torch.as_tensor"),
+    (lambda lg, t: (lg, t, 0.0), TypeError, "pad_id"),
+    (lambda lg, t: (lg, t, 200), ValueError, r"pad_id in \[0, 7\)"),
+    (lambda lg, t: (lg, t, -1), ValueError, "pad_id"),
+    (lambda lg, t: (lg, t + V, 0), ValueError, r"ids in \[0, 7\)"),
+    (lambda lg, t: (lg, torch.zeros_like(t), 0), ValueError, "other than pad_id=0, got none"),
+    (lambda lg, t: (lg[:, :0], t[:, :0], 0), ValueError, r"got none \(target of shape \(3, 0\)"),
+])
+def test_rejects_bad_inputs(change, error, message):
+    with pytest.raises(error, match=message):
+        masked_cross_entropy(*change(*_batch([3, 2])))
 
 
 def test_nonfinite_logits_at_pad_leave_the_loss_alone():
@@ -106,14 +113,3 @@ def test_nonfinite_logits_at_pad_leave_the_loss_alone():
     expected = masked_cross_entropy(logits, target, 0)
     logits[target == 0] = float("inf")
     torch.testing.assert_close(masked_cross_entropy(logits, target, 0), expected)
-
-
-def test_check_ids():
-    check_ids("x", torch.tensor([0, 6]), V)
-    check_ids("x", torch.zeros(0, dtype=torch.long), V)
-    with pytest.raises(ValueError, match=r"expected x ids in \[0, 7\), got values in \[-1, 3\]"):
-        check_ids("x", torch.tensor([-1, 3]), V)
-    with pytest.raises(ValueError, match=r"got values in \[0, 7\]"):
-        check_ids("x", torch.tensor([0, 7]), V)
-    with pytest.raises(TypeError, match="integer"):
-        check_ids("x", torch.tensor([0.0]), V)

@@ -47,22 +47,11 @@ def test_close_to_real_checks_every_figure():
     assert close_to_real({**real, "max_in_max": 1.3 * real["max_in_max"]}, rtol=0.35)[
         "max_in_max"]
     assert not close_to_real({**real, "evening_peak_slot": 47})["evening_peak_slot"]
-    with pytest.raises(ValueError, match=r"missing \['zero_fraction'\]"):
-        close_to_real({k: v for k, v in real.items() if k != "zero_fraction"})
-    with pytest.raises(ValueError, match="rtol > 0"):
-        close_to_real(real, rtol=0)
 
 
 def test_twin_peaks_and_quiet_ends(twin):
     mean = twin[0].mean(dim=(0, 2))  # (T, 2)
     assert mean[0].max() < 0.05 * mean.max() and mean[-1].max() < 0.05 * mean.max()
-
-
-def test_twin_rejects_bad_sizes():
-    with pytest.raises(ValueError, match="expected stations to be an int >= 1, got 0"):
-        synthetic_metro(0, stations=0)
-    with pytest.raises(TypeError, match="test_days"):
-        synthetic_metro(0, test_days=2.0)
 
 
 def test_slot_time():
@@ -179,24 +168,6 @@ def test_datasets_accept_in_flow_only():
     assert ForecastMetroDataset(data, length=3)[0][0].shape == (2, 3, 1)
 
 
-def test_dataset_validation_errors():
-    data = _ramp()
-    with pytest.raises(ValueError, match=r"expected data of shape \(D, T, S, C\)"):
-        SampleMetroDataset(data[0])
-    with pytest.raises(TypeError, match="floating-point"):
-        ForecastMetroDataset(data.long())
-    with pytest.raises(ValueError, match=r"length to be an int in \[1, 10\]"):
-        SampleMetroDataset(data, length=11)
-    with pytest.raises(ValueError, match=r"length to be an int in \[2, 10\]"):
-        ForecastMetroDataset(data, length=1)
-    with pytest.raises(ValueError, match=r"expected stations_max of shape \(S, C\) with S=3"):
-        SampleMetroDataset(data, stations_max=torch.ones(4, 2))
-    with pytest.raises(TypeError, match=r"expected data to be a torch.Tensor of shape \(D, T"):
-        SampleMetroDataset(data.numpy())
-    with pytest.raises(TypeError, match="expected stations_max to be a torch.Tensor"):
-        ForecastMetroDataset(data, stations_max=data.amax(dim=(0, 1)).numpy())
-
-
 def test_describe_metro_validates_and_counts():
     train = torch.zeros(2, 73, 3, 2)
     train[0, 10, :, 0] = torch.tensor([5.0, 6.0, 7.0])
@@ -206,15 +177,59 @@ def test_describe_metro_validates_and_counts():
     assert stats["morning_peak_slot"] == 10 and stats["evening_peak_slot"] == 50
     assert stats["daily_total_max"] == 33 and stats["daily_total_min"] == 18
     assert stats["morning_in_fraction"] == pytest.approx(2 / 3)
-    with pytest.raises(ValueError, match=r"expected test of shape \(D, T, S, 2\)"):
-        describe_metro(train, train[0])
 
 
-def test_forecast_dataset_index_errors():
+def test_negative_indices_count_from_the_end():
     ds = ForecastMetroDataset(_ramp(), length=5)
     torch.testing.assert_close(ds[-1][0], ds[len(ds) - 1][0])
-    with pytest.raises(IndexError, match=r"expected an index in \[0, 12\)"):
-        ds[12]
+
+
+def test_items_are_copies_not_views():
+    for ds in (SampleMetroDataset(_ramp(), length=4), ForecastMetroDataset(_ramp(), length=4)):
+        before = ds[3][0].clone()
+        ds[3][0].mul_(0).add_(123.0)  # a student editing an item in place
+        torch.testing.assert_close(ds[3][0], before)
+
+
+def _with(value, index=(0, 2, 1, 0)):
+    data = _ramp()
+    data[index] = value
+    return data
+
+
+@pytest.mark.parametrize(("call", "error", "message"), [
+    (lambda: SampleMetroDataset(_with(float("nan"))), ValueError,
+     r"finite counts >= 0, got nan at index \(0, 2, 1, 0\)"),
+    (lambda: ForecastMetroDataset(_with(-3.0)), ValueError, "finite counts >= 0, got -3.0"),
+    (lambda: SampleMetroDataset(_with(float("inf"))), ValueError, "finite counts >= 0, got inf"),
+    (lambda: SampleMetroDataset(_ramp(), stations_max=torch.zeros(3, 2)), ValueError,
+     "stations_max > 0 everywhere"),
+    (lambda: SampleMetroDataset(_ramp(), stations_max=torch.full((3, 2), float("nan"))),
+     ValueError, "stations_max to hold finite counts"),
+    (lambda: SampleMetroDataset(_ramp(), stations_max=torch.ones(4, 2)), ValueError,
+     r"expected stations_max of shape \(S, C\) with S=3"),
+    (lambda: ForecastMetroDataset(_ramp(), stations_max=_ramp().amax(dim=(0, 1)).numpy()),
+     TypeError, "torch.as_tensor"),
+    (lambda: SampleMetroDataset(_ramp().numpy()), TypeError, "torch.as_tensor"),
+    (lambda: SampleMetroDataset(_ramp()[0]), ValueError, r"data of shape \(D, T, S, C\)"),
+    (lambda: ForecastMetroDataset(_ramp().long()), TypeError, "floating-point"),
+    (lambda: SampleMetroDataset(_ramp(), length=11), ValueError, r"length .* \[1, 10\]"),
+    (lambda: ForecastMetroDataset(_ramp(), length=1), ValueError, "length to be an int >= 2"),
+    (lambda: SampleMetroDataset(_ramp(), length=True), TypeError, "length"),
+    (lambda: ForecastMetroDataset(_ramp(), length=5)[12], IndexError,
+     r"an index in \[0, 12\)"),
+    (lambda: SampleMetroDataset(_ramp(), length=5)[1.0], TypeError, "float"),
+    (lambda: describe_metro(_ramp(slots=73), _ramp(slots=73)[0]), ValueError,
+     r"test of shape \(D, T, S, 2\)"),
+    (lambda: describe_metro(_with(float("nan")), _ramp()), ValueError, "finite counts"),
+    (lambda: close_to_real({}, rtol=0), ValueError, "rtol"),
+    (lambda: close_to_real({}), ValueError, r"missing \['daily_total_max'"),
+    (lambda: synthetic_metro(0, stations=0), ValueError, "stations to be an int >= 1, got 0"),
+    (lambda: synthetic_metro(0, test_days=2.0), TypeError, "test_days"),
+])
+def test_bad_inputs(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
 
 
 def test_twin_figures_quoted_in_the_docstring(twin):

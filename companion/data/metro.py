@@ -10,18 +10,21 @@ float32 tensors of shape ``(D, T, S, 2)``: days × quarter-hour slots from 5:30 
 ``SampleMetroDataset`` (which station does a sequence come from?) and ``ForecastMetroDataset``
 (what comes next?) follow the course's semantics: flows are divided by the per-station,
 per-direction maximum computed on train (``stations_max``, ``(S, C)``), reused on test.
+Flows are passenger counts: a NaN, infinite or negative cell is an error (a single NaN
+would make its station's maximum NaN and leave the whole station unnormalised).
 
 Reference: the course handout TP3 (AMAL, Sorbonne); the data come from the Hangzhou metro
 challenge of Tianchi (Alibaba Cloud, 2019).
 """
 
+import operator
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from companion.checks import check_floating, check_positive_int, check_shape
+from companion.checks import check_floating, check_positive_int, check_real, check_tensor
 
 SLOTS = 73
 STATIONS = 80
@@ -47,18 +50,21 @@ def slot_time(slot: int) -> str:
     return f"{minutes // 60}:{minutes % 60:02d}"
 
 
-def _check_tensor(name: str, x, spec: tuple, dims: dict | None = None) -> dict:
-    """Check that ``x`` is a floating-point ``torch.Tensor`` of shape ``spec``."""
-    if not isinstance(x, torch.Tensor):
-        shape = "(" + ", ".join(str(s) for s in spec) + ")"
-        raise TypeError(f"expected {name} to be a torch.Tensor of shape {shape}, "
-                        f"got {type(x).__name__}")
+def _check_counts(name: str, x, spec: tuple, dims: dict | None = None) -> dict:
+    """Check that ``x`` is a floating-point tensor of shape ``spec`` holding counts >= 0."""
+    dims = check_tensor(name, x, spec, dims)
     check_floating(name, x)
-    return check_shape(name, x, spec, dims)
+    bad = ~(x >= 0) | (x == torch.inf)  # NaN compares false
+    if bool(bad.any()):
+        where = tuple(bad.nonzero()[0].tolist())
+        raise ValueError(f"expected {name} to hold finite counts >= 0, got "
+                         f"{float(x[where])} at index {where} ({int(bad.sum())} such cells): "
+                         "fill or drop them first")
+    return dims
 
 
 def _check_flows(name: str, x) -> None:
-    _check_tensor(name, x, ("D", "T", "S", 2))
+    _check_counts(name, x, ("D", "T", "S", 2))
 
 
 def load_metro(path: str | Path | None = None) -> tuple[torch.Tensor, torch.Tensor]:
@@ -204,8 +210,7 @@ def close_to_real(stats: dict, rtol: float = 0.2) -> dict[str, bool]:
     A number matches when it is within ``rtol`` (relative) of the real one, a peak slot when
     it lies in the real range. Returns ``{figure: bool}`` for every figure.
     """
-    if not rtol > 0:
-        raise ValueError(f"expected rtol > 0, got {rtol}")
+    rtol = check_real("rtol", rtol, 0, None, low_open=True)
     missing = sorted(set(REAL_METRO_FIGURES) - set(stats))
     if missing:
         raise ValueError(f"expected the figures of describe_metro, missing {missing}")
@@ -220,20 +225,31 @@ def close_to_real(stats: dict, rtol: float = 0.2) -> dict[str, bool]:
 
 def _normalise(data: torch.Tensor, stations_max: torch.Tensor | None) -> tuple[torch.Tensor,
                                                                             torch.Tensor]:
-    dims = _check_tensor("data", data, ("D", "T", "S", "C"))
+    """``data / stations_max`` and ``stations_max`` (computed on ``data`` when ``None``)."""
+    dims = _check_counts("data", data, ("D", "T", "S", "C"))
     if stations_max is None:
         stations_max = data.amax(dim=(0, 1))
-    else:
-        _check_tensor("stations_max", stations_max, ("S", "C"), dims)
-    # A station that never saw anyone (max 0) stays at 0 instead of becoming NaN.
-    safe = torch.where(stations_max > 0, stations_max, torch.ones_like(stations_max))
-    return data / safe, stations_max
+        # A station that never saw anyone (max 0) stays at 0 instead of becoming NaN.
+        return data / torch.where(stations_max > 0, stations_max, 1.0), stations_max
+    _check_counts("stations_max", stations_max, ("S", "C"), dims)
+    if bool((stations_max == 0).any()):
+        where = tuple((stations_max == 0).nonzero()[0].tolist())
+        raise ValueError(f"expected stations_max > 0 everywhere (the train maxima), got 0 at "
+                         f"(station, direction) {where}")
+    return data / stations_max, stations_max
 
 
 def _check_length(length: int, slots: int, minimum: int) -> None:
-    if not isinstance(length, int) or not minimum <= length <= slots:
-        raise ValueError(f"expected length to be an int in [{minimum}, {slots}], "
-                         f"got {length!r}")
+    if check_positive_int("length", length, minimum) > slots:
+        raise ValueError(f"expected length to be an int in [{minimum}, {slots}] (the slots "
+                         f"of a day), got {length}")
+
+
+def _check_index(i, n: int) -> int:
+    i = operator.index(i)
+    if not -n <= i < n:
+        raise IndexError(f"expected an index in [0, {n}), got {i}")
+    return i % n
 
 
 class SampleMetroDataset(Dataset):
@@ -243,7 +259,8 @@ class SampleMetroDataset(Dataset):
     ``length`` consecutive slots of every day and station is a sample, so there are
     ``S · D · (T - length + 1)`` of them. Item ``i`` is ``(sequence (length, C), station)``,
     with flows divided by ``stations_max (S, C)`` (computed here on ``data`` when ``None``;
-    pass the train one to the test set).
+    pass the train one to the test set). Items are copies: editing one leaves the data set
+    as it was.
     """
 
     def __init__(self, data: torch.Tensor, length: int = 20,
@@ -258,12 +275,9 @@ class SampleMetroDataset(Dataset):
         return self.stations * self.days * self.windows
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
-        if not -len(self) <= i < len(self):
-            raise IndexError(f"expected an index in [0, {len(self)}), got {i}")
-        i %= len(self)
-        station, i = divmod(i, self.days * self.windows)
+        station, i = divmod(_check_index(i, len(self)), self.days * self.windows)
         slot, day = divmod(i, self.days)
-        return self.data[day, slot:slot + self.length, station], station
+        return self.data[day, slot:slot + self.length, station].clone(), station
 
 
 class ForecastMetroDataset(Dataset):
@@ -272,7 +286,7 @@ class ForecastMetroDataset(Dataset):
     ``data (D, T, S, C)``; every window of ``length`` slots of every day is a sample, so there
     are ``D · (T - length + 1)`` of them. Item ``i`` is ``(x[d, t:t+length-1],
     x[d, t+1:t+length])``, both ``(length - 1, S, C)``, normalised like
-    ``SampleMetroDataset``.
+    ``SampleMetroDataset``. Items are copies.
     """
 
     def __init__(self, data: torch.Tensor, length: int = 20,
@@ -287,9 +301,6 @@ class ForecastMetroDataset(Dataset):
         return self.days * self.windows
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
-        if not -len(self) <= i < len(self):
-            raise IndexError(f"expected an index in [0, {len(self)}), got {i}")
-        i %= len(self)
-        slot, day = divmod(i, self.days)
+        slot, day = divmod(_check_index(i, len(self)), self.days)
         window = self.data[day, slot:slot + self.length]
-        return window[:-1], window[1:]
+        return window[:-1].clone(), window[1:].clone()

@@ -3,17 +3,29 @@
 ``TextDataset`` cuts a text into sentences and serves each one as a 1-D tensor of ids
 (AMAL TP4, question 1); ``pad_collate_fn`` turns a list of them into one ``(L, B)`` batch
 whose column ``b`` holds sentence ``b``, then ``EOS``, then ``PAD`` up to the common length
-``L = max_len + 1`` (course conventions: ``PAD`` id 0, ``EOS`` id 1).
+``L = max_len + 1`` (course conventions: ``PAD`` id 0, ``EOS`` id 1). ``sentence_loaders``
+does what chapters 4 to 8 all need: the sentences of a text split into a training set,
+served in shuffled padded batches, and held-out sentences.
 """
 
 import re
+from dataclasses import dataclass
 
 import torch
 from torch.nn.utils.rnn import pad_sequence
-from torch.utils.data import Dataset
+from torch.utils.data import DataLoader, Dataset
 
-from companion.checks import check_integer, check_positive_int
-from companion.data.text import EOS_ID, PAD_ID, code2string, normalize, string2code
+from companion.checks import check_ids, check_integer, check_positive_int, check_tensor
+from companion.data.text import (
+    EOS_ID,
+    PAD_ID,
+    VOCAB_SIZE,
+    check_text,
+    code2string,
+    normalize,
+    string2code,
+)
+from companion.seeding import generator
 
 _SENTENCE_END = re.compile(r"(?<=[.?!])\s+")
 
@@ -41,14 +53,15 @@ class TextDataset(Dataset):
     ``maxlen`` drops the sentences longer than ``maxlen`` characters (the course truncates
     them instead; a truncated sentence would teach the model to stop in the middle of a
     word). ``maxsent`` then keeps the first ``maxsent`` sentences. ``dataset.sentences``
-    holds the text of each example.
+    holds the text of each example. ``text`` is the text itself, not the path of a file
+    (``load_text(path)`` reads one).
     """
 
     def __init__(self, text: str, maxsent: int | None = None, maxlen: int | None = None):
         for name, value in (("maxsent", maxsent), ("maxlen", maxlen)):
             if value is not None:
                 check_positive_int(name, value)
-        sentences = split_sentences(text)
+        sentences = split_sentences(check_text("text", text))
         if maxlen is not None:
             sentences = [s for s in sentences if len(s) <= maxlen]
         self.sentences = sentences[:maxsent]
@@ -63,20 +76,25 @@ class TextDataset(Dataset):
 
 
 def pad_collate_fn(samples: list[torch.Tensor], pad_id: int = PAD_ID,
-                   eos_id: int = EOS_ID) -> torch.Tensor:
+                   eos_id: int = EOS_ID, vocab_size: int = VOCAB_SIZE) -> torch.Tensor:
     """Batch 1-D id tensors of any lengths into a ``(max_len + 1, B)`` LongTensor.
 
-    Column ``b`` is ``samples[b]``, then ``eos_id``, then ``pad_id`` down to the bottom. A
-    sample may be empty (the column is then ``EOS`` and padding) but must not contain
-    ``pad_id`` or ``eos_id`` itself.
+    Column ``b`` is ``samples[b]``, then ``eos_id``, then ``pad_id`` down to the bottom.
+    ``pad_id`` and ``eos_id`` are two different ids in ``[0, vocab_size)``. A sample
+    holds ids in ``[0, vocab_size)``; it may be empty (the column is then ``EOS`` and
+    padding) but must not contain ``pad_id`` or ``eos_id`` itself.
     """
     if not isinstance(samples, list | tuple) or not samples:
-        raise ValueError("expected a non-empty list of 1-D LongTensors, got "
-                         f"{samples!r:.60}")
+        raise ValueError(f"expected samples to be a non-empty list of 1-D LongTensors, "
+                         f"got {samples!r:.60}")
+    for name, value in (("pad_id", pad_id), ("eos_id", eos_id)):
+        if check_positive_int(name, value, minimum=0) >= vocab_size:
+            raise ValueError(f"expected {name} in [0, {vocab_size}), got {value}")
+    if pad_id == eos_id:
+        raise ValueError(f"expected pad_id and eos_id to differ, got {pad_id} for both")
     for i, s in enumerate(samples):
-        check_integer(f"samples[{i}]", s)
-        if s.dim() != 1:
-            raise ValueError(f"expected samples[{i}] of shape (len,), got {tuple(s.shape)}")
+        check_tensor(f"samples[{i}]", s, ("len",))
+        check_ids(f"samples[{i}]", s, vocab_size)
         if bool(((s == pad_id) | (s == eos_id)).any()):
             raise ValueError(f"expected samples[{i}] without pad_id={pad_id} or "
                              f"eos_id={eos_id}, found one")
@@ -87,7 +105,59 @@ def pad_collate_fn(samples: list[torch.Tensor], pad_id: int = PAD_ID,
 
 def decode_batch(batch: torch.Tensor) -> list[str]:
     """The text of each column of a ``(L, B)`` batch (``EOS`` and ``PAD`` print as nothing)."""
+    check_tensor("batch", batch, ("L", "B"))
     check_integer("batch", batch)
-    if batch.dim() != 2:
-        raise ValueError(f"expected batch of shape (L, B), got {tuple(batch.shape)}")
     return [code2string(column) for column in batch.T]
+
+
+@dataclass(frozen=True)
+class SentenceLoaders:
+    """Training and held-out sentences of a text, made by ``sentence_loaders``.
+
+    ``train``: the training sentences, id tensors ``(len,)``. ``held_out``: the held-out
+    sentences as text (prompts, references). ``test_batches``: the held-out sentences
+    padded, ``(L, B)`` batches. ``train_loader()`` serves ``train`` in padded batches.
+    """
+
+    train: list[torch.Tensor]
+    held_out: list[str]
+    test_batches: list[torch.Tensor]
+    batch_size: int
+    seed: int
+
+    def train_loader(self) -> DataLoader:
+        """Shuffled ``(L, B)`` batches of ``batch_size`` training sentences (the last
+        one may be smaller), in the same order at every call: each model compared sees
+        the same batches."""
+        return DataLoader(self.train, batch_size=self.batch_size, shuffle=True,
+                          collate_fn=pad_collate_fn, generator=generator(self.seed + 1))
+
+
+def sentence_loaders(text: str, *, maxlen: int, held_out: int, batch_size: int,
+                     test_batch_size: int | None = None, maxsent: int | None = None,
+                     seed: int = 0) -> SentenceLoaders:
+    """The sentences of ``text`` of at most ``maxlen`` characters, split for training.
+
+    The budget is ``TextDataset(text, maxsent, maxlen)``: the first ``maxsent``
+    sentences of at most ``maxlen`` characters (all of them when ``maxsent`` is
+    ``None``), so that a chapter runs as fast on a long file (``TEXT_PATH``) as on the
+    default corpus. They are shuffled with ``companion.seeding.generator(seed)``; the
+    first ``held_out`` are held out, in test batches of ``test_batch_size`` (all in one
+    batch by default), the others are the training set, served by ``train_loader()`` in
+    shuffled batches of ``batch_size`` (shuffled with ``generator(seed + 1)``).
+    """
+    for name, value in (("held_out", held_out), ("batch_size", batch_size)):
+        check_positive_int(name, value)
+    if test_batch_size is not None:
+        check_positive_int("test_batch_size", test_batch_size)
+    dataset = TextDataset(text, maxsent=maxsent, maxlen=maxlen)
+    if len(dataset) <= held_out:
+        raise ValueError(f"expected more than held_out={held_out} sentences of at most "
+                         f"{maxlen} characters, got {len(dataset)}")
+    order = torch.randperm(len(dataset), generator=generator(seed)).tolist()
+    texts = [dataset.sentences[i] for i in order[:held_out]]
+    train = [dataset[i] for i in order[held_out:]]
+    size = test_batch_size or held_out
+    test_batches = [pad_collate_fn([string2code(s) for s in texts[i:i + size]])
+                    for i in range(0, held_out, size)]
+    return SentenceLoaders(train, texts, test_batches, batch_size, seed)

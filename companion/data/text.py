@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 import torch.utils.data
 
-from companion.checks import check_integer, check_positive_int
+from companion.checks import check_integer, check_positive_int, check_tensor
 
 LETTRES = string.ascii_letters + string.punctuation + string.digits + " "
 PAD_ID = 0
@@ -30,7 +30,7 @@ def normalize(s: str) -> str:
     Line breaks and tabs become spaces first, so words on two lines stay apart.
     """
     if not isinstance(s, str):
-        raise TypeError(f"expected a str, got {type(s).__name__}")
+        raise TypeError(f"expected the text to be a str, got {type(s).__name__}")
     s = s.replace("\n", " ").replace("\t", " ")
     return "".join(c for c in unicodedata.normalize("NFD", s) if c in LETTRE2ID)
 
@@ -42,14 +42,14 @@ def string2code(s: str) -> torch.Tensor:
 
 def code2string(t) -> str:
     """Decode a 1-D sequence of ids (tensor or list) to text; PAD and EOS print as nothing."""
-    if isinstance(t, torch.Tensor):
+    if not isinstance(t, list | tuple):
+        check_tensor("t", t, ("L",))
         check_integer("t", t)
-        if t.dim() != 1:
-            raise ValueError(f"expected t of shape (L,), got {tuple(t.shape)}")
         t = t.tolist()
-    bad = [i for i in t if i not in ID2LETTRE]
+    bad = [i for i in t if isinstance(i, bool) or not isinstance(i, int)
+           or not 0 <= i < VOCAB_SIZE]
     if bad:
-        raise ValueError(f"expected ids in [0, {VOCAB_SIZE}), got {bad[0]}")
+        raise ValueError(f"expected t to hold ids in [0, {VOCAB_SIZE}), got {bad[0]!r}")
     return "".join(ID2LETTRE[i] for i in t)
 
 
@@ -68,9 +68,34 @@ def default_corpus() -> str:
 def load_corpus(path: str | Path | None = None) -> str:
     """The corpus a chapter trains on: ``path`` if given, else the file named by the
     environment variable ``TEXT_PATH`` (how a teacher points every chapter at the course's
-    speeches), else ``default_corpus()``. Normalised in every case."""
-    path = path or os.environ.get("TEXT_PATH")
-    return load_text(path) if path else default_corpus()
+    speeches; empty counts as unset), else ``default_corpus()``. Normalised in every case.
+    An empty ``path`` raises ``ValueError``: pass ``None`` for the default."""
+    if path is None:
+        path = os.environ.get("TEXT_PATH") or None
+    elif not str(path):
+        raise ValueError("expected path to name a text file, got an empty string "
+                         "(pass None for the default corpus)")
+    return default_corpus() if path is None else load_text(path)
+
+
+def check_text(name: str, text) -> str:
+    """Return ``text`` if it is a ``str`` of text, not the path of a file.
+
+    A dataset takes the text itself: given the path of an existing file, it would build a
+    data set of the path's characters, so that raises ``ValueError`` with the hint
+    ``load_text(path)``.
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"expected {name} to be a str of text, got {type(text).__name__}")
+    if "\n" not in text and len(text) < 4096:
+        try:
+            is_file = Path(text).is_file()
+        except (OSError, ValueError):  # not a valid path at all
+            is_file = False
+        if is_file:
+            raise ValueError(f"expected {name} to be the text itself, got the path of a file "
+                             f"({text!r}): read it with load_text(path) first")
+    return text
 
 
 def load_text(path: str | Path) -> str:
@@ -100,12 +125,12 @@ class CharWindowDataset(torch.utils.data.Dataset):
     its first id with the end of the previous). Item ``i`` is ``(input (length,),
     target (length,))``, the target being the input shifted by one character; a
     ``DataLoader`` batches them to ``(B, length)``. No PAD and no EOS: every sequence has the
-    same length, as in TP3.
+    same length, as in TP3. Items are copies: editing one leaves the data set as it was.
     """
 
     def __init__(self, text: str, length: int = 32):
         check_positive_int("length", length)
-        self.codes = string2code(text)
+        self.codes = string2code(check_text("text", text))
         if len(self.codes) < length + 1:
             raise ValueError(f"expected a text of at least {length + 1} usable characters, "
                              f"got {len(self.codes)}")
@@ -119,4 +144,4 @@ class CharWindowDataset(torch.utils.data.Dataset):
             raise IndexError(f"expected an index in [0, {len(self)}), got {i}")
         start = (i % len(self)) * self.length
         window = self.codes[start:start + self.length + 1]
-        return window[:-1], window[1:]
+        return window[:-1].clone(), window[1:].clone()
