@@ -22,6 +22,30 @@ SHOTS = ROOT / "_build" / "screenshots"
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 
 PAGES = sorted(p.relative_to(HTML).as_posix() for p in (HTML / "book").glob("*.html"))
+CHAPTERS = [p for p in PAGES if p.split("/")[-1][:2].isdigit()]
+PHONE = {"width": 390, "height": 844}
+# Block elements of the text that must fit the screen's width, unless they sit inside (or are)
+# a block that scrolls sideways on purpose (code, wide tables and equations).
+OVERFLOWING = """() => {
+  const width = document.documentElement.clientWidth;
+  const scrolls = e => ["auto", "scroll"].includes(getComputedStyle(e).overflowX);
+  const blocks = document.querySelectorAll(
+    "article p, article li, article h1, article h2, article h3, article table, " +
+    "article mjx-container[display='true'], article div.highlight, article img");
+  const bad = [];
+  for (const e of blocks) {
+    const r = e.getBoundingClientRect();
+    if (r.width === 0) continue;
+    let c = e.parentElement, inside = false;
+    for (; c && c.tagName !== "ARTICLE"; c = c.parentElement) {
+      if (scrolls(c)) { inside = true; break; }
+    }
+    if (inside) continue;
+    if (r.right > width + 1 || (e.scrollWidth > e.clientWidth + 1 && !scrolls(e)))
+      bad.push(e.tagName + ": " + (e.innerText || e.src || "").slice(0, 60));
+  }
+  return bad;
+}"""
 
 
 class QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -71,10 +95,7 @@ def test_page_is_offline_complete_and_typeset(page, base_url, path):
         "[...document.images].filter(i => i.naturalWidth === 0).map(i => i.src)")
     assert broken == [], f"images that did not load on {path}: {broken}"
 
-    formulas = page.locator(".math").count()
-    if formulas:
-        page.wait_for_function(
-            f"document.querySelectorAll('mjx-container').length >= {formulas}", timeout=30_000)
+    typeset(page)
     text = page.inner_text("article")
     for raw in ("$$", "\\(", "\\["):
         assert raw not in text, f"raw TeX {raw!r} left on {path}"
@@ -94,6 +115,36 @@ def test_page_is_offline_complete_and_typeset(page, base_url, path):
         assert figures > 0, f"no figure rendered on chapter page {path}"
         SHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SHOTS / path.replace("/", "_").replace(".html", ".png")))
+
+
+def typeset(page):
+    formulas = page.locator(".math").count()
+    if formulas:
+        page.wait_for_function(
+            f"document.querySelectorAll('mjx-container').length >= {formulas}", timeout=30_000)
+
+
+@pytest.mark.parametrize("path", CHAPTERS)
+def test_chapter_output_holds_no_warning(page, base_url, path):
+    page.goto(f"{base_url}/{path}", wait_until="networkidle")
+    outputs = page.locator("div.cell_output").all_text_contents()
+    warned = [o.strip()[:120] for o in outputs if "Warning" in o]
+    assert warned == [], f"warnings printed on {path}: {warned}"
+
+
+@pytest.mark.parametrize("path", CHAPTERS)
+def test_chapter_fits_a_phone(browser, base_url, path):
+    context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True)
+    page = context.new_page()
+    try:
+        page.goto(f"{base_url}/{path}", wait_until="networkidle")
+        typeset(page)
+        overflowing = page.evaluate(OVERFLOWING)
+        assert overflowing == [], f"text wider than a 390 px screen on {path}: {overflowing}"
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / path.replace("/", "_").replace(".html", "-390px.png")))
+    finally:
+        context.close()
 
 
 def test_search_finds_lstm(page, base_url):
