@@ -12,15 +12,19 @@ Every function also accepts a leading *population* axis ``S`` on the parameters
 (``W1 (S, 2, 2)``, ``b1 (S, 2)``, ``W2 (S, 2, 1)``, ``b2 (S, 1)``), which trains ``S``
 independent networks at once with the same NumPy code: ``Y`` is then ``(S, N, 1)`` and the
 loss ``(S,)``. Chapter 1 uses it to train 200 networks from 200 initialisations in one go.
+``plot_xor_decision`` draws what one network computes: its output regions on the plane and
+the lines of its two hidden units (that function takes one network, not a population).
 
 Reference: Rumelhart, Hinton & Williams, "Learning representations by back-propagating
 errors" (1986).
 """
 
+import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from matplotlib.patches import Patch
 
-from companion.checks import check_floating, check_positive_int, check_shape
+from companion.checks import check_floating, check_positive_int, check_real, check_shape
 
 PARAM_SHAPES = {"W1": (2, 2), "b1": (2,), "W2": (2, 1), "b2": (1,)}
 PARAM_NAMES = tuple(PARAM_SHAPES)
@@ -40,6 +44,12 @@ def init_params(rng: np.random.Generator, population: int | None = None,
     ``kind="normal"`` draws from N(0, scale²); ``kind="uniform01"`` from U(0, 1), the
     initialisation of the TensorFlow notebook chapter 1 starts from (``scale`` is ignored).
     """
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"expected rng to be a numpy.random.Generator (np.random.default_rng), "
+                        f"got {type(rng).__name__}")
+    if population is not None:
+        check_positive_int("population", population)
+    scale = check_real("scale", scale, 0)
     lead = () if population is None else (population,)
     if kind == "normal":
         return {k: scale * rng.standard_normal(lead + s) for k, s in PARAM_SHAPES.items()}
@@ -174,8 +184,7 @@ def train(params: dict, X: np.ndarray, T: np.ndarray, lr: float, epochs: int,
     each update and after the last. With a TensorBoard ``writer`` the loss of a single network
     is logged as ``loss`` at every epoch.
     """
-    if not lr > 0:
-        raise ValueError(f"expected lr > 0, got {lr}")
+    lr = check_real("lr", lr, 0, low_open=True)
     check_positive_int("epochs", epochs, minimum=0)
     if writer is not None and _check_params(params) is not None:
         raise ValueError("expected the parameters of one network with a writer, got a population")
@@ -201,3 +210,38 @@ def solved(params: dict, X: np.ndarray, T: np.ndarray) -> np.ndarray | bool:
     _check_data(X, T)
     Y = forward(params, X)["Y"]
     return ((Y > 0.5) == (T > 0.5)).all(axis=(-2, -1))
+
+
+def plot_xor_decision(params: dict, X: np.ndarray, T: np.ndarray, ax=None, title: str = ""):
+    """Output regions of a 2-2-1 network on the square [-0.5, 1.5]², its two hidden units'
+    lines ``w·x + b = 0`` and the training points ``X (N, 2)`` coloured by target ``T (N, 1)``.
+    """
+    if _check_params(params) is not None:
+        raise ValueError("expected the parameters of one network, got a population")
+    _check_data(X, T)
+    ax = ax or plt.gca()
+    grid = np.linspace(-0.5, 1.5, 201)
+    gx, gy = np.meshgrid(grid, grid)
+    points = np.stack([gx.ravel(), gy.ravel()], axis=1)
+    out = forward(params, points)["Y"].reshape(gx.shape)
+    ax.contourf(gx, gy, out, levels=[0, 0.5, 1], colors=["#dbe9f6", "#fbe3d4"])
+    ax.contour(gx, gy, out, levels=[0.5], colors="k", linewidths=1.5)
+    W1, b1 = params["W1"], params["b1"]
+    for j, style in enumerate(["--", ":"]):
+        w, b = W1[:, j], b1[j]
+        if abs(w[1]) > 1e-12:
+            ax.plot(grid, -(w[0] * grid + b) / w[1], style, color="0.3",
+                    label=f"hidden unit {j + 1}")
+        else:
+            ax.axvline(-b / w[0], linestyle=style, color="0.3", label=f"hidden unit {j + 1}")
+    ones = T[:, 0] > 0.5
+    ax.scatter(*X[ones].T, s=120, c="#d95f02", edgecolors="k", label="target 1", zorder=3)
+    ax.scatter(*X[~ones].T, s=120, c="#1b9e77", marker="s", edgecolors="k", label="target 0",
+               zorder=3)
+    ax.set(xlim=(-0.5, 1.5), ylim=(-0.5, 1.5), xlabel="$x_1$", ylabel="$x_2$", title=title,
+           aspect="equal")
+    handles, _ = ax.get_legend_handles_labels()
+    handles += [Patch(color="#fbe3d4", label="output > 0.5"),
+                Patch(color="#dbe9f6", label="output < 0.5")]
+    ax.legend(handles=handles, loc="upper right", fontsize=7, framealpha=0.9)
+    return ax

@@ -14,25 +14,32 @@ Reference: the course handout TP3 (AMAL, Sorbonne).
 import torch
 from torch import nn
 
-from companion.checks import check_floating, check_positive_int, check_shape
+from companion.checks import check_floating, check_positive_int, check_tensor
 
 
-def _check_model(model: nn.Module) -> None:
-    for name in ("forward", "one_step", "hidden", "decode"):
-        if not callable(getattr(model, name, None)):
-            raise TypeError(f"expected a recurrent layer with one_step, hidden and decode, "
-                            f"got {type(model).__name__}")
+def _check_model(model: nn.Module, name: str, x, length: str, feeds_back: bool) -> dict:
+    """Check the layer's interface (with ``output_dim == input_dim`` if it ``feeds_back`` its
+    predictions) and ``x (length, B, input_dim)``; return the named sizes."""
+    for method in ("forward", "one_step", "hidden", "decode"):
+        if not callable(getattr(model, method, None)):
+            raise TypeError(f"expected model to be a recurrent layer with one_step, hidden "
+                            f"and decode, got {type(model).__name__}")
+    if feeds_back and getattr(model, "output_dim", None) != getattr(model, "input_dim", None):
+        raise ValueError(f"expected model to output what it reads (output_dim == input_dim), "
+                         f"got input_dim={model.input_dim}, output_dim={model.output_dim}")
+    dims = check_tensor(name, x, (length, "B", getattr(model, "input_dim", "D")))
+    check_floating(name, x)
+    return dims
 
 
 def rollout(model: nn.Module, context: torch.Tensor, steps: int) -> torch.Tensor:
-    """Read ``context (L, B, D)``, then forecast ``steps`` further steps: ``(steps, B, D)``.
+    """Read ``context (L, B, D)``, then forecast ``steps`` further steps:
+    ``(steps, B, D)``.
 
-    Prediction ``k`` (from 0) is for step ``L + k``; from ``k = 1`` on, the network reads its
-    own previous prediction as if it were the observation.
+    Prediction ``k`` (from 0) is for step ``L + k``; from ``k = 1`` on, the network
+    reads its own previous prediction as if it were the observation.
     """
-    _check_model(model)
-    check_floating("context", context)
-    check_shape("context", context, ("L", "B", "D"))
+    _check_model(model, "context", context, "L", feeds_back=True)
     check_positive_int("steps", steps)
     _, state = model(context, return_state=True)
     prediction = model.decode(model.hidden(state))
@@ -51,18 +58,16 @@ def one_step_predictions(model: nn.Module, series: torch.Tensor, window: int) ->
     predicted by one pass over the first ``window`` steps (as a training window starting at
     step 0 does); each later step ``t`` from the window of the ``window`` steps before it.
     """
-    _check_model(model)
-    check_floating("series", series)
-    dims = check_shape("series", series, ("T", "B", "D"))
+    steps = _check_model(model, "series", series, "T", feeds_back=False)["T"]
     check_positive_int("window", window)
-    if dims["T"] < 2:
-        raise ValueError(f"expected a series of at least 2 steps, got {dims['T']}")
-    window = min(window, dims["T"] - 1)
+    if steps < 2:
+        raise ValueError(f"expected series of at least 2 steps, got {steps}")
+    window = min(window, steps - 1)
     first = model.decode(model(series[:window]))                   # steps 1..window
-    later = dims["T"] - 1 - window                                 # steps window+1..T-1
+    later = steps - 1 - window                                 # steps window+1..T-1
     if later == 0:
         return first
     windows = series.unfold(0, window, 1)[1:1 + later]             # (later, B, D, window)
     flat = windows.permute(3, 0, 1, 2).flatten(1, 2)               # (window, later·B, D)
-    last = model.decode(model(flat)[-1]).unflatten(0, (later, dims["B"]))
+    last = model.decode(model(flat)[-1]).unflatten(0, (later, series.shape[1]))
     return torch.cat([first, last])

@@ -1,9 +1,19 @@
-"""Measuring how gradients travel back through time in a recurrent layer (chapter 3).
+"""How gradients travel back through time in a recurrent layer, and clipping them (chapter 3).
 
 In ``h_t = tanh(W_i x_t + W_h h_{t-1} + b)``, the gradient of a loss ``L`` read at the last
 step reaches ``h_t`` through the product of Jacobians
 ``∂h_T/∂h_t = Π_{s=t+1..T} diag(1 - h_s²) W_h``: the spectral radius of ``W_h`` decides,
 in the linear regime, whether it vanishes or explodes with the lag ``T - t``.
+
+Against explosion, norm clipping is Algorithm 1 of Pascanu, Mikolov & Bengio (2013): with
+``g`` all the gradients taken as one vector, ``if ‖g‖ ≥ θ: g ← θ g / ‖g‖``. Value clipping
+clamps every coordinate to ``[-c, c]``, which changes the direction of ``g`` as soon as one
+coordinate is clamped. Both act in place on the ``.grad`` of the parameters, like
+``torch.nn.utils.clip_grad_norm_`` and ``torch.nn.utils.clip_grad_value_``. Two differences:
+torch multiplies by ``θ / (‖g‖ + 1e-6)``, so the two agree up to a relative ``1e-6 / ‖g‖``,
+far below float32 round-off for the norms met in practice; and a gradient with an infinite
+or NaN coordinate raises ``RuntimeError`` here (torch's ``error_if_nonfinite=True``) instead
+of being rescaled into NaN.
 
 References: Hochreiter, "Untersuchungen zu dynamischen neuronalen Netzen" (1991); Bengio,
 Simard & Frasconi (1994); Pascanu, Mikolov & Bengio, "On the difficulty of training recurrent
@@ -11,19 +21,19 @@ neural networks" (ICML 2013).
 """
 
 import copy
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import torch
 from torch import nn
 
-from companion.checks import check_floating, check_shape
+from companion.checks import check_floating, check_real, check_tensor
 from companion.rnn import RNN
 
 
 def spectral_radius(W: torch.Tensor) -> float:
     """Largest modulus of the eigenvalues of a square matrix ``W (H, H)``."""
+    check_tensor("W", W, ("H", "H"))
     check_floating("W", W)
-    check_shape("W", W, ("H", "H"))
     return float(torch.linalg.eigvals(W.detach().double()).abs().max())
 
 
@@ -33,8 +43,7 @@ def rescale_spectral_radius(W: torch.Tensor, radius: float) -> torch.Tensor:
     The eigenvalues are all scaled by the same factor: their angles on the complex plane are
     kept. Raises ``ValueError`` for a negative radius or a nilpotent ``W`` (radius 0).
     """
-    if not isinstance(radius, (int, float)) or radius < 0:
-        raise ValueError(f"expected a non-negative radius, got {radius!r}")
+    radius = check_real("radius", radius, 0)
     current = spectral_radius(W)
     if current == 0:
         raise ValueError("expected W with a non-zero spectral radius, got a nilpotent matrix")
@@ -46,8 +55,8 @@ def with_recurrent_matrix(rnn: RNN, W: torch.Tensor, zero_bias: bool = False) ->
     ``b_h`` is zero if ``zero_bias``); ``rnn`` itself is left unchanged."""
     if not isinstance(rnn, RNN):
         raise TypeError(f"expected rnn to be a companion.rnn.RNN, got {type(rnn).__name__}")
+    check_tensor("W", W, (rnn.latent_dim, rnn.latent_dim))
     check_floating("W", W)
-    check_shape("W", W, (rnn.latent_dim, rnn.latent_dim))
     model = copy.deepcopy(rnn)
     with torch.no_grad():
         model.W_h.copy_(W)
@@ -59,36 +68,48 @@ def with_recurrent_matrix(rnn: RNN, W: torch.Tensor, zero_bias: bool = False) ->
 def late_slope(norms: torch.Tensor) -> float:
     """Mean change of ``log norms`` per step over the second half of ``norms (K,)``.
 
-    For gradient norms indexed by the lag, this is the long-run log-rate that Gelfand's formula
-    predicts to be ``log ρ(W_h)`` in the linear regime; the first half, where the transient of
-    a non-normal ``W_h`` lives, is left out. Needs ``K >= 3`` positive entries.
+    For gradient norms indexed by the lag, this is the long-run log-rate that
+    Gelfand's formula predicts to be ``log ρ(W_h)`` in the linear regime; the first
+    half, where the transient of a non-normal ``W_h`` lives, is left out. Needs
+    ``K >= 3`` positive entries.
     """
+    (K,) = check_tensor("norms", norms, ("K",)).values()
     check_floating("norms", norms)
-    (K,) = check_shape("norms", norms, ("K",)).values()
-    if K < 3:
-        raise ValueError(f"expected norms of length >= 3, got {K}")
-    if not (norms > 0).all():
-        raise ValueError("expected positive norms (a log is taken), got a zero or negative one")
+    if K < 3 or not (norms > 0).all():
+        raise ValueError(f"expected norms of length >= 3, all positive (a log is "
+                         f"taken), got {norms.tolist()}")
     half = K // 2
-    return float((norms[-1].double().log() - norms[half].double().log()) / (K - 1 - half))
+    log_norms = norms.double().log()
+    return float((log_norms[-1] - log_norms[half]) / (K - 1 - half))
+
+
+def _check_layer(layer: nn.Module) -> None:
+    for name in ("one_step", "hidden", "decode"):
+        if not callable(getattr(layer, name, None)):
+            raise TypeError(f"expected layer to be a recurrent layer with one_step, "
+                            f"hidden and decode, got {type(layer).__name__}")
 
 
 def state_gradient_norms(layer: nn.Module, x: torch.Tensor,
                          loss_fn: Callable[[torch.Tensor], torch.Tensor] | None = None
                          ) -> torch.Tensor:
-    """``‖∂L/∂h_t‖`` for every step of ``x (L, B, D)``, indexed by the lag ``k = L - 1 - t``.
+    """``‖∂L/∂h_t‖`` for every step of ``x (L, B, D)``, indexed by the lag
+    ``k = L - 1 - t``.
 
-    The layer runs step by step with ``one_step`` (the first step with ``forward`` on ``x[:1]``,
-    so the layer chooses its own initial state), keeping every hidden vector
-    ``hidden(state)``; ``torch.autograd.grad`` then returns the gradient of the loss with
-    respect to each of them. The loss is ``loss_fn(h_T)`` on the last hidden vector
-    ``h_T (B, H)``, by default the sum of the decoder's outputs. The norm is taken over the
-    batch and the hidden units together. Returns a float tensor ``(L,)``: entry 0 is the
-    gradient at the last step, entry ``k`` the gradient ``k`` steps earlier. The ``.grad`` of
-    the layer's parameters is left untouched.
+    The layer runs step by step with ``one_step`` (the first step with ``forward``
+    on ``x[:1]``, so the layer chooses its own initial state), keeping every hidden
+    vector ``hidden(state)``; ``torch.autograd.grad`` then returns the gradient of
+    the loss with respect to each of them. The loss is ``loss_fn(h_T)`` on the last
+    hidden vector ``h_T (B, H)``, by default the sum of the decoder's outputs. The
+    norm is taken over the batch and the hidden units together. Returns a float
+    tensor ``(L,)``: entry 0 is the gradient at the last step, entry ``k`` the
+    gradient ``k`` steps earlier. The ``.grad`` of the parameters is left untouched.
     """
+    _check_layer(layer)
+    check_tensor("x", x, ("L", "B", getattr(layer, "input_dim", "D")))
     check_floating("x", x)
-    check_shape("x", x, ("L", "B", layer.input_dim))
+    if loss_fn is not None and not callable(loss_fn):
+        raise TypeError(f"expected loss_fn to be callable or None, got {loss_fn!r}")
     _, state = layer(x[:1], return_state=True)
     hiddens = [layer.hidden(state)]
     for x_t in x[1:]:
@@ -97,7 +118,54 @@ def state_gradient_norms(layer: nn.Module, x: torch.Tensor,
     h_last = hiddens[-1]
     loss = layer.decode(h_last).sum() if loss_fn is None else loss_fn(h_last)
     if loss.dim() != 0:
-        raise ValueError(f"expected loss_fn to return a scalar, got shape {tuple(loss.shape)}")
+        raise ValueError(f"expected loss_fn to return a scalar, got shape "
+                         f"{tuple(loss.shape)}")
     grads = torch.autograd.grad(loss, hiddens)
     norms = torch.stack([g.norm() for g in grads])
     return norms.flip(0).detach()
+
+
+def _gradients(parameters: Iterable[torch.Tensor] | torch.Tensor) -> list[torch.Tensor]:
+    """The ``.grad`` of each parameter that has one, after checking that all are tensors."""
+    if isinstance(parameters, torch.Tensor):
+        parameters = [parameters]
+    parameters = list(parameters)
+    for i, p in enumerate(parameters):
+        check_tensor(f"parameters[{i}]", p)
+    return [p.grad for p in parameters if p.grad is not None]
+
+
+def clip_grad_norm(parameters: Iterable[torch.Tensor] | torch.Tensor,
+                   max_norm: float) -> torch.Tensor:
+    """Rescale the gradients of ``parameters`` in place so that their joint
+    Euclidean norm is at most ``max_norm``; return the norm measured before
+    clipping (a 0-d tensor).
+
+    The gradients are multiplied by one common factor ``max_norm / ‖g‖`` when
+    ``‖g‖ ≥ max_norm``, so the update keeps its direction and only its length
+    changes. A non-finite norm raises ``RuntimeError``: rescaling an infinite
+    gradient would turn it into NaN.
+    """
+    max_norm = check_real("max_norm", max_norm, 0, low_open=True)
+    grads = _gradients(parameters)
+    if not grads:
+        return torch.tensor(0.0)
+    total = torch.linalg.vector_norm(torch.stack([g.detach().norm() for g in grads]))
+    if not torch.isfinite(total):
+        raise RuntimeError(f"expected finite gradients to clip, got a total norm of "
+                           f"{float(total)}: an update would make the weights "
+                           f"non-finite")
+    if total >= max_norm:
+        scale = max_norm / total
+        for g in grads:
+            g.detach().mul_(scale)
+    return total
+
+
+def clip_grad_value(parameters: Iterable[torch.Tensor] | torch.Tensor,
+                    clip_value: float) -> None:
+    """Clamp every coordinate of the gradients of ``parameters`` to ``[-clip_value,
+    clip_value]``, in place."""
+    clip_value = check_real("clip_value", clip_value, 0, low_open=True)
+    for g in _gradients(parameters):
+        g.detach().clamp_(-clip_value, clip_value)

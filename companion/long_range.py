@@ -1,14 +1,32 @@
-"""Training and evaluating any recurrent layer on the long-range tasks (chapters 3 and 5).
+"""The long-range tasks of chapters 3 and 5: generators, memoryless baselines, training.
 
-A ``LongRangeTask`` bundles a batch sampler from ``companion.data.long_range``, the loss that
-reads a recurrent layer's outputs, and the loss of the best memoryless guess (the baseline a
-network has to beat to show it remembers anything). The layer is anything with the book's
-recurrent interface (``forward(x (L, B, D)) -> (L, B, H)``, ``decode``, ``input_dim``,
-``output_dim``): the RNN of chapter 2, the LSTM and GRU of chapter 5.
+Two synthetic tasks, generated on the fly, whose answer depends on inputs seen long before:
 
-Tasks from Hochreiter & Schmidhuber (1997) and Arjovsky, Shah & Bengio (2016).
+* **Adding problem** (Hochreiter & Schmidhuber 1997, experiment 4): the input has two channels,
+  values drawn uniformly in ``[0, 1]`` and a marker that is 1 at exactly two steps and 0
+  elsewhere; the target is the sum of the two marked values. Here both markers fall in the first
+  half of the sequence, so the network must carry them for at least ``L - L // 2`` steps. A
+  constant prediction can do no better than predicting the mean, 1, whose mean squared error is
+  the variance of a sum of two uniforms: ``2 / 12 = 1 / 6``.
+* **Copy memory** (Arjovsky, Shah & Bengio 2016): ``n_copy`` symbols drawn from an
+  alphabet of ``n_symbols``, then ``delay - 1`` blanks, a delimiter and ``n_copy`` more blanks;
+  the network must output blanks until the delimiter has been read, then the ``n_copy`` symbols
+  in order. A network without memory outputs blanks, then a uniform guess at each of the last
+  ``n_copy`` steps: its mean cross-entropy per step is ``n_copy log(n_symbols) / (delay +
+  2 n_copy)``.
+
+Inputs are float tensors ``(L, B, D)`` ready for any recurrent layer of the book.
+``memoryless_cross_entropy`` estimates a memoryless baseline from sampled targets (Monte Carlo).
+
+A ``LongRangeTask`` bundles a batch sampler, the loss that reads a recurrent layer's outputs,
+and the loss of the best memoryless guess (the baseline a network has to beat to show it
+remembers anything); ``train_on_task`` trains a layer on one with ``companion.training.fit``.
+The layer is anything with the book's recurrent interface (``forward(x (L, B, D)) -> (L, B,
+H)``, ``decode``, ``input_dim``, ``output_dim``): the RNN of chapter 2, the LSTM and GRU of
+chapter 5.
 """
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -16,16 +34,102 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from companion.checks import check_floating, check_integer, check_positive_int, check_shape
-from companion.data.long_range import (
-    ADDING_BASELINE_MSE,
-    adding_problem,
-    copy_memory,
-    copy_memory_baseline,
+from companion.checks import (
+    check_floating,
+    check_ids,
+    check_integer,
+    check_positive_int,
+    check_tensor,
 )
 from companion.training import fit
 
 Batch = tuple[torch.Tensor, torch.Tensor]
+ADDING_BASELINE_MSE = 1 / 6
+
+
+def _check_generator(generator) -> None:
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise TypeError(f"expected generator to be a torch.Generator or None, "
+                        f"got {type(generator).__name__}")
+
+
+def adding_problem(seq_len: int, batch_size: int, generator: torch.Generator | None = None):
+    """A batch of the adding problem: ``x (L, B, 2)`` float and the target ``y (B,)``.
+
+    ``x[..., 0]`` holds the values, uniform in ``[0, 1]``; ``x[..., 1]`` is 1 at two distinct
+    steps drawn uniformly among the first ``L // 2`` and 0 elsewhere; ``y`` is the sum of the two
+    marked values. ``seq_len`` must be at least 4 so that the first half holds two steps.
+    """
+    check_positive_int("seq_len", seq_len, 4)
+    check_positive_int("batch_size", batch_size)
+    _check_generator(generator)
+    values = torch.rand(seq_len, batch_size, generator=generator)
+    # argsort of uniform noise gives a uniform random permutation; its first two entries are
+    # two distinct positions.
+    noise = torch.rand(seq_len // 2, batch_size, generator=generator)
+    positions = noise.argsort(dim=0)[:2]
+    markers = torch.zeros(seq_len, batch_size)
+    markers.scatter_(0, positions, 1.0)
+    x = torch.stack([values, markers], dim=-1)
+    y = (values * markers).sum(dim=0)
+    return x, y
+
+
+def copy_memory(delay: int, batch_size: int, n_symbols: int = 8, n_copy: int = 10,
+                generator: torch.Generator | None = None):
+    """A batch of the copy-memory task: one-hot inputs ``x (L, B, n_symbols + 2)`` and the
+    target classes ``y (L, B)`` (long), with ``L = delay + 2 n_copy``.
+
+    Input categories: 0 is the blank, ``1..n_symbols`` the symbols, ``n_symbols + 1`` the
+    delimiter, found at step ``n_copy + delay - 1``. Target classes: 0 (blank) everywhere except
+    the last ``n_copy`` steps, which hold the first ``n_copy`` input symbols.
+    """
+    check_positive_int("delay", delay)
+    check_positive_int("batch_size", batch_size)
+    check_positive_int("n_symbols", n_symbols, 2)
+    check_positive_int("n_copy", n_copy)
+    _check_generator(generator)
+    seq_len = delay + 2 * n_copy
+    symbols = torch.randint(1, n_symbols + 1, (n_copy, batch_size), generator=generator)
+    tokens = torch.zeros(seq_len, batch_size, dtype=torch.long)
+    tokens[:n_copy] = symbols
+    tokens[n_copy + delay - 1] = n_symbols + 1
+    target = torch.zeros(seq_len, batch_size, dtype=torch.long)
+    target[-n_copy:] = symbols
+    x = F.one_hot(tokens, n_symbols + 2).float()
+    return x, target
+
+
+def copy_memory_baseline(delay: int, n_symbols: int = 8, n_copy: int = 10) -> float:
+    """Mean cross-entropy per step (nats) of the memoryless strategy on ``copy_memory``:
+    ``n_copy log(n_symbols) / (delay + 2 n_copy)``."""
+    check_positive_int("delay", delay)
+    check_positive_int("n_symbols", n_symbols, 2)
+    check_positive_int("n_copy", n_copy)
+    return n_copy * math.log(n_symbols) / (delay + 2 * n_copy)
+
+
+def memoryless_cross_entropy(targets: torch.Tensor, n_classes: int) -> float:
+    """Mean cross-entropy per step (nats) of the best predictor that knows the step index but
+    remembers none of the inputs, estimated on sampled ``targets (L, B)`` (long classes).
+
+    That predictor outputs, at step ``t``, the distribution of the target at ``t`` over the
+    batch (its empirical marginal); on ``copy_memory`` targets this estimates
+    ``copy_memory_baseline``.
+    """
+    check_positive_int("n_classes", n_classes, 2)
+    check_tensor("targets", targets, ("L", "B"))
+    check_ids("targets", targets, n_classes)
+    one_hot = F.one_hot(targets, n_classes).float()
+    marginals = one_hot.mean(1, keepdim=True)  # (L, 1, n_classes): the prediction at each step
+    return float(-(one_hot * marginals.clamp_min(1e-12).log()).sum(-1).mean())
+
+
+def _unpack(batch) -> Batch:
+    if not isinstance(batch, tuple | list) or len(batch) != 2:
+        raise TypeError(f"expected batch to be a pair (x, y), got {type(batch).__name__}"
+                        + (f" of length {len(batch)}" if isinstance(batch, tuple | list) else ""))
+    return batch
 
 
 def adding_loss(layer: nn.Module, batch: Batch) -> torch.Tensor:
@@ -33,10 +137,11 @@ def adding_loss(layer: nn.Module, batch: Batch) -> torch.Tensor:
 
     ``batch = (x (L, B, 2), y (B,))``; the layer's ``output_dim`` must be 1.
     """
-    x, y = batch
+    x, y = _unpack(batch)
+    dims = check_tensor("x", x, ("L", "B", 2))
     check_floating("x", x)
-    dims = check_shape("x", x, ("L", "B", 2))
-    check_shape("y", y, ("B",), dims)
+    check_tensor("y", y, ("B",), dims)
+    check_floating("y", y)
     prediction = layer.decode(layer(x)[-1]).squeeze(-1)
     return F.mse_loss(prediction, y)
 
@@ -47,11 +152,11 @@ def copy_loss(layer: nn.Module, batch: Batch) -> torch.Tensor:
     ``batch = (x (L, B, D) one-hot, y (L, B) long classes)``; the layer's ``output_dim`` is the
     number of target classes.
     """
-    x, y = batch
+    x, y = _unpack(batch)
+    dims = check_tensor("x", x, ("L", "B", "D"))
     check_floating("x", x)
-    dims = check_shape("x", x, ("L", "B", "D"))
+    check_tensor("y", y, ("L", "B"), dims)
     check_integer("y", y)
-    check_shape("y", y, ("L", "B"), dims)
     logits = layer.decode(layer(x))
     return F.cross_entropy(logits.flatten(0, 1), y.flatten())
 
@@ -71,7 +176,7 @@ class LongRangeTask:
 
 def adding_task(seq_len: int) -> LongRangeTask:
     """The adding problem on sequences of length ``seq_len``; baseline MSE 1/6."""
-    adding_problem(seq_len, 1)  # validates seq_len now rather than at the first batch
+    check_positive_int("seq_len", seq_len, 4)
     return LongRangeTask(
         name=f"adding, L={seq_len}", input_dim=2, output_dim=1, baseline=ADDING_BASELINE_MSE,
         sample=lambda batch_size, generator: adding_problem(seq_len, batch_size, generator),
@@ -119,24 +224,29 @@ def check_layer_fits(layer: nn.Module, task: LongRangeTask) -> None:
 
 def train_on_task(layer: nn.Module, task: LongRangeTask, *, epochs: int,
                   batches_per_epoch: int = 10, batch_size: int = 64, lr: float = 1e-2,
-                  clip: float | None = 1.0, optimizer: torch.optim.Optimizer | None = None,
-                  test_size: int = 256, seed: int = 0, progress: bool = True) -> dict:
+                  clip: float | None = 1.0,
+                  optimizer: torch.optim.Optimizer | None = None, test_size: int = 256,
+                  seed: int = 0, progress: bool = True) -> dict:
     """Train ``layer`` on fresh batches of ``task`` with ``companion.training.fit``.
 
-    Each epoch is ``batches_per_epoch`` new batches of ``batch_size`` sequences; after each one
-    the loss is measured on the same ``test_size`` held-out sequences. The optimiser is Adam with
-    learning rate ``lr`` unless ``optimizer`` is given; ``clip`` is the gradient-norm threshold
-    (``None``: no clipping). Returns ``fit``'s history (``train_loss``, ``grad_norm``,
-    ``test_loss``, one value per epoch) with ``steps``, the number of updates done at the end of
-    each epoch, and ``baseline``, the task's memoryless loss.
+    Each epoch is ``batches_per_epoch`` new batches of ``batch_size`` sequences;
+    after each one the loss is measured on the same ``test_size`` held-out
+    sequences. The optimiser is Adam with learning rate ``lr`` unless ``optimizer``
+    is given; ``clip`` is the gradient-norm threshold (``None``: no clipping).
+    Returns ``fit``'s history (``train_loss``, ``grad_norm``, ``test_loss``, one
+    value per epoch) with ``steps``, the number of updates done at the end of each
+    epoch, and ``baseline``, the task's memoryless loss.
     """
     check_layer_fits(layer, task)
+    check_positive_int("batches_per_epoch", batches_per_epoch)
+    check_positive_int("test_size", test_size)
     train = FreshBatches(task, batches_per_epoch, batch_size, seed)
     test = list(FreshBatches(task, 1, test_size, seed + 1))
     if optimizer is None:
         optimizer = torch.optim.Adam(layer.parameters(), lr=lr)
-    history = fit(layer, train, task.loss, optimizer, epochs, test_batches=test, clip=clip,
-                  progress=progress, desc=task.name)
-    history["steps"] = [batches_per_epoch * (i + 1) for i in range(len(history["train_loss"]))]
+    history = fit(layer, train, task.loss, optimizer, epochs, test_batches=test,
+                  clip=clip, progress=progress, desc=task.name)
+    epochs_done = len(history["train_loss"])
+    history["steps"] = [batches_per_epoch * (i + 1) for i in range(epochs_done)]
     history["baseline"] = task.baseline
     return history

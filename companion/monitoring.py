@@ -18,6 +18,8 @@ course's TP4 asks.
 import torch
 from torch import nn
 
+from companion.checks import check_positive_int
+
 
 class TrainingMonitor:
     """Record per-parameter gradient norms at every update and gate values every ``every``.
@@ -31,8 +33,12 @@ class TrainingMonitor:
 
     def __init__(self, model: nn.Module, optimizer: torch.optim.Optimizer,
                  layer: nn.Module | None = None, writer=None, every: int = 10):
-        if not isinstance(every, int) or every < 1:
-            raise ValueError(f"expected every to be a positive int, got {every!r}")
+        if not isinstance(model, nn.Module):
+            raise TypeError(f"expected model to be a torch.nn.Module, got {type(model).__name__}")
+        if not isinstance(optimizer, torch.optim.Optimizer):
+            raise TypeError(f"expected optimizer to be a torch.optim.Optimizer, "
+                            f"got {type(optimizer).__name__}")
+        check_positive_int("every", every)
         if layer is not None and not hasattr(layer, "last_gates"):
             raise TypeError(f"expected a layer with record_gates and last_gates, got "
                             f"{type(layer).__name__}")

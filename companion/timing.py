@@ -1,4 +1,4 @@
-"""Measuring cost: wall time, CPU time and the memory autograd keeps (chapters 4, 6 and 8).
+"""Measuring cost: wall time, CPU time and the memory autograd keeps (chapters 4, 6, 8, 9).
 
 Wall-clock time counts whatever else the machine does; the CPU time of the calling thread
 (``time.thread_time``) does not grow when other programs compete for the processor, which
@@ -14,7 +14,7 @@ from statistics import median
 
 import torch
 
-from companion.checks import check_positive_int
+from companion.checks import check_positive_int, check_tensor
 
 
 def _check_callable(name: str, fn) -> None:
@@ -23,9 +23,7 @@ def _check_callable(name: str, fn) -> None:
 
 
 def _timings(fn: Callable[[], object], repeats: int, clock: Callable[[], float]) -> list[float]:
-    """``clock()`` differences around ``repeats`` calls of ``fn()``, after checking both."""
-    _check_callable("fn", fn)
-    check_positive_int("repeats", repeats)
+    """``clock()`` differences around ``repeats`` calls of ``fn()``."""
     times = []
     for _ in range(repeats):
         start = clock()
@@ -36,24 +34,28 @@ def _timings(fn: Callable[[], object], repeats: int, clock: Callable[[], float])
 
 def median_wall_time(fn: Callable[[], object], repeats: int = 3) -> float:
     """Median wall-clock time of ``fn()`` over ``repeats`` runs, in seconds."""
+    _check_callable("fn", fn)
+    check_positive_int("repeats", repeats)
     return float(median(_timings(fn, repeats, time.perf_counter)))
 
 
 def best_cpu_time(fn: Callable[[], object], repeats: int = 5) -> float:
     """Smallest CPU time of the calling thread over ``repeats`` runs of ``fn()``, in seconds."""
+    _check_callable("fn", fn)
+    check_positive_int("repeats", repeats)
     return min(_timings(fn, repeats, time.thread_time))
 
 
 def saved_bytes(fn: Callable[[torch.Tensor], torch.Tensor],
                 x: torch.Tensor) -> tuple[int, torch.Tensor]:
-    """Bytes of the distinct storages autograd keeps for the backward of ``fn(x)``, and ``fn(x)``.
+    """Bytes of the distinct storages autograd keeps for the backward of ``fn(x)``,
+    and ``fn(x)``.
 
-    A storage shared by several saved tensors (a view, the same tensor saved twice) is
-    counted once.
+    A storage shared by several saved tensors (a view, the same tensor saved twice)
+    is counted once.
     """
     _check_callable("fn", fn)
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"expected x to be a tensor, got {type(x).__name__}")
+    check_tensor("x", x)
     storages = {}
 
     def pack(t):

@@ -1,19 +1,49 @@
-"""A small, model-independent training loop: progress bar, evaluation, clipping, TensorBoard.
+"""Small, model-independent training loops: ``fit`` and a race at equal compute.
 
-The loop knows nothing about the model: the caller gives ``loss_fn(model, batch) -> loss``
+The loops know nothing about the model: the caller gives ``loss_fn(model, batch) -> loss``
 (a scalar tensor), so the same ``fit`` trains a classifier, a forecaster or a language model.
+``fit`` runs epochs with a progress bar, evaluation, gradient-norm clipping (Pascanu, Mikolov
+& Bengio 2013) and TensorBoard logging; ``count_parameters`` sizes a model.
+
+``race`` (chapter 8) trains several models for the same CPU time. Wall-clock time depends on
+whatever else the machine is doing, so each model is charged the CPU time of the calling
+thread (``time.thread_time``) during its own training steps; run PyTorch on one thread
+(``torch.set_num_threads(1)``) so that this time is all of its work. The models train in
+alternation, one step each on the same batch, so that neither is favoured by a change of
+conditions; the faster one simply makes more steps. Evaluation is not charged.
 """
 
+import itertools
 import math
 import shutil
-from collections.abc import Callable, Iterable
+import time
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 import torch
 from torch import nn
 from tqdm import tqdm
 
+from companion.checks import check_positive_int, check_real
+
 LossFn = Callable[[nn.Module, object], torch.Tensor]
+Curve = list[tuple[float, int, float]]
+
+
+def _check_callable(name: str, fn) -> None:
+    if not callable(fn):
+        raise TypeError(f"expected {name} to be callable, got {type(fn).__name__}")
+
+
+def _check_module(name: str, model) -> None:
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"expected {name} to be a torch.nn.Module, got {type(model).__name__}")
+
+
+def count_parameters(model: nn.Module) -> int:
+    """Number of scalar parameters of ``model`` (every entry of every parameter tensor)."""
+    _check_module("model", model)
+    return sum(p.numel() for p in model.parameters())
 
 
 def tensorboard_dir(name: str) -> Path:
@@ -24,8 +54,10 @@ def tensorboard_dir(name: str) -> Path:
     chapter writes to the same place whether it runs in ``book/``, in a student folder or in
     a build. Open the logs with ``tensorboard --logdir _build/tensorboard``.
     """
+    if not isinstance(name, str):
+        raise TypeError(f"expected name to be a folder name (str), got {type(name).__name__}")
     if not name or "/" in name or "\\" in name or name in (".", ".."):
-        raise ValueError(f"expected a plain folder name, got {name!r}")
+        raise ValueError(f"expected name to be a plain folder name, got {name!r}")
     root = Path(__file__).resolve().parents[1]
     if not (root / "_config.yml").is_file():
         root = Path.cwd()
@@ -37,6 +69,11 @@ def tensorboard_dir(name: str) -> Path:
 
 def gradient_norm(model: nn.Module) -> float:
     """Euclidean norm of all parameter gradients of ``model`` taken together (0 if none)."""
+    _check_module("model", model)
+    return _gradient_norm(model)
+
+
+def _gradient_norm(model: nn.Module) -> float:
     norms = [p.grad.detach().norm() for p in model.parameters() if p.grad is not None]
     return float(torch.stack(norms).norm()) if norms else 0.0
 
@@ -48,8 +85,21 @@ def train_epoch(model: nn.Module, batches: Iterable, loss_fn: LossFn,
     With ``clip`` the gradient is rescaled to norm ``clip`` when it is larger (norm clipping,
     Pascanu et al. 2013); the norm reported is the one measured before clipping.
     """
-    if clip is not None and not clip > 0:
-        raise ValueError(f"expected clip > 0 or None, got {clip}")
+    _check_loop(model, loss_fn, optimizer, clip)
+    return _train_epoch(model, batches, loss_fn, optimizer, clip)
+
+
+def _check_loop(model, loss_fn, optimizer, clip) -> None:
+    _check_module("model", model)
+    _check_callable("loss_fn", loss_fn)
+    if not isinstance(optimizer, torch.optim.Optimizer):
+        raise TypeError(f"expected optimizer to be a torch.optim.Optimizer, "
+                        f"got {type(optimizer).__name__}")
+    if clip is not None:
+        check_real("clip", clip, 0, low_open=True)
+
+
+def _train_epoch(model, batches, loss_fn, optimizer, clip) -> dict:
     model.train()
     total, norms, count = 0.0, 0.0, 0
     for batch in batches:
@@ -59,21 +109,27 @@ def train_epoch(model: nn.Module, batches: Iterable, loss_fn: LossFn,
         if clip is not None:
             norm = float(torch.nn.utils.clip_grad_norm_(model.parameters(), clip))
         else:
-            norm = gradient_norm(model)
+            norm = _gradient_norm(model)
         optimizer.step()
         total, norms, count = total + float(loss.detach()), norms + norm, count + 1
     if count == 0:
-        raise ValueError("expected at least one batch, got an empty iterable")
+        raise ValueError("expected the training batches to hold at least one batch, got none")
     return {"loss": total / count, "grad_norm": norms / count}
 
 
-@torch.no_grad()
 def evaluate(model: nn.Module, batches: Iterable, loss_fn: LossFn) -> float:
     """Mean of ``loss_fn`` over ``batches`` in evaluation mode, without gradients."""
+    _check_module("model", model)
+    _check_callable("loss_fn", loss_fn)
+    return _evaluate(model, batches, loss_fn)
+
+
+@torch.no_grad()
+def _evaluate(model, batches, loss_fn) -> float:
     model.eval()
     values = [float(loss_fn(model, batch)) for batch in batches]
     if not values:
-        raise ValueError("expected at least one batch, got an empty iterable")
+        raise ValueError("expected the evaluation batches to hold at least one batch, got none")
     return sum(values) / len(values)
 
 
@@ -90,20 +146,22 @@ def fit(model: nn.Module, train_batches: Iterable, loss_fn: LossFn,
     ``writer`` (``torch.utils.tensorboard.SummaryWriter``) every value is logged under its
     name at each epoch. ``train_batches`` must be re-iterable (a list or a ``DataLoader``).
     """
-    if not isinstance(epochs, int) or epochs < 1:
-        raise ValueError(f"expected epochs to be a positive int, got {epochs!r}")
+    _check_loop(model, loss_fn, optimizer, clip)
+    check_positive_int("epochs", epochs)
     metrics = metrics or {}
     if metrics and test_batches is None:
         raise ValueError("expected test_batches when metrics are given")
+    for name, fn in metrics.items():
+        _check_callable(f"metrics[{name!r}]", fn)
     history: dict[str, list[float]] = {"train_loss": [], "grad_norm": []}
     bar = tqdm(range(epochs), desc=desc, disable=not progress, leave=True)
     for epoch in bar:
-        stats = train_epoch(model, train_batches, loss_fn, optimizer, clip)
+        stats = _train_epoch(model, train_batches, loss_fn, optimizer, clip)
         row = {"train_loss": stats["loss"], "grad_norm": stats["grad_norm"]}
         if test_batches is not None:
-            row["test_loss"] = evaluate(model, test_batches, loss_fn)
+            row["test_loss"] = _evaluate(model, test_batches, loss_fn)
             for name, fn in metrics.items():
-                row[name] = evaluate(model, test_batches, fn)
+                row[name] = _evaluate(model, test_batches, fn)
         for name, value in row.items():
             history.setdefault(name, []).append(value)
             if writer is not None:
@@ -113,3 +171,59 @@ def fit(model: nn.Module, train_batches: Iterable, loss_fn: LossFn,
             break
         bar.set_postfix({k: f"{v:.4g}" for k, v in row.items()})
     return history
+
+
+def _check_race(models, train_batches, loss_fn, evaluate, numbers: dict) -> None:
+    if not isinstance(models, dict) or not models:
+        raise TypeError(f"expected models to be a non-empty dict of name -> nn.Module, "
+                        f"got {models!r}")
+    for name, model in models.items():
+        _check_module(f"models[{name!r}]", model)
+    if not isinstance(train_batches, Sequence):
+        raise TypeError(f"expected train_batches to be a sequence of batches (a list), "
+                        f"got {type(train_batches).__name__}")
+    if len(train_batches) == 0:
+        raise ValueError("expected train_batches to hold at least one batch, got none")
+    _check_callable("loss_fn", loss_fn)
+    _check_callable("evaluate", evaluate)
+    for name, value in numbers.items():
+        check_real(name, value, 0, low_open=True)
+
+
+def race(models: dict[str, nn.Module], train_batches: Sequence, loss_fn: LossFn,
+         evaluate: Callable[[nn.Module], float], budget: float = 6.0,
+         every: float = 1.0, lr: float = 1e-2, clip: float = 1.0) -> dict[str, Curve]:
+    """Alternate one Adam step per model until each has used ``budget`` CPU seconds.
+
+    Step ``s`` trains every model still under budget on ``train_batches[s % len]``
+    with ``loss_fn(model, batch)``, gradient norm clipped to ``clip``.
+    ``evaluate(model)`` is called at the start, about every ``every`` CPU seconds of
+    a model, and at its end. Returns, for each name, the curve
+    ``[(cpu_seconds, steps, evaluate(model)), ...]``, starting at ``(0.0, 0, ...)``.
+    """
+    _check_race(models, train_batches, loss_fn, evaluate,
+                {"budget": budget, "every": every, "lr": lr, "clip": clip})
+    optimizers = {name: torch.optim.Adam(m.parameters(), lr=lr)
+                  for name, m in models.items()}
+    spent = dict.fromkeys(models, 0.0)
+    curves = {name: [(0.0, 0, evaluate(m))] for name, m in models.items()}
+    total = budget * len(models)
+    with tqdm(total=total, desc="race (CPU s)", mininterval=5.0,
+              bar_format="{l_bar}{bar} {n:.0f}/{total:.0f} s") as bar:
+        for step in itertools.count():
+            batch = train_batches[step % len(train_batches)]
+            for name, model in models.items():
+                if spent[name] >= budget:
+                    continue
+                start = time.thread_time()
+                optimizers[name].zero_grad()
+                loss_fn(model, batch).backward()
+                nn.utils.clip_grad_norm_(model.parameters(), clip)
+                optimizers[name].step()
+                elapsed = time.thread_time() - start
+                spent[name] += elapsed
+                bar.update(min(elapsed, total - bar.n))
+                if spent[name] >= every * len(curves[name]) or spent[name] >= budget:
+                    curves[name].append((spent[name], step + 1, evaluate(model)))
+            if all(s >= budget for s in spent.values()):
+                return curves

@@ -1,3 +1,4 @@
+import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 import torch
@@ -97,39 +98,49 @@ def test_solved_detects_wrong_outputs(params):
     assert not bp.solved(flipped, X, T)
 
 
-@pytest.mark.parametrize(
-    ("call", "message"),
-    [
-        (lambda p: bp.forward(p, X[:, :1]), r"expected X of shape \(N, 2\), got \(4, 1\)"),
-        (lambda p: bp.squared_error(bp.forward(p, X)["Y"], T.ravel()),
-         r"expected T of shape \(4, 1\), got \(4,\)"),
-        (lambda p: bp.forward({**p, "W2": np.zeros((2, 2))}, X),
-         r"expected W2 of shape \(2, 1\), got \(2, 2\)"),
-        (lambda p: bp.forward({"W1": p["W1"]}, X), "missing"),
-        (lambda p: bp.train(p, X, T, lr=0.0, epochs=1), "lr > 0"),
-        (lambda p: bp.train(p, X, T, lr=0.1, epochs=-1), "int >= 0"),
-        (lambda p: bp.solved(p, X, T.ravel()), r"expected T of shape \(N, 1\)"),
-        (lambda p: bp.squared_error(np.zeros(4), T), r"expected Y of shape \(N, 1\)"),
-        (lambda p: bp.train({k: v[None].repeat(2, 0) for k, v in p.items()}, X, T, lr=0.1,
-                            epochs=1, writer=object()), "one network with a writer"),
-        (lambda p: bp.init_params(np.random.default_rng(0), kind="xavier"), "kind"),
-    ],
-)
-def test_bad_inputs_raise_value_error(params, call, message):
-    with pytest.raises(ValueError, match=message):
+POPULATION = bp.init_params(np.random.default_rng(0), population=2)
+
+
+@pytest.mark.parametrize(("call", "error", "name"), [
+    # init_params(rng, population, kind, scale)
+    (lambda p: bp.init_params(np.random.default_rng(0), kind="xavier"), ValueError, "kind"),
+    (lambda p: bp.init_params(0), TypeError, "rng"),
+    (lambda p: bp.init_params(np.random.default_rng(0), population=0), ValueError,
+     "population"),
+    (lambda p: bp.init_params(np.random.default_rng(0), scale=-1.0), ValueError, "scale"),
+    # forward(params, X), squared_error(Y, T), solved(params, X, T)
+    (lambda p: bp.forward(p, X[:, :1]), ValueError, "X"),
+    (lambda p: bp.forward(p, X.astype(int)), TypeError, "X"),
+    (lambda p: bp.forward({**p, "W2": np.zeros((2, 2))}, X), ValueError, "W2"),
+    (lambda p: bp.forward({"W1": p["W1"]}, X), ValueError, "missing"),
+    (lambda p: bp.forward({**p, "W1": [[1.0, 0.0], [0.0, 1.0]]}, X), TypeError, "W1"),
+    (lambda p: bp.squared_error(bp.forward(p, X)["Y"], T.ravel()), ValueError, "T"),
+    (lambda p: bp.squared_error(np.zeros(4), T), ValueError, "Y"),
+    (lambda p: bp.solved(p, X, T.ravel()), ValueError, "T"),
+    # train(params, X, T, lr, epochs, writer)
+    (lambda p: bp.train(p, X, T, lr=0.0, epochs=1), ValueError, "lr"),
+    (lambda p: bp.train(p, X, T, lr=float("nan"), epochs=1), ValueError, "lr"),
+    (lambda p: bp.train(p, X, T, lr=0.1, epochs=-1), ValueError, "epochs"),
+    (lambda p: bp.train(p, X, T, lr=0.1, epochs=True), TypeError, "epochs"),
+    (lambda p: bp.train(POPULATION, X, T, lr=0.1, epochs=1, writer=object()), ValueError,
+     "one network"),
+    # numerical_gradient and plot_xor_decision take one network
+    (lambda p: bp.numerical_gradient(POPULATION, X, T), ValueError, "one network"),
+    (lambda p: bp.plot_xor_decision(POPULATION, X, T), ValueError, "one network"),
+    (lambda p: bp.plot_xor_decision(p, X, T.ravel()), ValueError, "T"),
+])
+def test_bad_input_gets_a_clear_error(params, call, error, name):
+    with pytest.raises(error, match=name):
         call(params)
 
 
-def test_integer_inputs_raise_type_error(params):
-    with pytest.raises(TypeError, match="floating-point"):
-        bp.forward(params, X.astype(int))
-    with pytest.raises(TypeError, match="expected W1 to be a tensor or array, got list"):
-        bp.forward({**params, "W1": [[1.0, 0.0], [0.0, 1.0]]}, X)
-    with pytest.raises(TypeError, match="int >= 0"):
-        bp.train(params, X, T, lr=0.1, epochs=True)
-
-
-def test_numerical_gradient_refuses_a_population():
-    population = bp.init_params(np.random.default_rng(0), population=2)
-    with pytest.raises(ValueError, match="one network"):
-        bp.numerical_gradient(population, X, T)
+def test_decision_plot_draws_regions_lines_and_points(params):
+    fig, ax = plt.subplots()
+    bp.plot_xor_decision(params, bp.XOR_INPUTS, bp.XOR_TARGETS, ax=ax, title="t")
+    labels = [line.get_label() for line in ax.get_lines()]
+    assert labels == ["hidden unit 1", "hidden unit 2"]
+    assert len(ax.collections) >= 3  # filled regions, boundary, two scatters
+    assert ax.get_title() == "t"
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert {"output > 0.5", "output < 0.5", "target 1", "target 0"} <= set(legend)
+    plt.close(fig)

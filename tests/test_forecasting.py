@@ -76,21 +76,25 @@ def test_one_step_predictions_ignore_the_far_past(model):
     torch.testing.assert_close(a[6:], b[6:])  # steps 7.. read windows starting at 3 or later
 
 
-def test_validation_errors(model):
-    x = torch.randn(5, 2, 3, dtype=torch.float64)
-    with pytest.raises(TypeError, match="recurrent layer"):
-        rollout(torch.nn.Linear(3, 3), x, 2)
-    with pytest.raises(ValueError, match=r"expected context of shape \(L, B, D\), got \(5, 3\)"):
-        rollout(model, x[:, 0], 2)
-    with pytest.raises(ValueError, match="expected steps to be an int >= 1, got 0"):
-        rollout(model, x, 0)
-    with pytest.raises(TypeError, match="floating-point"):
-        rollout(model, x.long(), 2)
-    with pytest.raises(ValueError, match="expected window to be an int >= 1, got 0"):
-        one_step_predictions(model, x, 0)
-    with pytest.raises(ValueError, match="at least 2 steps"):
-        one_step_predictions(model, x[:1], 3)
-    with pytest.raises(ValueError, match=r"expected series of shape \(T, B, D\)"):
-        one_step_predictions(model, x[0], 3)
-    with pytest.raises(TypeError, match="recurrent layer"):
-        one_step_predictions(torch.nn.Linear(3, 3), x, 2)
+X = torch.randn(5, 2, 3, dtype=torch.float64)
+RNN_3 = RNN(3, 8, 3).double()
+
+
+@pytest.mark.parametrize(("call", "error", "name"), [
+    # rollout(model, context, steps)
+    (lambda: rollout(torch.nn.Linear(3, 3), X, 2), TypeError, "model"),
+    (lambda: rollout(RNN(3, 8, 2).double(), X, 2), ValueError, "output_dim"),
+    (lambda: rollout(RNN_3, X[:, 0], 2), ValueError, "context"),
+    (lambda: rollout(RNN_3, X[..., :2], 2), ValueError, "context"),
+    (lambda: rollout(RNN_3, X.numpy(), 2), TypeError, "context"),
+    (lambda: rollout(RNN_3, X.long(), 2), TypeError, "context"),
+    (lambda: rollout(RNN_3, X, 0), ValueError, "steps"),
+    # one_step_predictions(model, series, window)
+    (lambda: one_step_predictions(torch.nn.Linear(3, 3), X, 2), TypeError, "model"),
+    (lambda: one_step_predictions(RNN_3, X, 0), ValueError, "window"),
+    (lambda: one_step_predictions(RNN_3, X[:1], 3), ValueError, "series"),
+    (lambda: one_step_predictions(RNN_3, X[0], 3), ValueError, "series"),
+])
+def test_bad_input_gets_a_clear_error(call, error, name):
+    with pytest.raises(error, match=name):
+        call()

@@ -55,14 +55,26 @@ def test_monitor_records_norms_and_gates():
     assert all(len(v) == 7 for v in monitor.grad_norms.values()), "hooks removed by close()"
 
 
-def test_monitor_validation():
+def test_monitor_without_a_layer_records_norms_only():
     layer = LSTM(3, 4, 2)
     optimizer = torch.optim.SGD(layer.parameters(), lr=0.1)
-    with pytest.raises(ValueError, match="every"):
-        TrainingMonitor(layer, optimizer, layer, every=0)
-    with pytest.raises(TypeError, match="last_gates"):
-        TrainingMonitor(layer, optimizer, RNN(3, 4, 2))
     monitor = TrainingMonitor(layer, optimizer)
     fit(layer, [torch.randn(5, 2, 3)], _loss, optimizer, 1, progress=False)
     monitor.close()
     assert monitor.gates == {} and len(monitor.grad_norms["b"]) == 1
+
+
+LSTM_3_4 = LSTM(3, 4, 2)
+SGD = torch.optim.SGD(LSTM_3_4.parameters(), lr=0.1)
+
+
+@pytest.mark.parametrize(("call", "error", "name"), [
+    (lambda: TrainingMonitor(LSTM_3_4, SGD, LSTM_3_4, every=0), ValueError, "every"),
+    (lambda: TrainingMonitor(LSTM_3_4, SGD, LSTM_3_4, every=2.0), TypeError, "every"),
+    (lambda: TrainingMonitor(LSTM_3_4, SGD, RNN(3, 4, 2)), TypeError, "last_gates"),
+    (lambda: TrainingMonitor(list(LSTM_3_4.parameters()), SGD), TypeError, "model"),
+    (lambda: TrainingMonitor(LSTM_3_4, "sgd"), TypeError, "optimizer"),
+])
+def test_bad_input_gets_a_clear_error(call, error, name):
+    with pytest.raises(error, match=name):
+        call()

@@ -5,6 +5,8 @@ import torch
 
 from companion.timing import best_cpu_time, cost, median_wall_time, saved_bytes
 
+TIMERS = (median_wall_time, best_cpu_time)
+
 
 def _busy(seconds):
     def fn():
@@ -61,24 +63,20 @@ def test_cost_returns_cpu_time_and_saved_bytes():
     assert lin == 64 * 8 * 4
 
 
-@pytest.mark.parametrize("timer", [median_wall_time, best_cpu_time])
-def test_timers_validate(timer):
-    with pytest.raises(TypeError, match="callable"):
-        timer(3)
-    with pytest.raises(ValueError, match="repeats"):
-        timer(lambda: None, repeats=0)
-    with pytest.raises(TypeError, match="repeats"):
-        timer(lambda: None, repeats=1.5)
-
-
-def test_saved_bytes_and_cost_validate():
-    with pytest.raises(TypeError, match="callable"):
-        saved_bytes(None, torch.zeros(2))
-    with pytest.raises(TypeError, match="x to be a tensor"):
-        saved_bytes(lambda t: t, [1.0])
-    with pytest.raises(TypeError, match="callable"):
-        cost("f", 8)
-    with pytest.raises(ValueError, match="length"):
-        cost(lambda x: x, 0)
-    with pytest.raises(ValueError, match="repeats"):
-        cost(lambda x: x, 8, repeats=0)
+@pytest.mark.parametrize(("call", "error", "name"), [
+    *[(lambda timer=timer: timer(3), TypeError, "fn") for timer in TIMERS],
+    *[(lambda timer=timer: timer(lambda: None, repeats=0), ValueError, "repeats")
+      for timer in TIMERS],
+    *[(lambda timer=timer: timer(lambda: None, repeats=1.5), TypeError, "repeats")
+      for timer in TIMERS],
+    (lambda: saved_bytes(None, torch.zeros(2)), TypeError, "fn"),
+    (lambda: saved_bytes(lambda t: t, [1.0]), TypeError, "x"),
+    (lambda: saved_bytes(lambda t: t, torch.zeros(2).numpy()), TypeError, "x"),
+    (lambda: cost("f", 8), TypeError, "fn"),
+    (lambda: cost(lambda x: x, 0), ValueError, "length"),
+    (lambda: cost(lambda x: x, 8, repeats=0), ValueError, "repeats"),
+    (lambda: cost(lambda x: x, 8, dim=2.0), TypeError, "dim"),
+])
+def test_bad_input_gets_a_clear_error(call, error, name):
+    with pytest.raises(error, match=name):
+        call()

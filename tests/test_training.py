@@ -4,7 +4,19 @@ import pytest
 import torch
 from torch import nn
 
-from companion.training import evaluate, fit, gradient_norm, tensorboard_dir, train_epoch
+from companion.data.sentences import pad_collate_fn
+from companion.data.text import VOCAB_SIZE, string2code
+from companion.language_model import CharLM, lm_loss
+from companion.rnn import RNN
+from companion.training import (
+    count_parameters,
+    evaluate,
+    fit,
+    gradient_norm,
+    race,
+    tensorboard_dir,
+    train_epoch,
+)
 
 
 def regression_problem():
@@ -49,7 +61,7 @@ def test_gradient_norm_and_evaluate():
     model.weight.grad = torch.tensor([[3.0, 4.0]])
     assert gradient_norm(model) == pytest.approx(5.0)
     batches = [(torch.ones(2, 2), torch.zeros(2, 1))]
-    expected = float(model(batches[0][0]).pow(2).mean())
+    expected = float(model(batches[0][0]).detach().pow(2).mean())
     assert evaluate(model, batches, mse) == pytest.approx(expected)
     assert torch.is_grad_enabled()
 
@@ -77,23 +89,6 @@ def test_divergence_stops_training():
     assert len(history["train_loss"]) == 1
 
 
-@pytest.mark.parametrize("kwargs", [{"epochs": 0}, {"epochs": 2, "clip": 0.0},
-                                    {"epochs": 2, "metrics": {"m": mse}}])
-def test_bad_arguments(kwargs):
-    model = nn.Linear(3, 1)
-    with pytest.raises(ValueError, match="expected"):
-        fit(model, regression_problem(), mse, torch.optim.SGD(model.parameters(), lr=0.1),
-            progress=False, **kwargs)
-
-
-def test_empty_batches_are_an_error():
-    model = nn.Linear(3, 1)
-    with pytest.raises(ValueError, match="at least one batch"):
-        train_epoch(model, [], mse, torch.optim.SGD(model.parameters(), lr=0.1))
-    with pytest.raises(ValueError, match="at least one batch"):
-        evaluate(model, [], mse)
-
-
 def test_tensorboard_dir_is_fresh_and_under_the_repository():
     path = tensorboard_dir("unit_test_run")
     (path / "old_event").write_text("x")
@@ -101,6 +96,104 @@ def test_tensorboard_dir_is_fresh_and_under_the_repository():
     assert again == path and list(again.iterdir()) == []
     assert (path.parents[2] / "_config.yml").is_file()
     again.rmdir()
-    for bad in ("", "a/b", ".."):
-        with pytest.raises(ValueError, match="plain folder name"):
-            tensorboard_dir(bad)
+
+
+BATCHES = [pad_collate_fn([string2code("hello there"), string2code("abc")]),
+           pad_collate_fn([string2code("general kenobi")])]
+
+
+def _models():
+    torch.manual_seed(0)
+    return {"small": CharLM(RNN(4, 8, VOCAB_SIZE)), "large": CharLM(RNN(8, 64, VOCAB_SIZE))}
+
+
+def test_race_spends_the_budget_and_records_curves():
+    models, calls = _models(), []
+
+    @torch.no_grad()
+    def evaluate(model):
+        calls.append(model)
+        return float(lm_loss(model, BATCHES[0]))
+
+    curves = race(models, BATCHES, lm_loss, evaluate, budget=0.05, every=0.02)
+    assert set(curves) == {"small", "large"}
+    for curve in curves.values():
+        assert curve[0][:2] == (0.0, 0)
+        seconds, steps, _ = zip(*curve, strict=True)
+        assert seconds[-1] >= 0.05                        # each used its budget
+        assert list(seconds) == sorted(seconds) and list(steps) == sorted(steps)
+        assert steps[-1] >= 1
+    assert sum(c is models["small"] for c in calls) == len(curves["small"])
+    assert sum(c is models["large"] for c in calls) == len(curves["large"])
+
+
+def test_race_trains():
+    models = _models()
+
+    @torch.no_grad()
+    def evaluate(model):
+        return float(lm_loss(model, BATCHES[0]))
+
+    curves = race({"small": models["small"]}, BATCHES, lm_loss, evaluate, budget=0.3,
+                  every=0.3, lr=0.05)
+    assert curves["small"][-1][2] < curves["small"][0][2] - 0.5
+
+
+def test_count_parameters_counts_every_entry():
+    assert count_parameters(nn.Linear(3, 2)) == 3 * 2 + 2
+    assert count_parameters(nn.Sequential(nn.Linear(3, 2), nn.ReLU(), nn.Linear(2, 1))) == 11
+    rnn = RNN(4, 8, 3)
+    assert count_parameters(rnn) == sum(p.numel() for p in rnn.parameters()) > 0
+
+
+LINEAR = nn.Linear(3, 1)
+SGD = torch.optim.SGD(LINEAR.parameters(), lr=0.1)
+BATCHES_XY = regression_problem()
+
+
+def fit_with(**kwargs):
+    arguments = {"model": LINEAR, "train_batches": BATCHES_XY, "loss_fn": mse,
+                 "optimizer": SGD, "epochs": 1, "progress": False, **kwargs}
+    return fit(**arguments)
+
+
+def race_with(**kwargs):
+    arguments = {"models": {"m": LINEAR}, "train_batches": BATCHES_XY, "loss_fn": mse,
+                 "evaluate": lambda m: 0.0, "budget": 0.01, **kwargs}
+    return race(**arguments)
+
+
+@pytest.mark.parametrize(("call", "error", "name"), [
+    # fit(model, train_batches, loss_fn, optimizer, epochs, ...) and train_epoch, evaluate
+    (lambda: fit_with(epochs=0), ValueError, "epochs"),
+    (lambda: fit_with(epochs=2.0), TypeError, "epochs"),
+    (lambda: fit_with(clip=0.0), ValueError, "clip"),
+    (lambda: fit_with(clip=float("nan")), ValueError, "clip"),
+    (lambda: fit_with(metrics={"m": mse}), ValueError, "test_batches"),
+    (lambda: fit_with(test_batches=BATCHES_XY, metrics={"m": 3}), TypeError, "metrics"),
+    (lambda: fit_with(model=lambda x: x), TypeError, "model"),
+    (lambda: fit_with(loss_fn="mse"), TypeError, "loss_fn"),
+    (lambda: fit_with(optimizer=None), TypeError, "optimizer"),
+    (lambda: fit_with(train_batches=[]), ValueError, "training batches"),
+    (lambda: fit_with(test_batches=[]), ValueError, "evaluation batches"),
+    (lambda: train_epoch(LINEAR, [], mse, SGD), ValueError, "training batches"),
+    (lambda: evaluate(LINEAR, [], mse), ValueError, "evaluation batches"),
+    (lambda: evaluate(LINEAR, BATCHES_XY, None), TypeError, "loss_fn"),
+    # race(models, train_batches, loss_fn, evaluate, budget, every, lr, clip)
+    (lambda: race_with(models={}), TypeError, "models"),
+    (lambda: race_with(models={"m": 3}), TypeError, r"models\['m'\]"),
+    (lambda: race_with(train_batches=[]), ValueError, "train_batches"),
+    (lambda: race_with(train_batches=iter(BATCHES_XY)), TypeError, "train_batches"),
+    (lambda: race_with(evaluate=None), TypeError, "evaluate"),
+    (lambda: race_with(loss_fn=None), TypeError, "loss_fn"),
+    *[(lambda name=name: race_with(**{name: 0}), ValueError, name)
+      for name in ("budget", "every", "lr", "clip")],
+    # count_parameters, gradient_norm, tensorboard_dir
+    (lambda: count_parameters(torch.zeros(3)), TypeError, "model"),
+    (lambda: gradient_norm([torch.zeros(3)]), TypeError, "model"),
+    *[(lambda bad=bad: tensorboard_dir(bad), ValueError, "name") for bad in ("", "a/b", "..")],
+    (lambda: tensorboard_dir(None), TypeError, "name"),
+])
+def test_bad_input_gets_a_clear_error(call, error, name):
+    with pytest.raises(error, match=name):
+        call()
