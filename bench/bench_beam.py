@@ -15,7 +15,6 @@ time) and exits with status 1 if the single-thread speed-up at ``K = 16`` is bel
 """
 
 import math
-import time
 
 import torch
 
@@ -24,6 +23,7 @@ from companion.data.text import EOS_ID, VOCAB_SIZE, string2code
 from companion.decoding import beam_search, beam_search_reference
 from companion.language_model import CharLM
 from companion.rnn import RNN
+from companion.timing import best_cpu_time, median_wall_time
 
 REQUIRED_SPEEDUP = 8.0
 
@@ -43,16 +43,6 @@ def without_eos(model: CharLM):
     return step
 
 
-def best_time(fn, repeats: int, clock) -> float:
-    """The smallest time of ``repeats`` runs of ``fn()`` on ``clock`` (the least disturbed)."""
-    times = []
-    for _ in range(repeats):
-        begin = clock()
-        fn()
-        times.append(clock() - begin)
-    return min(times)
-
-
 def compare(widths=(4, 16), maxlen: int = 100, repeats: int = 3, prompt: str = "The ",
             model: CharLM | None = None, threads: int | None = 1) -> list[dict]:
     """Time both searches for each width, side by side in this process; one dict per width.
@@ -63,7 +53,7 @@ def compare(widths=(4, 16), maxlen: int = 100, repeats: int = 3, prompt: str = "
     """
     model = chapter_model() if model is None else model
     step, start = without_eos(model), string2code(prompt)
-    clock = time.thread_time if threads == 1 else time.perf_counter
+    timer = best_cpu_time if threads == 1 else median_wall_time
     previous = torch.get_num_threads()
     if threads is not None:
         torch.set_num_threads(threads)
@@ -71,22 +61,22 @@ def compare(widths=(4, 16), maxlen: int = 100, repeats: int = 3, prompt: str = "
     try:
         with torch.no_grad():
             for width in widths:
-                rows.append(_time_width(step, start, maxlen, width, repeats, clock))
+                rows.append(_time_width(step, start, maxlen, width, repeats, timer))
     finally:
         torch.set_num_threads(previous)
     return rows
 
 
-def _time_width(step, start, maxlen, width, repeats, clock) -> dict:
+def _time_width(step, start, maxlen, width, repeats, timer) -> dict:
     batched = beam_search(step, start, EOS_ID, maxlen, width, bos_id=EOS_ID)
     looped = beam_search_reference(step, start, EOS_ID, maxlen, width, bos_id=EOS_ID)
     if [h.tokens for h in batched] != [h.tokens for h in looped]:
         raise AssertionError(f"the two searches disagree at width {width}")
-    t_batched = best_time(
-        lambda: beam_search(step, start, EOS_ID, maxlen, width, bos_id=EOS_ID), repeats, clock)
-    t_loop = best_time(
+    t_batched = timer(
+        lambda: beam_search(step, start, EOS_ID, maxlen, width, bos_id=EOS_ID), repeats)
+    t_loop = timer(
         lambda: beam_search_reference(step, start, EOS_ID, maxlen, width, bos_id=EOS_ID),
-        repeats, clock)
+        repeats)
     return {"K": width, "L": maxlen, "loop_s": t_loop, "batched_s": t_batched,
             "speedup": t_loop / t_batched}
 

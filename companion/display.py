@@ -47,6 +47,7 @@ class Listing:
 
 def source_title(obj) -> str:
     """Where ``obj`` is defined: ``"<file relative to the repository>, lines <first>–<last>"``."""
+    obj = inspect.unwrap(obj)  # a decorated function: the source of the function itself
     file = Path(inspect.getsourcefile(obj)).resolve()
     lines, first = inspect.getsourcelines(obj)
     name = file.relative_to(REPO_ROOT).as_posix() if file.is_relative_to(REPO_ROOT) else file.name

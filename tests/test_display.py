@@ -70,3 +70,15 @@ def test_diagram_helpers_draw_on_the_axis():
 def test_bad_input_gets_a_clear_error(call, error, name):
     with pytest.raises(error, match=name):
         call()
+
+
+def test_a_decorated_function_is_titled_with_its_own_file():
+    import torch
+
+    from companion.display import source_title
+
+    @torch.no_grad()  # a wrapper defined in torch's own files
+    def shown(x):
+        return x
+
+    assert source_title(shown).startswith("tests/test_display.py, lines ")
