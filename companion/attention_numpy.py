@@ -22,16 +22,7 @@ normalization" (2016); Xiong et al., "On layer normalization in the Transformer 
 
 import numpy as np
 
-from companion.checks import check_floating, check_positive_int, check_shape
-
-
-def _check_array(name: str, x) -> None:
-    """Raise ``TypeError`` unless ``x`` is a floating-point NumPy array, the input of this
-    module's maths (a tensor gets the hint ``.detach().numpy()``)."""
-    if not isinstance(x, np.ndarray):
-        hint = " (convert it with .detach().numpy())" if hasattr(x, "detach") else ""
-        raise TypeError(f"expected {name} to be a numpy.ndarray, got {type(x).__name__}{hint}")
-    check_floating(name, x)
+from companion.checks import check_array, check_positive_int, check_shape
 
 
 def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -39,7 +30,7 @@ def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
 
     Entries equal to ``-inf`` get probability exactly 0. Any shape; returns the same shape.
     """
-    _check_array("x", x)
+    check_array("x", x)
     shifted = x - np.max(x, axis=axis, keepdims=True)
     e = np.exp(shifted)
     return e / np.sum(e, axis=axis, keepdims=True)
@@ -65,7 +56,7 @@ def scaled_dot_product_attention(q: np.ndarray, k: np.ndarray, v: np.ndarray,
     all masked has no defined output and raises ``ValueError``.
     """
     for name, t in (("q", q), ("k", k), ("v", v)):
-        _check_array(name, t)
+        check_array(name, t)
         if t.ndim < 2:
             raise ValueError(f"expected {name} of shape (..., L, d), got {t.shape}")
     if q.shape[-1] != k.shape[-1]:
@@ -104,7 +95,7 @@ def positional_encoding(length: int, d_model: int) -> np.ndarray:
 
 def _check_last_dim(name: str, x: np.ndarray, size: int) -> None:
     """Raise unless ``x`` is a floating array of shape ``(..., size)``."""
-    _check_array(name, x)
+    check_array(name, x)
     if x.ndim < 1 or x.shape[-1] != size:
         raise ValueError(f"expected {name} of shape (..., {size}), got {x.shape}")
 
@@ -213,7 +204,7 @@ class MultiHeadAttention(Module):
     def __call__(self, x: np.ndarray, causal: bool = False) -> np.ndarray:
         """``x (L, B, d_model)`` → ``(L, B, d_model)``; with ``causal`` position ``t`` only
         sees positions ``<= t``."""
-        _check_array("x", x)
+        check_array("x", x)
         dims = check_shape("x", x, ("L", "B", self.d_model))
         length, batch = dims["L"], dims["B"]
         d_head = self.d_model // self.n_heads

@@ -143,3 +143,12 @@ def check_real(name: str, value, low: float | None = None, high: float | None = 
     if not inside:
         raise ValueError(f"expected {name} to be a real number in {interval}, got {value!r}")
     return value
+
+
+def check_array(name: str, x) -> None:
+    """Raise ``TypeError`` unless ``x`` is a floating-point NumPy array (the input of the
+    book's NumPy implementations); a tensor gets the hint ``.detach().numpy()``."""
+    if not isinstance(x, np.ndarray):
+        hint = " (convert it with .detach().numpy())" if hasattr(x, "detach") else ""
+        raise TypeError(f"expected {name} to be a numpy.ndarray, got {type(x).__name__}{hint}")
+    check_floating(name, x)

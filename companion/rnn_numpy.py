@@ -27,19 +27,10 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from companion.checks import check_floating, check_positive_int, check_shape
+from companion.checks import check_array, check_positive_int, check_shape
 from companion.rnn import RNN
 
 PARAMETERS = ("W_i", "W_h", "b_h", "W_d", "b_d")
-
-
-def _check_array(name: str, x) -> None:
-    """Raise ``TypeError`` unless ``x`` is a floating-point NumPy array, the input of this
-    module's maths (a tensor gets the hint ``.detach().numpy()``)."""
-    if not isinstance(x, np.ndarray):
-        hint = " (convert it with .detach().numpy())" if hasattr(x, "detach") else ""
-        raise TypeError(f"expected {name} to be a numpy.ndarray, got {type(x).__name__}{hint}")
-    check_floating(name, x)
 
 
 class NumpyRNN:
@@ -87,11 +78,11 @@ class NumpyRNN:
         Returns the hidden states ``(L, B, H)`` and the outputs ``(L, B, O)``, and keeps what
         ``backward`` needs.
         """
-        _check_array("x", x)
+        check_array("x", x)
         dims = check_shape("x", x, ("L", "B", self.input_dim))
         if h0 is None:
             h0 = np.zeros((dims["B"], self.latent_dim))
-        _check_array("h0", h0)
+        check_array("h0", h0)
         check_shape("h0", h0, ("B", self.latent_dim), dims)
         p = self.params
         states, h = [], h0
@@ -107,7 +98,7 @@ class NumpyRNN:
         if self._cache is None:
             raise RuntimeError("expected forward to be called before backward")
         x, h0, states = self._cache
-        _check_array("dy", dy)
+        check_array("dy", dy)
         check_shape("dy", dy, (x.shape[0], x.shape[1], self.output_dim))
         return x, h0, states
 
@@ -167,9 +158,9 @@ def mse_loss_and_grad(outputs: np.ndarray, target: np.ndarray) -> tuple[float, n
     ``outputs`` and ``target`` are ``(L, B, O)``; the sum runs over every element and is
     averaged over the batch ``B``; ``dy`` has the shape of ``outputs``.
     """
-    _check_array("outputs", outputs)
+    check_array("outputs", outputs)
     dims = check_shape("outputs", outputs, ("L", "B", "O"))
-    _check_array("target", target)
+    check_array("target", target)
     check_shape("target", target, ("L", "B", "O"), dims)
     diff = outputs - target
     batch = outputs.shape[1]

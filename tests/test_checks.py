@@ -80,6 +80,9 @@ def test_check_positive_int():
      ValueError, "real number"),
     (lambda: checks.check_real("p", True), TypeError, "real"),
     (lambda: checks.check_real("p", "0.5"), TypeError, "real"),
+    (lambda: checks.check_array("x", torch.zeros(2)), TypeError,
+     r"expected x to be a numpy.ndarray, got Tensor \(convert it with .detach\(\).numpy"),
+    (lambda: checks.check_array("x", np.zeros(2, dtype=int)), TypeError, "floating-point"),
 ])
 def test_edge_checks_reject(call, error, message):
     with pytest.raises(error, match=message):
