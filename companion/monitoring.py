@@ -8,7 +8,9 @@
   clipping;
 * a hook on the optimiser (``register_step_pre_hook``) closes each update: it stores the norms,
   and every ``every`` updates copies the gate values that the recurrent layer recorded in its
-  last forward pass (``record_gates``, ``last_gates``, see ``companion.recurrent``).
+  last forward pass (``record_gates``, ``last_gates``, see ``companion.recurrent``). The layer
+  records its gates only for those updates, so the other forward passes keep their fast path
+  (the LSTM's hand-written backward).
 
 With a TensorBoard ``SummaryWriter`` the same values are logged as scalars
 (``grad_norm/<parameter>``) and histograms (``gates/<gate>``, via ``add_histogram``), as the
@@ -27,8 +29,8 @@ class TrainingMonitor:
     ``layer`` is the recurrent layer whose gates are watched (it must offer ``record_gates``
     and ``last_gates``); ``None`` records gradient norms only. Attributes after training:
     ``grad_norms[name]`` is a list with one float per update; ``gates[step]`` is a dict
-    ``{gate: tensor (L, B, H)}`` for the updates ``0, every, 2 every, …`` and the last one
-    seen. Call ``close()`` to remove the hooks.
+    ``{gate: tensor (L, B, H)}`` for the updates ``0, every, 2 every, …``. Call ``close()``
+    to remove the hooks.
     """
 
     def __init__(self, model: nn.Module, optimizer: torch.optim.Optimizer,
@@ -47,7 +49,6 @@ class TrainingMonitor:
         self.grad_norms: dict[str, list[float]] = {}
         self.gates: dict[int, dict[str, torch.Tensor]] = {}
         self._pending: dict[str, float] = {}
-        self._last: tuple[int, dict[str, torch.Tensor]] | None = None
         self._handles = [p.register_post_accumulate_grad_hook(self._grad_hook(name))
                          for name, p in model.named_parameters() if p.requires_grad]
         self._handles.append(optimizer.register_step_pre_hook(self._on_step))
@@ -65,22 +66,19 @@ class TrainingMonitor:
             if self.writer is not None:
                 self.writer.add_scalar(f"grad_norm/{name}", value, self.step)
         self._pending = {}
-        if self.layer is not None and self.layer.last_gates:
-            last = self.layer.last_gates  # a new dict of new tensors at every forward
-            if self.step % self.every == 0:
-                self.gates[self.step] = last
-                if self.writer is not None:
-                    for gate, values in last.items():
-                        self.writer.add_histogram(f"gates/{gate}", values, self.step)
-            self._last = (self.step, last)
+        if self.layer is not None and self.step % self.every == 0 and self.layer.last_gates:
+            self.gates[self.step] = self.layer.last_gates  # new tensors at every forward
+            if self.writer is not None:
+                for gate, values in self.layer.last_gates.items():
+                    self.writer.add_histogram(f"gates/{gate}", values, self.step)
         self.step += 1
+        if self.layer is not None:  # record the gates of the next forward only if needed
+            self.layer.record_gates = self.step % self.every == 0
 
     def close(self) -> None:
-        """Remove the hooks, keep the last gate values seen and stop recording gates."""
+        """Remove the hooks and stop recording gates."""
         for handle in self._handles:
             handle.remove()
         self._handles = []
-        if self._last is not None:
-            self.gates.setdefault(*self._last)
         if self.layer is not None:
             self.layer.record_gates = False

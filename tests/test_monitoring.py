@@ -34,8 +34,11 @@ def test_monitor_records_norms_and_gates():
     writer = _Writer()
     monitor = TrainingMonitor(layer, optimizer, layer, writer=writer, every=3)
     assert layer.record_gates
+    recording = []  # the gates are recorded only on the updates they are kept for
+    layer.register_forward_pre_hook(lambda module, args: recording.append(module.record_gates))
     fit(layer, batches, _loss, optimizer, 1, progress=False, clip=1e-3)
     monitor.close()
+    assert recording == [True, False, False, True, False, False, True]
     assert not layer.record_gates
     assert set(monitor.grad_norms) == {name for name, _ in layer.named_parameters()}
     assert all(len(v) == 7 for v in monitor.grad_norms.values())
