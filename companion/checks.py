@@ -152,3 +152,14 @@ def check_array(name: str, x) -> None:
         hint = " (convert it with .detach().numpy())" if hasattr(x, "detach") else ""
         raise TypeError(f"expected {name} to be a numpy.ndarray, got {type(x).__name__}{hint}")
     check_floating(name, x)
+
+
+def check_sequence(name: str, x, spec: Sequence[int | str], dtype: torch.dtype) -> dict:
+    """Check a model's input: a tensor of shape ``spec`` (``"L"`` first for a sequence), of
+    the parameters' ``dtype``, with at least one time step; return the named sizes."""
+    dims = check_tensor(name, x, spec)
+    check_dtype(name, x, dtype)
+    if dims.get("L") == 0:
+        raise ValueError(f"expected {name} with at least one time step, got shape "
+                         f"{tuple(x.shape)}")
+    return dims

@@ -61,7 +61,7 @@ import torch
 from torch import nn
 from torch.autograd.function import once_differentiable
 
-from companion.checks import check_dtype, check_positive_int, check_tensor
+from companion.checks import check_dtype, check_positive_int, check_sequence, check_tensor
 
 LSTMState = tuple[torch.Tensor, torch.Tensor]
 
@@ -88,12 +88,7 @@ class _Recurrent(nn.Module):
 
     def _check_input(self, x, spec: tuple) -> dict:
         """Check ``x`` (a tensor of shape ``spec``, the parameters' dtype); return its sizes."""
-        dims = check_tensor("x", x, spec)
-        check_dtype("x", x, self.W_ih.dtype)
-        if dims.get("L") == 0:
-            raise ValueError(f"expected x with at least one time step, got shape "
-                             f"{tuple(x.shape)}")
-        return dims
+        return check_sequence("x", x, spec, self.W_ih.dtype)
 
     def _check_hidden(self, name: str, h, dims: dict) -> None:
         check_tensor(name, h, ("B", self.latent_dim), dims)

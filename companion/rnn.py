@@ -20,7 +20,7 @@ import math
 import torch
 from torch import nn
 
-from companion.checks import check_dtype, check_positive_int, check_tensor
+from companion.checks import check_dtype, check_positive_int, check_sequence, check_tensor
 
 
 class RNN(nn.Module):
@@ -50,12 +50,7 @@ class RNN(nn.Module):
 
     def _check_input(self, x, spec: tuple) -> dict:
         """Check that ``x`` is a tensor of shape ``spec`` and the parameters' dtype."""
-        dims = check_tensor("x", x, spec)
-        check_dtype("x", x, self.W_i.dtype)
-        if dims.get("L") == 0:
-            raise ValueError(f"expected x with at least one time step, got shape "
-                             f"{tuple(x.shape)}")
-        return dims
+        return check_sequence("x", x, spec, self.W_i.dtype)
 
     def _check_state(self, h, dims: dict) -> None:
         check_tensor("h", h, ("B", self.latent_dim), dims)
