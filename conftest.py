@@ -1,10 +1,9 @@
 """Run the book's chapters under nbval straight from their MyST Markdown sources.
 
 nbval only collects ``.ipynb`` files. Here every ``book/**/*.md`` file with a jupytext
-header (a ``kernelspec``) is read with ``jupytext.read`` and handed to nbval's collector,
-so a failing cell is reported as ``book/<chapter>.md::Cell N`` and the kernel runs in
-``book/``, as it does when the book is built.
-"""
+header (a ``kernelspec``) is read with ``jupytext.read`` and handed to nbval's
+collector, so a failing cell is reported as ``book/<chapter>.md::Cell N`` and the kernel
+runs in ``book/``, as it does when the book is built."""
 
 import jupytext
 import nbformat
@@ -23,7 +22,9 @@ class MarkdownNotebook(IPyNbFile):
 
     def collect(self):
         original = nbformat.read
-        nbformat.read = lambda path, as_version: jupytext.read(path, as_version=as_version)
+        nbformat.read = lambda path, as_version: jupytext.read(
+            path, as_version=as_version
+        )
         try:
             return list(super().collect())
         finally:

@@ -1,10 +1,10 @@
 """Speed of the companion attention against PyTorch's fused kernel, forward + backward.
 
 Times ``companion.attention.scaled_dot_product_attention`` and
-``torch.nn.functional.scaled_dot_product_attention`` on the same ``(B, h, L, d_head)`` inputs,
-with and without the causal mask, and prints the ratio companion / torch (target: <= 1.5 at
-B=32, heads=4, L=128, d=128). The two are called alternately and the median time of each is
-kept, so a background load slows both alike.
+``torch.nn.functional.scaled_dot_product_attention`` on the same ``(B, h, L, d_head)``
+inputs, with and without the causal mask, and prints the ratio companion / torch
+(target: <= 1.5 at B=32, heads=4, L=128, d=128). The two are called alternately and the
+median time of each is kept, so a background load slows both alike.
 
 Usage: ``python bench/bench_attention.py [--repeats 50] [--max-ratio 1.5]``;
 the exit status is 1 when a ratio exceeds ``--max-ratio``.
@@ -21,14 +21,14 @@ import torch.nn.functional as F
 from companion.attention import causal_mask, scaled_dot_product_attention
 
 
-def compare(batch=32, heads=4, length=128, d_model=128, causal=False, repeats=50,
-            seed=0) -> dict:
+def compare(
+    batch=32, heads=4, length=128, d_model=128, causal=False, repeats=50, seed=0
+) -> dict:
     """Median seconds per forward+backward of both implementations, and their ratio.
 
-    The two are called alternately, ``repeats`` times each after a warm-up, and each call is
-    timed on its own: a change of load on the machine hits both alike, and the median
-    ignores the calls that an interruption slowed down.
-    """
+    The two are called alternately, ``repeats`` times each after a warm-up, and each
+    call is timed on its own: a change of load on the machine hits both alike, and the
+    median ignores the calls that an interruption slowed down."""
     torch.manual_seed(seed)
     shape = (batch, heads, length, d_model // heads)
     inputs = [torch.randn(shape, requires_grad=True) for _ in range(3)]
@@ -36,7 +36,9 @@ def compare(batch=32, heads=4, length=128, d_model=128, causal=False, repeats=50
     mask = causal_mask(length) if causal else None
     implementations = {
         "companion": lambda q, k, v: scaled_dot_product_attention(q, k, v, mask)[0],
-        "torch": lambda q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=causal),
+        "torch": lambda q, k, v: F.scaled_dot_product_attention(
+            q, k, v, is_causal=causal
+        ),
     }
     times = {name: [] for name in implementations}
     for i in range(repeats + 3):
@@ -55,13 +57,17 @@ def main(argv=None) -> int:
     parser.add_argument("--repeats", type=int, default=50)
     parser.add_argument("--max-ratio", type=float, default=1.5)
     args = parser.parse_args(argv)
-    print(f"B=32 heads=4 L=128 d=128, forward+backward, {torch.get_num_threads()} threads")
+    print(
+        f"B=32 heads=4 L=128 d=128, forward+backward, {torch.get_num_threads()} threads"
+    )
     worst = 0.0
     for causal in (False, True):
         r = compare(causal=causal, repeats=args.repeats)
         worst = max(worst, r["ratio"])
-        print(f"{'causal' if causal else 'full  '}  companion {r['companion'] * 1e3:7.2f} ms  "
-              f"torch {r['torch'] * 1e3:7.2f} ms  ratio {r['ratio']:.2f}")
+        print(
+            f"{'causal' if causal else 'full  '}  companion {r['companion'] * 1e3:7.2f} ms  "  # noqa: E501
+            f"torch {r['torch'] * 1e3:7.2f} ms  ratio {r['ratio']:.2f}"
+        )
     print(f"worst ratio {worst:.2f} (target <= {args.max_ratio})")
     return 0 if worst <= args.max_ratio else 1
 

@@ -1,18 +1,19 @@
 """Batched beam search against a per-hypothesis loop (chapter 6).
 
-``companion.decoding.beam_search`` advances all live hypotheses with one ``step`` call on a
-batch of at most ``K`` rows. The baseline, ``companion.decoding.beam_search_reference``, is
-the same search written the direct way: every hypothesis keeps its own state and is advanced
-by its own ``step`` call. Both return the same hypotheses (checked here before timing); only the
-number of model calls differs, ``L`` against about ``K * L``.
+``companion.decoding.beam_search`` advances all live hypotheses with one ``step`` call
+on a batch of at most ``K`` rows. The baseline,
+``companion.decoding.beam_search_reference``, is the same search written the direct way:
+every hypothesis keeps its own state and is advanced by its own ``step`` call. Both
+return the same hypotheses (checked here before timing); only the number of model calls
+differs, ``L`` against about ``K * L``.
 
-The model has the chapter's architecture (``CharLM`` over an Elman ``RNN``, embedding 32,
-hidden 128, vocabulary 97). Its end-of-sequence symbol is forbidden during the benchmark,
-so every run makes exactly ``L`` steps whatever the weights: the timing measures the search,
-not when the model chooses to stop. Run ``python bench/bench_beam.py`` from the repository
-root; it prints two Markdown tables (default threads and wall time; one thread and its CPU
-time) and exits with status 1 if the single-thread speed-up at ``K = 16`` is below 8.
-"""
+The model has the chapter's architecture (``CharLM`` over an Elman ``RNN``, embedding
+32, hidden 128, vocabulary 97). Its end-of-sequence symbol is forbidden during the
+benchmark, so every run makes exactly ``L`` steps whatever the weights: the timing
+measures the search, not when the model chooses to stop. Run
+``python bench/bench_beam.py`` from the repository root; it prints two Markdown tables
+(default threads and wall time; one thread and its CPU time) and exits with status 1 if
+the single-thread speed-up at ``K = 16`` is below 8."""
 
 import math
 
@@ -29,28 +30,40 @@ REQUIRED_SPEEDUP = 8.0
 
 
 def chapter_model(seed: int = 0) -> CharLM:
-    """The chapter's architecture, randomly initialised (timing does not depend on weights)."""
+    """The chapter's architecture, randomly initialised (timing does not depend on
+    weights)."""
     set_seed(seed)
     return CharLM(RNN(32, 128, VOCAB_SIZE)).eval()
 
 
 def without_eos(model: CharLM):
-    """``model.step`` with EOS forbidden (probability 0), so that every run lasts ``maxlen``."""
+    """``model.step`` with EOS forbidden (probability 0), so that every run lasts
+    ``maxlen``."""
+
     def step(state, tokens):
         log_probs, state = model.step(state, tokens)
-        return torch.log_softmax(log_probs.index_fill(1, torch.tensor([EOS_ID]), -math.inf),
-                                 dim=1), state
+        return torch.log_softmax(
+            log_probs.index_fill(1, torch.tensor([EOS_ID]), -math.inf), dim=1
+        ), state
+
     return step
 
 
-def compare(widths=(4, 16), maxlen: int = 100, repeats: int = 3, prompt: str = "The ",
-            model: CharLM | None = None, threads: int | None = 1) -> list[dict]:
-    """Time both searches for each width, side by side in this process; one dict per width.
+def compare(
+    widths=(4, 16),
+    maxlen: int = 100,
+    repeats: int = 3,
+    prompt: str = "The ",
+    model: CharLM | None = None,
+    threads: int | None = 1,
+) -> list[dict]:
+    """Time both searches for each width, side by side in this process; one dict per
+    width.
 
-    With ``threads=1`` (the default) PyTorch runs on one thread and the time is the CPU time
-    of that thread, which other programs sharing the machine do not inflate. With
-    ``threads=None`` PyTorch keeps its default number of threads and the time is wall time.
-    """
+    With ``threads=1`` (the default) PyTorch runs on one thread and the time is the CPU
+    time of that thread, which other programs sharing the machine do not inflate. With
+    ``threads=None`` PyTorch keeps its default number of threads and the time is wall
+    time."""
     model = chapter_model() if model is None else model
     step, start = without_eos(model), string2code(prompt)
     timer = best_cpu_time if threads == 1 else median_wall_time
@@ -73,20 +86,34 @@ def _time_width(step, start, maxlen, width, repeats, timer) -> dict:
     if [h.tokens for h in batched] != [h.tokens for h in looped]:
         raise AssertionError(f"the two searches disagree at width {width}")
     t_batched = timer(
-        lambda: beam_search(step, start, EOS_ID, maxlen, width, bos_id=EOS_ID), repeats)
+        lambda: beam_search(step, start, EOS_ID, maxlen, width, bos_id=EOS_ID), repeats
+    )
     t_loop = timer(
-        lambda: beam_search_reference(step, start, EOS_ID, maxlen, width, bos_id=EOS_ID),
-        repeats)
-    return {"K": width, "L": maxlen, "loop_s": t_loop, "batched_s": t_batched,
-            "speedup": t_loop / t_batched}
+        lambda: beam_search_reference(
+            step, start, EOS_ID, maxlen, width, bos_id=EOS_ID
+        ),
+        repeats,
+    )
+    return {
+        "K": width,
+        "L": maxlen,
+        "loop_s": t_loop,
+        "batched_s": t_batched,
+        "speedup": t_loop / t_batched,
+    }
 
 
 def markdown(rows: list[dict]) -> str:
     """The rows of ``compare`` as a Markdown table."""
-    lines = ["| K | L | per-hypothesis loop (s) | batched (s) | speed-up |",
-             "|---|---|---|---|---|"]
-    lines += [f"| {r['K']} | {r['L']} | {r['loop_s']:.3f} | {r['batched_s']:.3f} | "
-              f"{r['speedup']:.1f}x |" for r in rows]
+    lines = [
+        "| K | L | per-hypothesis loop (s) | batched (s) | speed-up |",
+        "|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {r['K']} | {r['L']} | {r['loop_s']:.3f} | {r['batched_s']:.3f} | "
+        f"{r['speedup']:.1f}x |"
+        for r in rows
+    ]
     return "\n".join(lines)
 
 

@@ -1,23 +1,25 @@
 """Companion package of the book *Recurrent networks, from XOR to TRM*.
 
 Every chapter imports its tested reference implementations from here. The modules each
-chapter imports (data sets live in ``companion.data``): first those the chapter is about,
-then, after "also", those it borrows from another chapter:
+chapter imports (data sets live in ``companion.data``): first those the chapter is
+about, then, after "also", those it borrows from another chapter:
 
 * Chapter 1, backpropagation by hand on XOR: ``backprop`` (the 2-2-1 network, its
   gradient, its decision-region figure).
 * Chapter 2, the RNN: ``rnn``, ``rnn_numpy`` (BPTT by hand), ``forecasting``,
-  ``baselines``, ``data.metro``, ``data.text``; also ``decoding`` (character generation).
-* Chapter 3, vanishing and exploding gradients: ``gradients`` (gradient norms through time,
-  clipping), ``long_range`` (the adding and copy tasks); also ``rnn``.
-* Chapter 4, sentences of any length: ``data.sentences``, ``losses``, ``language_model``;
-  also ``rnn``, ``decoding`` (generation), ``baselines``, ``data.text``.
+  ``baselines``, ``data.metro``, ``data.text``; also ``decoding`` (character
+  generation).
+* Chapter 3, vanishing and exploding gradients: ``gradients`` (gradient norms through
+  time, clipping), ``long_range`` (the adding and copy tasks); also ``rnn``.
+* Chapter 4, sentences of any length: ``data.sentences``, ``losses``,
+  ``language_model``; also ``rnn``, ``decoding`` (generation), ``baselines``,
+  ``data.text``.
 * Chapter 5, LSTM and GRU: ``recurrent``, ``monitoring``; also ``rnn``, ``gradients``,
   ``long_range``, ``language_model``, ``decoding``, ``data.sentences``, ``data.text``.
-* Chapter 6, decoding: ``decoding`` (greedy, sampling, top-k, nucleus, beam search); also
-  ``rnn``, ``language_model``, ``data.sentences``, ``data.text``.
-* Chapter 7, sequence to sequence and attention: ``seq2seq``, ``data.transduction``; also
-  ``attention``, ``losses``, ``language_model``, ``decoding``, ``data.text``.
+* Chapter 6, decoding: ``decoding`` (greedy, sampling, top-k, nucleus, beam search);
+  also ``rnn``, ``language_model``, ``data.sentences``, ``data.text``.
+* Chapter 7, sequence to sequence and attention: ``seq2seq``, ``data.transduction``;
+  also ``attention``, ``losses``, ``language_model``, ``decoding``, ``data.text``.
 * Chapter 8, Transformers: ``attention``, ``attention_numpy``, ``transformer``; also
   ``recurrent``, ``language_model``, ``decoding``, ``baselines``, ``data.sentences``,
   ``data.text``.
@@ -26,8 +28,8 @@ then, after "also", those it borrows from another chapter:
 Shared modules, which the chapters import as they need them: ``seeding`` (``set_seed``,
 ``generator``, ``rng``), ``training`` (``fit``, ``race``, ``count_parameters``,
 TensorBoard folders), ``timing`` (wall time, CPU time, memory saved for backward) and
-``display`` (source listings, HTML tables, diagram boxes); and ``checks`` (the input checks
-of every public function), which the other modules use.
+``display`` (source listings, HTML tables, diagram boxes); and ``checks`` (the input
+checks of every public function), which the other modules use.
 
 In the package but imported by no chapter yet: ``ngram`` (a smoothed character n-gram
 language model, a baseline measured like ``language_model.CharLM``).
@@ -36,16 +38,18 @@ The package follows a few conventions, and every module keeps to them:
 
 * **One concept per module.** Models do not import training code, and nothing imports a
   chapter: data → models → training and decoding → chapters.
-* **Shapes in docstrings.** Every public function states the shapes it takes and returns.
-  Sequences are ``(L, B, D)``: length, batch, feature dimension, as in the course.
+* **Shapes in docstrings.** Every public function states the shapes it takes and
+  returns. Sequences are ``(L, B, D)``: length, batch, feature dimension, as in the
+  course.
 * **Course conventions for text.** ``PAD`` has id 0, ``EOS`` id 1, and the characters of
   ``string.ascii_letters + string.punctuation + string.digits + " "`` have ids from 2.
-* **Inputs are validated once, at the edge.** Public functions, constructors and ``forward``
-  check their arguments with ``companion.checks``; a wrong type, shape or value raises
-  ``TypeError`` or ``ValueError`` naming the argument, what was expected and what was
-  received, e.g. ``expected x of shape (L, B, 2), got (20, 2)``. Inner maths stays bare.
-* **Seeded.** ``set_seed(seed)`` seeds Python, NumPy and PyTorch (shifted by the environment
-  variable ``BOOK_SEED``); every chapter calls it first.
+* **Inputs are validated once, at the edge.** Public functions, constructors and
+  ``forward`` check their arguments with ``companion.checks``; a wrong type, shape or
+  value raises ``TypeError`` or ``ValueError`` naming the argument, what was expected
+  and what was received, e.g. ``expected x of shape (L, B, 2), got (20, 2)``. Inner
+  maths stays bare.
+* **Seeded.** ``set_seed(seed)`` seeds Python, NumPy and PyTorch (shifted by the
+  environment variable ``BOOK_SEED``); every chapter calls it first.
 """
 
 from companion.seeding import set_seed

@@ -10,10 +10,11 @@ Forward pass, for inputs ``X (N, 2)`` and targets ``T (N, 1)``::
 
 Every function also accepts a leading *population* axis ``S`` on the parameters
 (``W1 (S, 2, 2)``, ``b1 (S, 2)``, ``W2 (S, 2, 1)``, ``b2 (S, 1)``), which trains ``S``
-independent networks at once with the same NumPy code: ``Y`` is then ``(S, N, 1)`` and the
-loss ``(S,)``. Chapter 1 uses it to train 200 networks from 200 initialisations in one go.
-``plot_xor_decision`` draws what one network computes: its output regions on the plane and
-the lines of its two hidden units (that function takes one network, not a population).
+independent networks at once with the same NumPy code: ``Y`` is then ``(S, N, 1)`` and
+the loss ``(S,)``. Chapter 1 uses it to train 200 networks from 200 initialisations in
+one go. ``plot_xor_decision`` draws what one network computes: its output regions on the
+plane and the lines of its two hidden units (that function takes one network, not a
+population).
 
 Reference: Rumelhart, Hinton & Williams, "Learning representations by back-propagating
 errors" (1986).
@@ -33,33 +34,44 @@ XOR_TARGETS = np.array([[0.0], [1.0], [1.0], [0.0]])
 
 
 def sigmoid(z: np.ndarray) -> np.ndarray:
-    """Logistic function ``1 / (1 + exp(-z))``, computed without overflow for large ``|z|``."""
+    """Logistic function ``1 / (1 + exp(-z))``, computed without overflow for large
+    ``|z|``."""
     return np.exp(-np.logaddexp(0.0, -z))
 
 
-def init_params(rng: np.random.Generator, population: int | None = None,
-                kind: str = "normal", scale: float = 1.0) -> dict[str, np.ndarray]:
-    """Random parameters of one network, or of ``population`` networks stacked on axis 0.
+def init_params(
+    rng: np.random.Generator,
+    population: int | None = None,
+    kind: str = "normal",
+    scale: float = 1.0,
+) -> dict[str, np.ndarray]:
+    """Random parameters of one network, or of ``population`` networks stacked on axis
+    0.
 
     ``kind="normal"`` draws from N(0, scale²); ``kind="uniform01"`` from U(0, 1), the
-    initialisation of the TensorFlow notebook chapter 1 starts from (``scale`` is ignored).
-    """
+    initialisation of the TensorFlow notebook chapter 1 starts from (``scale`` is
+    ignored)."""
     if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"expected rng to be a numpy.random.Generator (np.random.default_rng), "
-                        f"got {type(rng).__name__}")
+        raise TypeError(
+            f"expected rng to be a numpy.random.Generator (np.random.default_rng), "
+            f"got {type(rng).__name__}"
+        )
     if population is not None:
         check_positive_int("population", population)
     scale = check_real("scale", scale, 0)
     lead = () if population is None else (population,)
     if kind == "normal":
-        return {k: scale * rng.standard_normal(lead + s) for k, s in PARAM_SHAPES.items()}
+        return {
+            k: scale * rng.standard_normal(lead + s) for k, s in PARAM_SHAPES.items()
+        }
     if kind == "uniform01":
         return {k: rng.uniform(0.0, 1.0, lead + s) for k, s in PARAM_SHAPES.items()}
     raise ValueError(f"expected kind 'normal' or 'uniform01', got {kind!r}")
 
 
 def _check_params(params: dict) -> int | None:
-    """Validate the four parameters; return the population size (None for one network)."""
+    """Validate the four parameters; return the population size (None for one
+    network)."""
     missing = [k for k in PARAM_NAMES if k not in params]
     if missing:
         raise ValueError(f"expected parameters {PARAM_NAMES}, missing {missing}")
@@ -81,7 +93,8 @@ def _check_data(X: np.ndarray, T: np.ndarray | None = None) -> None:
 
 
 def forward(params: dict, X: np.ndarray) -> dict[str, np.ndarray]:
-    """Forward pass; returns every intermediate: ``Z1, H (…, N, 2)`` and ``Z2, Y (…, N, 1)``."""
+    """Forward pass; returns every intermediate: ``Z1, H (…, N, 2)`` and
+    ``Z2, Y (…, N, 1)``."""
     population = _check_params(params)
     _check_data(X)
     b1 = params["b1"] if population is None else params["b1"][:, None, :]
@@ -93,14 +106,17 @@ def forward(params: dict, X: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def squared_error(Y: np.ndarray, T: np.ndarray) -> np.ndarray | float:
-    """``sum((Y - T)^2)`` over the examples: a float for ``Y (N, 1)``, ``(S,)`` for ``(S, N, 1)``.
+    """``sum((Y - T)^2)`` over the examples: a float for ``Y (N, 1)``, ``(S,)`` for
+    ``(S, N, 1)``.
 
     ``T`` must be ``(N, 1)`` like the output: a ``(N,)`` target would broadcast against
     ``(N, 1)`` into an ``(N, N)`` table of differences, the bug chapter 1 dissects.
     """
     check_floating("Y", Y)
     if Y.ndim not in (2, 3) or Y.shape[-1] != 1:
-        raise ValueError(f"expected Y of shape (N, 1) or (S, N, 1), got {tuple(Y.shape)}")
+        raise ValueError(
+            f"expected Y of shape (N, 1) or (S, N, 1), got {tuple(Y.shape)}"
+        )
     check_floating("T", T)
     check_shape("T", T, (Y.shape[-2], 1))
     return ((Y - T) ** 2).sum(axis=(-2, -1))
@@ -135,17 +151,20 @@ def backward(params: dict, cache: dict, T: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def loss_and_gradient(params: dict, X: np.ndarray, T: np.ndarray):
-    """``(loss, gradients)`` of one network (or a population) on ``X (N, 2)``, ``T (N, 1)``."""
+    """``(loss, gradients)`` of one network (or a population) on ``X (N, 2)``,
+    ``T (N, 1)``."""
     cache = forward(params, X)
     return squared_error(cache["Y"], T), backward(params, cache, T)
 
 
-def numerical_gradient(params: dict, X: np.ndarray, T: np.ndarray,
-                       eps: float = 1e-6) -> dict[str, np.ndarray]:
-    """Central finite differences ``(L(θ + ε) - L(θ - ε)) / 2ε``, one coordinate at a time.
+def numerical_gradient(
+    params: dict, X: np.ndarray, T: np.ndarray, eps: float = 1e-6
+) -> dict[str, np.ndarray]:
+    """Central finite differences ``(L(θ + ε) - L(θ - ε)) / 2ε``, one coordinate at a
+    time.
 
-    For one network only (no population axis); float64 parameters give about 1e-10 accuracy.
-    """
+    For one network only (no population axis); float64 parameters give about 1e-10
+    accuracy."""
     if _check_params(params) is not None:
         raise ValueError("expected the parameters of one network, got a population")
     grads = {}
@@ -162,12 +181,17 @@ def numerical_gradient(params: dict, X: np.ndarray, T: np.ndarray,
     return grads
 
 
-def autograd_gradient(params: dict, X: np.ndarray, T: np.ndarray) -> dict[str, np.ndarray]:
-    """The same loss written in PyTorch, differentiated by ``torch.autograd`` (float64)."""
+def autograd_gradient(
+    params: dict, X: np.ndarray, T: np.ndarray
+) -> dict[str, np.ndarray]:
+    """The same loss written in PyTorch, differentiated by ``torch.autograd``
+    (float64)."""
     _check_params(params)
     _check_data(X, T)
-    weights = {k: torch.tensor(v, dtype=torch.float64, requires_grad=True)
-               for k, v in params.items()}
+    weights = {
+        k: torch.tensor(v, dtype=torch.float64, requires_grad=True)
+        for k, v in params.items()
+    }
     x, t = torch.tensor(X, dtype=torch.float64), torch.tensor(T, dtype=torch.float64)
     b1 = weights["b1"] if weights["b1"].dim() == 1 else weights["b1"][:, None, :]
     b2 = weights["b2"] if weights["b2"].dim() == 1 else weights["b2"][:, None, :]
@@ -176,18 +200,21 @@ def autograd_gradient(params: dict, X: np.ndarray, T: np.ndarray) -> dict[str, n
     return {k: w.grad.numpy() for k, w in weights.items()}
 
 
-def train(params: dict, X: np.ndarray, T: np.ndarray, lr: float, epochs: int,
-          writer=None) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """Full-batch gradient descent ``θ ← θ - lr ∇L``; returns the new parameters and losses.
+def train(
+    params: dict, X: np.ndarray, T: np.ndarray, lr: float, epochs: int, writer=None
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Full-batch gradient descent ``θ ← θ - lr ∇L``; returns the new parameters and
+    losses.
 
-    ``losses`` is ``(epochs + 1,)`` (or ``(epochs + 1, S)`` for a population), the loss before
-    each update and after the last. With a TensorBoard ``writer`` the loss of a single network
-    is logged as ``loss`` at every epoch.
-    """
+    ``losses`` is ``(epochs + 1,)`` (or ``(epochs + 1, S)`` for a population), the loss
+    before each update and after the last. With a TensorBoard ``writer`` the loss of a
+    single network is logged as ``loss`` at every epoch."""
     lr = check_real("lr", lr, 0, low_open=True)
     check_positive_int("epochs", epochs, minimum=0)
     if writer is not None and _check_params(params) is not None:
-        raise ValueError("expected the parameters of one network with a writer, got a population")
+        raise ValueError(
+            "expected the parameters of one network with a writer, got a population"
+        )
     _check_data(X, T)
     params = {k: v.copy() for k, v in params.items()}
     losses = []
@@ -205,17 +232,19 @@ def train(params: dict, X: np.ndarray, T: np.ndarray, lr: float, epochs: int,
 def solved(params: dict, X: np.ndarray, T: np.ndarray) -> np.ndarray | bool:
     """Whether every output is on the right side of 0.5 (one bool, or ``(S,)`` bools).
 
-    ``T`` must be ``(N, 1)``: a ``(N,)`` target would broadcast into an ``(N, N)`` table.
-    """
+    ``T`` must be ``(N, 1)``: a ``(N,)`` target would broadcast into an ``(N, N)``
+    table."""
     _check_data(X, T)
     Y = forward(params, X)["Y"]
     return ((Y > 0.5) == (T > 0.5)).all(axis=(-2, -1))
 
 
-def plot_xor_decision(params: dict, X: np.ndarray, T: np.ndarray, ax=None, title: str = ""):
-    """Output regions of a 2-2-1 network on the square [-0.5, 1.5]², its two hidden units'
-    lines ``w·x + b = 0`` and the training points ``X (N, 2)`` coloured by target ``T (N, 1)``.
-    """
+def plot_xor_decision(
+    params: dict, X: np.ndarray, T: np.ndarray, ax=None, title: str = ""
+):
+    """Output regions of a 2-2-1 network on the square [-0.5, 1.5]², its two hidden
+    units' lines ``w·x + b = 0`` and the training points ``X (N, 2)`` coloured by target
+    ``T (N, 1)``."""
     if _check_params(params) is not None:
         raise ValueError("expected the parameters of one network, got a population")
     _check_data(X, T)
@@ -230,18 +259,42 @@ def plot_xor_decision(params: dict, X: np.ndarray, T: np.ndarray, ax=None, title
     for j, style in enumerate(["--", ":"]):
         w, b = W1[:, j], b1[j]
         if abs(w[1]) > 1e-12:
-            ax.plot(grid, -(w[0] * grid + b) / w[1], style, color="0.3",
-                    label=f"hidden unit {j + 1}")
+            ax.plot(
+                grid,
+                -(w[0] * grid + b) / w[1],
+                style,
+                color="0.3",
+                label=f"hidden unit {j + 1}",
+            )
         else:
-            ax.axvline(-b / w[0], linestyle=style, color="0.3", label=f"hidden unit {j + 1}")
+            ax.axvline(
+                -b / w[0], linestyle=style, color="0.3", label=f"hidden unit {j + 1}"
+            )
     ones = T[:, 0] > 0.5
-    ax.scatter(*X[ones].T, s=120, c="#d95f02", edgecolors="k", label="target 1", zorder=3)
-    ax.scatter(*X[~ones].T, s=120, c="#1b9e77", marker="s", edgecolors="k", label="target 0",
-               zorder=3)
-    ax.set(xlim=(-0.5, 1.5), ylim=(-0.5, 1.5), xlabel="$x_1$", ylabel="$x_2$", title=title,
-           aspect="equal")
+    ax.scatter(
+        *X[ones].T, s=120, c="#d95f02", edgecolors="k", label="target 1", zorder=3
+    )
+    ax.scatter(
+        *X[~ones].T,
+        s=120,
+        c="#1b9e77",
+        marker="s",
+        edgecolors="k",
+        label="target 0",
+        zorder=3,
+    )
+    ax.set(
+        xlim=(-0.5, 1.5),
+        ylim=(-0.5, 1.5),
+        xlabel="$x_1$",
+        ylabel="$x_2$",
+        title=title,
+        aspect="equal",
+    )
     handles, _ = ax.get_legend_handles_labels()
-    handles += [Patch(color="#fbe3d4", label="output > 0.5"),
-                Patch(color="#dbe9f6", label="output < 0.5")]
+    handles += [
+        Patch(color="#fbe3d4", label="output > 0.5"),
+        Patch(color="#dbe9f6", label="output < 0.5"),
+    ]
     ax.legend(handles=handles, loc="upper right", fontsize=7, framealpha=0.9)
     return ax

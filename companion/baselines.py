@@ -1,11 +1,13 @@
 """Non-recurrent baselines that a recurrent network has to beat (chapter 2).
 
-* ``MeanMaxClassifier``: multinomial logistic regression on the mean and the maximum of each
-  input dimension over the sequence. It sees how busy a window is, not how the flow moves,
-  so a recurrent classifier that reads the order of the values should beat it.
-* ``persistence_forecast``: tomorrow's weather is today's; the next value is the last one.
-* ``unigram_entropy``: the loss (in nats per symbol) of a model that predicts every character
-  with its corpus frequency, ignoring the context; a language model must go below it.
+* ``MeanMaxClassifier``: multinomial logistic regression on the mean and the maximum of
+  each input dimension over the sequence. It sees how busy a window is, not how the flow
+  moves, so a recurrent classifier that reads the order of the values should beat it.
+* ``persistence_forecast``: tomorrow's weather is today's; the next value is the last
+  one.
+* ``unigram_entropy``: the loss (in nats per symbol) of a model that predicts every
+  character with its corpus frequency, ignoring the context; a language model must go
+  below it.
 """
 
 import torch
@@ -33,18 +35,19 @@ def _features(x: torch.Tensor) -> torch.Tensor:
 
 
 def mean_max_features(x: torch.Tensor) -> torch.Tensor:
-    """Summary features of sequences: ``x (L, B, D)`` → ``(B, 2D)``, the means then the maxima."""
+    """Summary features of sequences: ``x (L, B, D)`` → ``(B, 2D)``, the means then the
+    maxima."""
     _check_sequences(x)
     return _features(x)
 
 
 class MeanMaxClassifier(nn.Module):
-    """Logistic regression on ``mean_max_features``, standardised with the training statistics.
+    """Logistic regression on ``mean_max_features``, standardised with the training
+    statistics.
 
-    ``fit(x (L, B, D), labels (B,))`` trains it to convergence with L-BFGS (a convex problem,
-    so the result does not depend on the seed); ``forward(x (L, B, D))`` returns logits
-    ``(B, num_classes)``.
-    """
+    ``fit(x (L, B, D), labels (B,))`` trains it to convergence with L-BFGS (a convex
+    problem, so the result does not depend on the seed); ``forward(x (L, B, D))``
+    returns logits ``(B, num_classes)``."""
 
     def __init__(self, input_dim: int, num_classes: int):
         super().__init__()
@@ -61,14 +64,22 @@ class MeanMaxClassifier(nn.Module):
         check_dtype("x", x, self.linear.weight.dtype)
         return self.linear((_features(x) - self.mean) / self.std)
 
-    def fit(self, x: torch.Tensor, labels: torch.Tensor, steps: int = 100,
-            weight_decay: float = 1e-4) -> "MeanMaxClassifier":
-        """Fit on ``x (L, B, D)`` and integer ``labels (B,)`` in ``[0, num_classes)``."""
+    def fit(
+        self,
+        x: torch.Tensor,
+        labels: torch.Tensor,
+        steps: int = 100,
+        weight_decay: float = 1e-4,
+    ) -> "MeanMaxClassifier":
+        """Fit on ``x (L, B, D)`` and integer ``labels (B,)`` in
+        ``[0, num_classes)``."""
         dims = _check_sequences(x, self.input_dim)
         check_dtype("x", x, self.linear.weight.dtype)
         if dims["B"] < 2:
-            raise ValueError(f"expected at least 2 sequences to fit on (B >= 2, for the "
-                             f"standard deviations), got B = {dims['B']}")
+            raise ValueError(
+                f"expected at least 2 sequences to fit on (B >= 2, for the "
+                f"standard deviations), got B = {dims['B']}"
+            )
         check_tensor("labels", labels, ("B",), dims)
         check_ids("labels", labels, self.num_classes)
         check_positive_int("steps", steps)
@@ -77,8 +88,9 @@ class MeanMaxClassifier(nn.Module):
         self.mean.copy_(features.mean(dim=0))
         self.std.copy_(features.std(dim=0).clamp_min(1e-8))
         features = (features - self.mean) / self.std
-        optimizer = torch.optim.LBFGS(self.linear.parameters(), max_iter=steps,
-                                      line_search_fn="strong_wolfe")
+        optimizer = torch.optim.LBFGS(
+            self.linear.parameters(), max_iter=steps, line_search_fn="strong_wolfe"
+        )
 
         def closure():
             optimizer.zero_grad()
@@ -92,11 +104,11 @@ class MeanMaxClassifier(nn.Module):
 
 
 def persistence_forecast(x: torch.Tensor) -> torch.Tensor:
-    """Predict ``x_{t+1}`` by ``x_t``: inputs ``x (L, B, D)`` → predictions ``(L, B, D)``.
+    """Predict ``x_{t+1}`` by ``x_t``: inputs ``x (L, B, D)`` → predictions
+    ``(L, B, D)``.
 
-    Aligned with ``ForecastMetroDataset``, whose targets are the inputs shifted by one step,
-    the forecast of every step is simply the input of that step.
-    """
+    Aligned with ``ForecastMetroDataset``, whose targets are the inputs shifted by one
+    step, the forecast of every step is simply the input of that step."""
     check_tensor("x", x)
     check_floating("x", x)
     if x.dim() < 2:
@@ -105,7 +117,8 @@ def persistence_forecast(x: torch.Tensor) -> torch.Tensor:
 
 
 def unigram_entropy(codes: torch.Tensor, vocab_size: int) -> float:
-    """Entropy in nats of the symbol frequencies of ``codes`` (any shape, ids < ``vocab_size``).
+    """Entropy in nats of the symbol frequencies of ``codes`` (any shape, ids <
+    ``vocab_size``).
 
     It is the cross-entropy reached by the best context-free model, the one that always
     predicts the corpus frequencies.
@@ -114,6 +127,9 @@ def unigram_entropy(codes: torch.Tensor, vocab_size: int) -> float:
     check_ids("codes", codes, vocab_size)
     if codes.numel() == 0:
         raise ValueError("expected at least one code, got an empty tensor")
-    p = torch.bincount(codes.flatten().long(), minlength=vocab_size).double() / codes.numel()
+    p = (
+        torch.bincount(codes.flatten().long(), minlength=vocab_size).double()
+        / codes.numel()
+    )
     p = p[p > 0]
     return float(-(p * p.log()).sum())

@@ -1,24 +1,24 @@
-"""How gradients travel back through time in a recurrent layer, and clipping them (chapter 3).
+"""How gradients travel back through time in a recurrent layer, and clipping them
+(chapter 3).
 
-In ``h_t = tanh(W_i x_t + W_h h_{t-1} + b)``, the gradient of a loss ``L`` read at the last
-step reaches ``h_t`` through the product of Jacobians
+In ``h_t = tanh(W_i x_t + W_h h_{t-1} + b)``, the gradient of a loss ``L`` read at the
+last step reaches ``h_t`` through the product of Jacobians
 ``∂h_T/∂h_t = Π_{s=t+1..T} diag(1 - h_s²) W_h``: the spectral radius of ``W_h`` decides,
 in the linear regime, whether it vanishes or explodes with the lag ``T - t``.
 
-Against explosion, norm clipping is Algorithm 1 of Pascanu, Mikolov & Bengio (2013): with
-``g`` all the gradients taken as one vector, ``if ‖g‖ ≥ θ: g ← θ g / ‖g‖``. Value clipping
-clamps every coordinate to ``[-c, c]``, which changes the direction of ``g`` as soon as one
-coordinate is clamped. Both act in place on the ``.grad`` of the parameters, like
-``torch.nn.utils.clip_grad_norm_`` and ``torch.nn.utils.clip_grad_value_``. Two differences:
-torch multiplies by ``θ / (‖g‖ + 1e-6)``, so the two agree up to a relative ``1e-6 / ‖g‖``,
-far below float32 round-off for the norms met in practice; and a gradient with an infinite
-or NaN coordinate raises ``RuntimeError`` here (torch's ``error_if_nonfinite=True``) instead
-of being rescaled into NaN.
+Against explosion, norm clipping is Algorithm 1 of Pascanu, Mikolov & Bengio (2013):
+with ``g`` all the gradients taken as one vector, ``if ‖g‖ ≥ θ: g ← θ g / ‖g‖``. Value
+clipping clamps every coordinate to ``[-c, c]``, which changes the direction of ``g`` as
+soon as one coordinate is clamped. Both act in place on the ``.grad`` of the parameters,
+like ``torch.nn.utils.clip_grad_norm_`` and ``torch.nn.utils.clip_grad_value_``. Two
+differences: torch multiplies by ``θ / (‖g‖ + 1e-6)``, so the two agree up to a relative
+``1e-6 / ‖g‖``, far below float32 round-off for the norms met in practice; and a
+gradient with an infinite or NaN coordinate raises ``RuntimeError`` here (torch's
+``error_if_nonfinite=True``) instead of being rescaled into NaN.
 
-References: Hochreiter, "Untersuchungen zu dynamischen neuronalen Netzen" (1991); Bengio,
-Simard & Frasconi (1994); Pascanu, Mikolov & Bengio, "On the difficulty of training recurrent
-neural networks" (ICML 2013).
-"""
+References: Hochreiter, "Untersuchungen zu dynamischen neuronalen Netzen" (1991);
+Bengio, Simard & Frasconi (1994); Pascanu, Mikolov & Bengio, "On the difficulty of
+training recurrent neural networks" (ICML 2013)."""
 
 import copy
 from collections.abc import Callable, Iterable
@@ -40,21 +40,25 @@ def spectral_radius(W: torch.Tensor) -> float:
 def rescale_spectral_radius(W: torch.Tensor, radius: float) -> torch.Tensor:
     """``W (H, H)`` multiplied by a scalar so that its spectral radius is ``radius``.
 
-    The eigenvalues are all scaled by the same factor: their angles on the complex plane are
-    kept. Raises ``ValueError`` for a negative radius or a nilpotent ``W`` (radius 0).
-    """
+    The eigenvalues are all scaled by the same factor: their angles on the complex plane
+    are kept. Raises ``ValueError`` for a negative radius or a nilpotent ``W`` (radius
+    0)."""
     radius = check_real("radius", radius, 0)
     current = spectral_radius(W)
     if current == 0:
-        raise ValueError("expected W with a non-zero spectral radius, got a nilpotent matrix")
+        raise ValueError(
+            "expected W with a non-zero spectral radius, got a nilpotent matrix"
+        )
     return W.detach() * (radius / current)
 
 
 def with_recurrent_matrix(rnn: RNN, W: torch.Tensor, zero_bias: bool = False) -> RNN:
-    """A copy of the ``RNN`` ``rnn`` whose recurrent matrix is ``W (H, H)`` (and whose bias
-    ``b_h`` is zero if ``zero_bias``); ``rnn`` itself is left unchanged."""
+    """A copy of the ``RNN`` ``rnn`` whose recurrent matrix is ``W (H, H)`` (and whose
+    bias ``b_h`` is zero if ``zero_bias``); ``rnn`` itself is left unchanged."""
     if not isinstance(rnn, RNN):
-        raise TypeError(f"expected rnn to be a companion.rnn.RNN, got {type(rnn).__name__}")
+        raise TypeError(
+            f"expected rnn to be a companion.rnn.RNN, got {type(rnn).__name__}"
+        )
     check_tensor("W", W, (rnn.latent_dim, rnn.latent_dim))
     check_floating("W", W)
     model = copy.deepcopy(rnn)
@@ -76,8 +80,10 @@ def late_slope(norms: torch.Tensor) -> float:
     (K,) = check_tensor("norms", norms, ("K",)).values()
     check_floating("norms", norms)
     if K < 3 or not (norms > 0).all():
-        raise ValueError(f"expected norms of length >= 3, all positive (a log is "
-                         f"taken), got {norms.tolist()}")
+        raise ValueError(
+            f"expected norms of length >= 3, all positive (a log is "
+            f"taken), got {norms.tolist()}"
+        )
     half = K // 2
     log_norms = norms.double().log()
     return float((log_norms[-1] - log_norms[half]) / (K - 1 - half))
@@ -86,13 +92,17 @@ def late_slope(norms: torch.Tensor) -> float:
 def _check_layer(layer: nn.Module) -> None:
     for name in ("one_step", "hidden", "decode"):
         if not callable(getattr(layer, name, None)):
-            raise TypeError(f"expected layer to be a recurrent layer with one_step, "
-                            f"hidden and decode, got {type(layer).__name__}")
+            raise TypeError(
+                f"expected layer to be a recurrent layer with one_step, "
+                f"hidden and decode, got {type(layer).__name__}"
+            )
 
 
-def state_gradient_norms(layer: nn.Module, x: torch.Tensor,
-                         loss_fn: Callable[[torch.Tensor], torch.Tensor] | None = None
-                         ) -> torch.Tensor:
+def state_gradient_norms(
+    layer: nn.Module,
+    x: torch.Tensor,
+    loss_fn: Callable[[torch.Tensor], torch.Tensor] | None = None,
+) -> torch.Tensor:
     """``‖∂L/∂h_t‖`` for every step of ``x (L, B, D)``, indexed by the lag
     ``k = L - 1 - t``.
 
@@ -118,15 +128,17 @@ def state_gradient_norms(layer: nn.Module, x: torch.Tensor,
     h_last = hiddens[-1]
     loss = layer.decode(h_last).sum() if loss_fn is None else loss_fn(h_last)
     if loss.dim() != 0:
-        raise ValueError(f"expected loss_fn to return a scalar, got shape "
-                         f"{tuple(loss.shape)}")
+        raise ValueError(
+            f"expected loss_fn to return a scalar, got shape {tuple(loss.shape)}"
+        )
     grads = torch.autograd.grad(loss, hiddens)
     norms = torch.stack([g.norm() for g in grads])
     return norms.flip(0).detach()
 
 
 def _gradients(parameters: Iterable[torch.Tensor] | torch.Tensor) -> list[torch.Tensor]:
-    """The ``.grad`` of each parameter that has one, after checking that all are tensors."""
+    """The ``.grad`` of each parameter that has one, after checking that all are
+    tensors."""
     if isinstance(parameters, torch.Tensor):
         parameters = [parameters]
     parameters = list(parameters)
@@ -135,8 +147,9 @@ def _gradients(parameters: Iterable[torch.Tensor] | torch.Tensor) -> list[torch.
     return [p.grad for p in parameters if p.grad is not None]
 
 
-def clip_grad_norm(parameters: Iterable[torch.Tensor] | torch.Tensor,
-                   max_norm: float) -> torch.Tensor:
+def clip_grad_norm(
+    parameters: Iterable[torch.Tensor] | torch.Tensor, max_norm: float
+) -> torch.Tensor:
     """Rescale the gradients of ``parameters`` in place so that their joint
     Euclidean norm is at most ``max_norm``; return the norm measured before
     clipping (a 0-d tensor).
@@ -152,9 +165,11 @@ def clip_grad_norm(parameters: Iterable[torch.Tensor] | torch.Tensor,
         return torch.tensor(0.0)
     total = torch.linalg.vector_norm(torch.stack([g.detach().norm() for g in grads]))
     if not torch.isfinite(total):
-        raise RuntimeError(f"expected finite gradients to clip, got a total norm of "
-                           f"{float(total)}: an update would make the weights "
-                           f"non-finite")
+        raise RuntimeError(
+            f"expected finite gradients to clip, got a total norm of "
+            f"{float(total)}: an update would make the weights "
+            f"non-finite"
+        )
     if total >= max_norm:
         scale = max_norm / total
         for g in grads:
@@ -162,8 +177,9 @@ def clip_grad_norm(parameters: Iterable[torch.Tensor] | torch.Tensor,
     return total
 
 
-def clip_grad_value(parameters: Iterable[torch.Tensor] | torch.Tensor,
-                    clip_value: float) -> None:
+def clip_grad_value(
+    parameters: Iterable[torch.Tensor] | torch.Tensor, clip_value: float
+) -> None:
     """Clamp every coordinate of the gradients of ``parameters`` to ``[-clip_value,
     clip_value]``, in place."""
     clip_value = check_real("clip_value", clip_value, 0, low_open=True)

@@ -1,20 +1,23 @@
-"""A character language model: an embedding, any recurrent layer, its decoder (chapter 4).
+"""A character language model: an embedding, any recurrent layer, its decoder (chapter
+4).
 
 ``CharLM`` replaces the one-hot vectors and the first linear map of chapter 2 by
-``nn.Embedding`` (AMAL TP4, question 4): row ``i`` of the embedding matrix is what a linear
-map does to the one-hot vector of ``i``, read without building the one-hot vector.
+``nn.Embedding`` (AMAL TP4, question 4): row ``i`` of the embedding matrix is what a
+linear map does to the one-hot vector of ``i``, read without building the one-hot
+vector.
 
 **How a sentence starts.** The course's vocabulary has no begin-of-sentence symbol, so
-``EOS`` plays that part: a model reads ``EOS`` first and must predict the first character
-of the sentence from it. For a padded batch ``y (L, B)`` from ``pad_collate_fn`` (sentence,
-``EOS``, then ``PAD``), ``shift_right`` makes the inputs ``x = [EOS, y_0, …, y_{L-2}]`` and
-the targets are ``y`` itself, so the model learns ``p(y_t | EOS, y_0, …, y_{t-1})`` up to and
-including the final ``EOS``. Generation (``generate`` of ``companion.decoding``) and the
-decoders of chapter 6 follow the same rule: feed ``EOS`` with ``state=None``, then the prompt.
+``EOS`` plays that part: a model reads ``EOS`` first and must predict the first
+character of the sentence from it. For a padded batch ``y (L, B)`` from
+``pad_collate_fn`` (sentence, ``EOS``, then ``PAD``), ``shift_right`` makes the inputs
+``x = [EOS, y_0, …, y_{L-2}]`` and the targets are ``y`` itself, so the model learns
+``p(y_t | EOS, y_0, …, y_{t-1})`` up to and including the final ``EOS``. Generation
+(``generate`` of ``companion.decoding``) and the decoders of chapter 6 follow the same
+rule: feed ``EOS`` with ``state=None``, then the prompt.
 
 References: Bengio et al., "A neural probabilistic language model" (2003) for learned
-embeddings; Elman (1990) and Karpathy's char-rnn (2015) for character-level recurrent models.
-"""
+embeddings; Elman (1990) and Karpathy's char-rnn (2015) for character-level recurrent
+models."""
 
 import math
 from collections.abc import Callable, Iterable
@@ -29,26 +32,33 @@ from companion.losses import masked_cross_entropy
 
 
 class CharLM(nn.Module):
-    """``nn.Embedding(V, D, padding_idx=PAD_ID)`` feeding a recurrent layer ``D → H → V``.
+    """``nn.Embedding(V, D, padding_idx=PAD_ID)`` feeding a recurrent layer
+    ``D → H → V``.
 
-    ``recurrent`` is any layer with the book's interface (``companion.rnn.RNN``, the LSTM or
-    GRU of chapter 5): ``forward(x (L, B, D), state, return_state)``, ``decode(h)``, and the
-    attributes ``input_dim`` (the embedding size ``D``) and ``output_dim``, which must equal
-    ``vocab_size`` since the decoder produces one score per symbol.
-    """
+    ``recurrent`` is any layer with the book's interface (``companion.rnn.RNN``, the
+    LSTM or GRU of chapter 5): ``forward(x (L, B, D), state, return_state)``,
+    ``decode(h)``, and the attributes ``input_dim`` (the embedding size ``D``) and
+    ``output_dim``, which must equal ``vocab_size`` since the decoder produces one score
+    per symbol."""
 
     def __init__(self, recurrent: nn.Module, vocab_size: int = VOCAB_SIZE):
         super().__init__()
         check_positive_int("vocab_size", vocab_size, minimum=2)
         for attribute in ("input_dim", "output_dim", "decode"):
             if not hasattr(recurrent, attribute):
-                raise TypeError(f"expected a recurrent layer with an '{attribute}' attribute, "
-                                f"got {type(recurrent).__name__}")
+                raise TypeError(
+                    f"expected a recurrent layer with an '{attribute}' attribute, "
+                    f"got {type(recurrent).__name__}"
+                )
         if recurrent.output_dim != vocab_size:
-            raise ValueError(f"expected recurrent.output_dim == vocab_size = {vocab_size}, "
-                             f"got {recurrent.output_dim}")
+            raise ValueError(
+                f"expected recurrent.output_dim == vocab_size = {vocab_size}, "
+                f"got {recurrent.output_dim}"
+            )
         self.vocab_size = vocab_size
-        self.embedding = nn.Embedding(vocab_size, recurrent.input_dim, padding_idx=PAD_ID)
+        self.embedding = nn.Embedding(
+            vocab_size, recurrent.input_dim, padding_idx=PAD_ID
+        )
         self.recurrent = recurrent
 
     def forward(self, tokens: torch.Tensor, state=None, return_state: bool = False):
@@ -66,19 +76,21 @@ class CharLM(nn.Module):
         return (logits, final) if return_state else logits
 
     def step(self, state, tokens: torch.Tensor):
-        """Read one symbol per sequence: ``tokens (B,)`` → ``(log_probs (B, V), new_state)``.
+        """Read one symbol per sequence: ``tokens (B,)`` →
+        ``(log_probs (B, V), new_state)``.
 
-        ``state=None`` starts a sequence; by the book's convention the first symbol read is
-        ``EOS`` (see the module docstring). ``log_probs`` is the log-distribution of the
-        symbol that follows ``tokens``. ``forward`` checks the tokens, once per step.
-        """
+        ``state=None`` starts a sequence; by the book's convention the first symbol read
+        is ``EOS`` (see the module docstring). ``log_probs`` is the log-distribution of
+        the symbol that follows ``tokens``. ``forward`` checks the tokens, once per
+        step."""
         check_tensor("tokens", tokens, ("B",))
         logits, new_state = self.forward(tokens.unsqueeze(0), state, return_state=True)
         return F.log_softmax(logits[0], dim=-1), new_state
 
 
 def shift_right(batch: torch.Tensor, start_id: int = EOS_ID) -> torch.Tensor:
-    """Model inputs for targets ``batch (L, B)``: ``start_id`` then ``batch[:-1]``, ``(L, B)``."""
+    """Model inputs for targets ``batch (L, B)``: ``start_id`` then ``batch[:-1]``,
+    ``(L, B)``."""
     check_tensor("batch", batch, ("L", "B"))
     check_integer("batch", batch)
     check_positive_int("start_id", start_id, minimum=0)
@@ -86,8 +98,9 @@ def shift_right(batch: torch.Tensor, start_id: int = EOS_ID) -> torch.Tensor:
     return torch.cat([start, batch[:-1]])
 
 
-def lm_loss(model: nn.Module, batch: torch.Tensor, pad_id: int = PAD_ID,
-            start_id: int = EOS_ID) -> torch.Tensor:
+def lm_loss(
+    model: nn.Module, batch: torch.Tensor, pad_id: int = PAD_ID, start_id: int = EOS_ID
+) -> torch.Tensor:
     """Masked cross-entropy of ``model``'s next symbols (nats/symbol), ``batch (L, B)``.
 
     ``model(tokens (L, B)) -> logits (L, B, V)``; the inputs are ``shift_right(batch)``,
@@ -98,17 +111,20 @@ def lm_loss(model: nn.Module, batch: torch.Tensor, pad_id: int = PAD_ID,
 
 
 @torch.no_grad()
-def bits_per_character(model: nn.Module, batches: Iterable[torch.Tensor],
-                       loss_fn: Callable[[nn.Module, torch.Tensor], torch.Tensor] = lm_loss,
-                       pad_id: int = PAD_ID) -> float:
+def bits_per_character(
+    model: nn.Module,
+    batches: Iterable[torch.Tensor],
+    loss_fn: Callable[[nn.Module, torch.Tensor], torch.Tensor] = lm_loss,
+    pad_id: int = PAD_ID,
+) -> float:
     """Cross-entropy of ``model`` on ``batches`` in bits per character.
 
-    Each batch ``(L, B)`` weighs by its number of non-``pad_id`` targets, so the result is
-    the mean over all characters (``EOS`` included), not the mean of the batch means
-    (``companion.training.evaluate``): the two differ when batches have different numbers of
-    characters. ``loss_fn(model, batch)`` must be a mean over those characters in nats, as
-    ``lm_loss`` is. Runs in evaluation mode without gradients, then restores the model's mode.
-    """
+    Each batch ``(L, B)`` weighs by its number of non-``pad_id`` targets, so the result
+    is the mean over all characters (``EOS`` included), not the mean of the batch means
+    (``companion.training.evaluate``): the two differ when batches have different
+    numbers of characters. ``loss_fn(model, batch)`` must be a mean over those
+    characters in nats, as ``lm_loss`` is. Runs in evaluation mode without gradients,
+    then restores the model's mode."""
     training = model.training
     model.eval()
     total = count = 0
@@ -120,5 +136,7 @@ def bits_per_character(model: nn.Module, batches: Iterable[torch.Tensor],
     finally:
         model.train(training)
     if count == 0:
-        raise ValueError("expected batches with at least one non-PAD character, got none")
+        raise ValueError(
+            "expected batches with at least one non-PAD character, got none"
+        )
     return total / count / math.log(2)

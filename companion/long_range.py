@@ -1,30 +1,32 @@
 """The long-range tasks of chapters 3 and 5: generators, memoryless baselines, training.
 
-Two synthetic tasks, generated on the fly, whose answer depends on inputs seen long before:
+Two synthetic tasks, generated on the fly, whose answer depends on inputs seen long
+before:
 
-* **Adding problem** (Hochreiter & Schmidhuber 1997, experiment 4): the input has two channels,
-  values drawn uniformly in ``[0, 1]`` and a marker that is 1 at exactly two steps and 0
-  elsewhere; the target is the sum of the two marked values. Here both markers fall in the first
-  half of the sequence, so the network must carry them for at least ``L - L // 2`` steps. A
-  constant prediction can do no better than predicting the mean, 1, whose mean squared error is
-  the variance of a sum of two uniforms: ``2 / 12 = 1 / 6``.
+* **Adding problem** (Hochreiter & Schmidhuber 1997, experiment 4): the input has two
+  channels, values drawn uniformly in ``[0, 1]`` and a marker that is 1 at exactly two
+  steps and 0 elsewhere; the target is the sum of the two marked values. Here both
+  markers fall in the first half of the sequence, so the network must carry them for at
+  least ``L - L // 2`` steps. A constant prediction can do no better than predicting the
+  mean, 1, whose mean squared error is the variance of a sum of two uniforms:
+  ``2 / 12 = 1 / 6``.
 * **Copy memory** (Arjovsky, Shah & Bengio 2016): ``n_copy`` symbols drawn from an
-  alphabet of ``n_symbols``, then ``delay - 1`` blanks, a delimiter and ``n_copy`` more blanks;
-  the network must output blanks until the delimiter has been read, then the ``n_copy`` symbols
-  in order. A network without memory outputs blanks, then a uniform guess at each of the last
-  ``n_copy`` steps: its mean cross-entropy per step is ``n_copy log(n_symbols) / (delay +
-  2 n_copy)``.
+  alphabet of ``n_symbols``, then ``delay - 1`` blanks, a delimiter and ``n_copy`` more
+  blanks; the network must output blanks until the delimiter has been read, then the
+  ``n_copy`` symbols in order. A network without memory outputs blanks, then a uniform
+  guess at each of the last ``n_copy`` steps: its mean cross-entropy per step is
+  ``n_copy log(n_symbols) / (delay + 2 n_copy)``.
 
 Inputs are float tensors ``(L, B, D)`` ready for any recurrent layer of the book.
-``memoryless_cross_entropy`` estimates a memoryless baseline from sampled targets (Monte Carlo).
+``memoryless_cross_entropy`` estimates a memoryless baseline from sampled targets (Monte
+Carlo).
 
-A ``LongRangeTask`` bundles a batch sampler, the loss that reads a recurrent layer's outputs,
-and the loss of the best memoryless guess (the baseline a network has to beat to show it
-remembers anything); ``train_on_task`` trains a layer on one with ``companion.training.fit``.
-The layer is anything with the book's recurrent interface (``forward(x (L, B, D)) -> (L, B,
-H)``, ``decode``, ``input_dim``, ``output_dim``): the RNN of chapter 2, the LSTM and GRU of
-chapter 5.
-"""
+A ``LongRangeTask`` bundles a batch sampler, the loss that reads a recurrent layer's
+outputs, and the loss of the best memoryless guess (the baseline a network has to beat
+to show it remembers anything); ``train_on_task`` trains a layer on one with
+``companion.training.fit``. The layer is anything with the book's recurrent interface
+(``forward(x (L, B, D)) -> (L, B, H)``, ``decode``, ``input_dim``, ``output_dim``): the
+RNN of chapter 2, the LSTM and GRU of chapter 5."""
 
 import math
 from collections.abc import Callable
@@ -49,23 +51,27 @@ ADDING_BASELINE_MSE = 1 / 6
 
 def _check_generator(generator) -> None:
     if generator is not None and not isinstance(generator, torch.Generator):
-        raise TypeError(f"expected generator to be a torch.Generator or None, "
-                        f"got {type(generator).__name__}")
+        raise TypeError(
+            f"expected generator to be a torch.Generator or None, "
+            f"got {type(generator).__name__}"
+        )
 
 
-def adding_problem(seq_len: int, batch_size: int, generator: torch.Generator | None = None):
+def adding_problem(
+    seq_len: int, batch_size: int, generator: torch.Generator | None = None
+):
     """A batch of the adding problem: ``x (L, B, 2)`` float and the target ``y (B,)``.
 
-    ``x[..., 0]`` holds the values, uniform in ``[0, 1]``; ``x[..., 1]`` is 1 at two distinct
-    steps drawn uniformly among the first ``L // 2`` and 0 elsewhere; ``y`` is the sum of the two
-    marked values. ``seq_len`` must be at least 4 so that the first half holds two steps.
-    """
+    ``x[..., 0]`` holds the values, uniform in ``[0, 1]``; ``x[..., 1]`` is 1 at two
+    distinct steps drawn uniformly among the first ``L // 2`` and 0 elsewhere; ``y`` is
+    the sum of the two marked values. ``seq_len`` must be at least 4 so that the first
+    half holds two steps."""
     check_positive_int("seq_len", seq_len, 4)
     check_positive_int("batch_size", batch_size)
     _check_generator(generator)
     values = torch.rand(seq_len, batch_size, generator=generator)
-    # argsort of uniform noise gives a uniform random permutation; its first two entries are
-    # two distinct positions.
+    # argsort of uniform noise gives a uniform random permutation; its first two entries
+    # are two distinct positions.
     noise = torch.rand(seq_len // 2, batch_size, generator=generator)
     positions = noise.argsort(dim=0)[:2]
     markers = torch.zeros(seq_len, batch_size)
@@ -75,15 +81,20 @@ def adding_problem(seq_len: int, batch_size: int, generator: torch.Generator | N
     return x, y
 
 
-def copy_memory(delay: int, batch_size: int, n_symbols: int = 8, n_copy: int = 10,
-                generator: torch.Generator | None = None):
-    """A batch of the copy-memory task: one-hot inputs ``x (L, B, n_symbols + 2)`` and the
-    target classes ``y (L, B)`` (long), with ``L = delay + 2 n_copy``.
+def copy_memory(
+    delay: int,
+    batch_size: int,
+    n_symbols: int = 8,
+    n_copy: int = 10,
+    generator: torch.Generator | None = None,
+):
+    """A batch of the copy-memory task: one-hot inputs ``x (L, B, n_symbols + 2)`` and
+    the target classes ``y (L, B)`` (long), with ``L = delay + 2 n_copy``.
 
-    Input categories: 0 is the blank, ``1..n_symbols`` the symbols, ``n_symbols + 1`` the
-    delimiter, found at step ``n_copy + delay - 1``. Target classes: 0 (blank) everywhere except
-    the last ``n_copy`` steps, which hold the first ``n_copy`` input symbols.
-    """
+    Input categories: 0 is the blank, ``1..n_symbols`` the symbols, ``n_symbols + 1``
+    the delimiter, found at step ``n_copy + delay - 1``. Target classes: 0 (blank)
+    everywhere except the last ``n_copy`` steps, which hold the first ``n_copy`` input
+    symbols."""
     check_positive_int("delay", delay)
     check_positive_int("batch_size", batch_size)
     check_positive_int("n_symbols", n_symbols, 2)
@@ -110,25 +121,29 @@ def copy_memory_baseline(delay: int, n_symbols: int = 8, n_copy: int = 10) -> fl
 
 
 def memoryless_cross_entropy(targets: torch.Tensor, n_classes: int) -> float:
-    """Mean cross-entropy per step (nats) of the best predictor that knows the step index but
-    remembers none of the inputs, estimated on sampled ``targets (L, B)`` (long classes).
+    """Mean cross-entropy per step (nats) of the best predictor that knows the step
+    index but remembers none of the inputs, estimated on sampled ``targets (L, B)``
+    (long classes).
 
-    That predictor outputs, at step ``t``, the distribution of the target at ``t`` over the
-    batch (its empirical marginal); on ``copy_memory`` targets this estimates
-    ``copy_memory_baseline``.
-    """
+    That predictor outputs, at step ``t``, the distribution of the target at ``t`` over
+    the batch (its empirical marginal); on ``copy_memory`` targets this estimates
+    ``copy_memory_baseline``."""
     check_positive_int("n_classes", n_classes, 2)
     check_tensor("targets", targets, ("L", "B"))
     check_ids("targets", targets, n_classes)
     one_hot = F.one_hot(targets, n_classes).float()
-    marginals = one_hot.mean(1, keepdim=True)  # (L, 1, n_classes): the prediction at each step
+    marginals = one_hot.mean(
+        1, keepdim=True
+    )  # (L, 1, n_classes): the prediction at each step
     return float(-(one_hot * marginals.clamp_min(1e-12).log()).sum(-1).mean())
 
 
 def _unpack(batch) -> Batch:
     if not isinstance(batch, tuple | list) or len(batch) != 2:
-        raise TypeError(f"expected batch to be a pair (x, y), got {type(batch).__name__}"
-                        + (f" of length {len(batch)}" if isinstance(batch, tuple | list) else ""))
+        raise TypeError(
+            f"expected batch to be a pair (x, y), got {type(batch).__name__}"
+            + (f" of length {len(batch)}" if isinstance(batch, tuple | list) else "")
+        )
     return batch
 
 
@@ -149,9 +164,8 @@ def adding_loss(layer: nn.Module, batch: Batch) -> torch.Tensor:
 def copy_loss(layer: nn.Module, batch: Batch) -> torch.Tensor:
     """Mean cross-entropy per step (nats) of the outputs at every step.
 
-    ``batch = (x (L, B, D) one-hot, y (L, B) long classes)``; the layer's ``output_dim`` is the
-    number of target classes.
-    """
+    ``batch = (x (L, B, D) one-hot, y (L, B) long classes)``; the layer's ``output_dim``
+    is the number of target classes."""
     x, y = _unpack(batch)
     dims = check_tensor("x", x, ("L", "B", "D"))
     check_floating("x", x)
@@ -163,8 +177,9 @@ def copy_loss(layer: nn.Module, batch: Batch) -> torch.Tensor:
 
 @dataclass(frozen=True)
 class LongRangeTask:
-    """A task: ``sample(batch_size, generator) -> (x, y)``, ``loss(layer, (x, y)) -> scalar``,
-    the input and output sizes a layer needs, and the ``baseline`` loss of a memoryless guess."""
+    """A task: ``sample(batch_size, generator) -> (x, y)``,
+    ``loss(layer, (x, y)) -> scalar``, the input and output sizes a layer needs, and the
+    ``baseline`` loss of a memoryless guess."""
 
     name: str
     input_dim: int
@@ -178,28 +193,41 @@ def adding_task(seq_len: int) -> LongRangeTask:
     """The adding problem on sequences of length ``seq_len``; baseline MSE 1/6."""
     check_positive_int("seq_len", seq_len, 4)
     return LongRangeTask(
-        name=f"adding, L={seq_len}", input_dim=2, output_dim=1, baseline=ADDING_BASELINE_MSE,
-        sample=lambda batch_size, generator: adding_problem(seq_len, batch_size, generator),
-        loss=adding_loss)
+        name=f"adding, L={seq_len}",
+        input_dim=2,
+        output_dim=1,
+        baseline=ADDING_BASELINE_MSE,
+        sample=lambda batch_size, generator: adding_problem(
+            seq_len, batch_size, generator
+        ),
+        loss=adding_loss,
+    )
 
 
 def copy_task(delay: int, n_symbols: int = 8, n_copy: int = 10) -> LongRangeTask:
-    """The copy-memory task with ``delay`` steps between the symbols and the delimiter's end;
-    baseline ``n_copy log(n_symbols) / (delay + 2 n_copy)``."""
+    """The copy-memory task with ``delay`` steps between the symbols and the delimiter's
+    end; baseline ``n_copy log(n_symbols) / (delay + 2 n_copy)``."""
     baseline = copy_memory_baseline(delay, n_symbols, n_copy)
     return LongRangeTask(
-        name=f"copy, T={delay}", input_dim=n_symbols + 2, output_dim=n_symbols + 1,
+        name=f"copy, T={delay}",
+        input_dim=n_symbols + 2,
+        output_dim=n_symbols + 1,
         baseline=baseline,
-        sample=lambda batch_size, generator: copy_memory(delay, batch_size, n_symbols, n_copy,
-                                                         generator),
-        loss=copy_loss)
+        sample=lambda batch_size, generator: copy_memory(
+            delay, batch_size, n_symbols, n_copy, generator
+        ),
+        loss=copy_loss,
+    )
 
 
 class FreshBatches:
-    """A re-iterable of ``n_batches`` batches that are new at every pass (an endless data set
-    cut into epochs). Seeded: two objects built with the same arguments yield the same batches."""
+    """A re-iterable of ``n_batches`` batches that are new at every pass (an endless
+    data set cut into epochs). Seeded: two objects built with the same arguments yield
+    the same batches."""
 
-    def __init__(self, task: LongRangeTask, n_batches: int, batch_size: int, seed: int = 0):
+    def __init__(
+        self, task: LongRangeTask, n_batches: int, batch_size: int, seed: int = 0
+    ):
         check_positive_int("n_batches", n_batches)
         check_positive_int("batch_size", batch_size)
         self.task, self.n_batches, self.batch_size = task, n_batches, batch_size
@@ -214,19 +242,31 @@ class FreshBatches:
 
 
 def check_layer_fits(layer: nn.Module, task: LongRangeTask) -> None:
-    """Raise ``ValueError`` unless the layer's ``input_dim`` and ``output_dim`` match the task."""
+    """Raise ``ValueError`` unless the layer's ``input_dim`` and ``output_dim`` match
+    the task."""
     for name in ("input_dim", "output_dim"):
         want, got = getattr(task, name), getattr(layer, name, None)
         if got != want:
-            raise ValueError(f"expected a layer with {name}={want} for the task '{task.name}', "
-                             f"got {got}")
+            raise ValueError(
+                f"expected a layer with {name}={want} for the task '{task.name}', "
+                f"got {got}"
+            )
 
 
-def train_on_task(layer: nn.Module, task: LongRangeTask, *, epochs: int,
-                  batches_per_epoch: int = 10, batch_size: int = 64, lr: float = 1e-2,
-                  clip: float | None = 1.0,
-                  optimizer: torch.optim.Optimizer | None = None, test_size: int = 256,
-                  seed: int = 0, progress: bool = True) -> dict:
+def train_on_task(
+    layer: nn.Module,
+    task: LongRangeTask,
+    *,
+    epochs: int,
+    batches_per_epoch: int = 10,
+    batch_size: int = 64,
+    lr: float = 1e-2,
+    clip: float | None = 1.0,
+    optimizer: torch.optim.Optimizer | None = None,
+    test_size: int = 256,
+    seed: int = 0,
+    progress: bool = True,
+) -> dict:
     """Train ``layer`` on fresh batches of ``task`` with ``companion.training.fit``.
 
     Each epoch is ``batches_per_epoch`` new batches of ``batch_size`` sequences;
@@ -244,8 +284,17 @@ def train_on_task(layer: nn.Module, task: LongRangeTask, *, epochs: int,
     test = list(FreshBatches(task, 1, test_size, seed + 1))
     if optimizer is None:
         optimizer = torch.optim.Adam(layer.parameters(), lr=lr)
-    history = fit(layer, train, task.loss, optimizer, epochs, test_batches=test,
-                  clip=clip, progress=progress, desc=task.name)
+    history = fit(
+        layer,
+        train,
+        task.loss,
+        optimizer,
+        epochs,
+        test_batches=test,
+        clip=clip,
+        progress=progress,
+        desc=task.name,
+    )
     epochs_done = len(history["train_loss"])
     history["steps"] = [batches_per_epoch * (i + 1) for i in range(epochs_done)]
     history["baseline"] = task.baseline

@@ -1,25 +1,24 @@
 """A smoothed character n-gram language model: the baseline a recurrent model must beat.
 
-An n-gram model predicts a character from the ``n - 1`` characters before it, by counting.
-Counts alone give probability 0 to every continuation never seen, so the estimate of each
-context is interpolated with the one of its shorter context (Witten–Bell smoothing, Witten &
-Bell 1991; see Chen & Goodman 1999 for the family)::
+An n-gram model predicts a character from the ``n - 1`` characters before it, by
+counting. Counts alone give probability 0 to every continuation never seen, so the
+estimate of each context is interpolated with the one of its shorter context
+(Witten–Bell smoothing, Witten & Bell 1991; see Chen & Goodman 1999 for the family)::
 
     p_k(c | h_k) = (C(h_k c) + N(h_k) p_{k-1}(c | h_{k-1})) / (C(h_k) + N(h_k))
 
 where ``h_k`` is the last ``k`` symbols of the context, ``C`` counts occurrences in the
 training sentences, ``N(h_k)`` is the number of distinct symbols seen after ``h_k``, and
-``p_0`` is uniform over the vocabulary. An unseen context falls back to its shorter one. Every
-``p_k(· | h)`` is a probability distribution over the ``V`` ids, so the model's cross-entropy
-is a fair number to set beside a recurrent model's.
+``p_0`` is uniform over the vocabulary. An unseen context falls back to its shorter one.
+Every ``p_k(· | h)`` is a probability distribution over the ``V`` ids, so the model's
+cross-entropy is a fair number to set beside a recurrent model's.
 
-``CharNGram`` reads sentences the way chapter 4's ``CharLM`` does: each ``(L, B)`` batch of
-ids (``PAD`` after ``EOS``) is preceded by ``EOS``, the book's start-of-sentence convention,
-and the model predicts every character and the final ``EOS``. Its ``forward(tokens (L, B))``
-returns log-probabilities ``(L, B, V)`` of the next symbol, so ``lm_loss`` and
-``bits_per_character`` of ``companion.language_model`` measure it unchanged; ``PAD`` is
-neither counted nor used as a context.
-"""
+``CharNGram`` reads sentences the way chapter 4's ``CharLM`` does: each ``(L, B)`` batch
+of ids (``PAD`` after ``EOS``) is preceded by ``EOS``, the book's start-of-sentence
+convention, and the model predicts every character and the final ``EOS``. Its
+``forward(tokens (L, B))`` returns log-probabilities ``(L, B, V)`` of the next symbol,
+so ``lm_loss`` and ``bits_per_character`` of ``companion.language_model`` measure it
+unchanged; ``PAD`` is neither counted nor used as a context."""
 
 from collections import Counter, defaultdict
 
@@ -32,15 +31,21 @@ from companion.data.text import EOS_ID, PAD_ID, VOCAB_SIZE
 
 
 class CharNGram(nn.Module):
-    """Witten–Bell smoothed n-gram model of order ``order`` (``order - 1`` symbols of context).
+    """Witten–Bell smoothed n-gram model of order ``order`` (``order - 1`` symbols of
+    context).
 
-    Call ``fit(batches)`` on ``(L, B)`` id batches of sentences, then ``forward(tokens (L, B))``
-    (the inputs: ``EOS`` then the sentence, as ``shift_right`` makes them) for the
-    log-probabilities ``(L, B, V)`` of each next symbol.
-    """
+    Call ``fit(batches)`` on ``(L, B)`` id batches of sentences, then
+    ``forward(tokens (L, B))`` (the inputs: ``EOS`` then the sentence, as
+    ``shift_right`` makes them) for the log-probabilities ``(L, B, V)`` of each next
+    symbol."""
 
-    def __init__(self, order: int, vocab_size: int = VOCAB_SIZE, start_id: int = EOS_ID,
-                 pad_id: int = PAD_ID):
+    def __init__(
+        self,
+        order: int,
+        vocab_size: int = VOCAB_SIZE,
+        start_id: int = EOS_ID,
+        pad_id: int = PAD_ID,
+    ):
         super().__init__()
         self.order = check_positive_int("order", order)
         self.vocab_size = check_positive_int("vocab_size", vocab_size, minimum=2)
@@ -54,7 +59,8 @@ class CharNGram(nn.Module):
 
     def fit(self, batches) -> "CharNGram":
         """Count every context of length ``0 .. order - 1`` and its next symbol in
-        ``batches``, an iterable of ``(L, B)`` id tensors (``PAD`` after each sentence)."""
+        ``batches``, an iterable of ``(L, B)`` id tensors (``PAD`` after each
+        sentence)."""
         for batch in batches:
             check_tensor("batch", batch, ("L", "B"))
             check_ids("batch", batch, self.vocab_size)
@@ -63,7 +69,7 @@ class CharNGram(nn.Module):
                 history = [self.start_id] * (self.order - 1)
                 for symbol in symbols:
                     for k in range(self.order):
-                        self.counts[tuple(history[len(history) - k:])][symbol] += 1
+                        self.counts[tuple(history[len(history) - k :])][symbol] += 1
                     history.append(symbol)
         if not self.counts:
             raise ValueError("expected batches holding at least one sentence, got none")
@@ -80,10 +86,11 @@ class CharNGram(nn.Module):
         return table
 
     def probabilities(self, history: list[int]) -> np.ndarray:
-        """``p(· | history)``, ``(V,)``, from the last ``order - 1`` symbols of ``history``."""
+        """``p(· | history)``, ``(V,)``, from the last ``order - 1`` symbols of
+        ``history``."""
         p = np.full(self.vocab_size, 1.0 / self.vocab_size)
         for k in range(self.order):
-            context = tuple(history[len(history) - k:]) if k else ()
+            context = tuple(history[len(history) - k :]) if k else ()
             if context not in self.counts:
                 break
             ids, counts, total, distinct = self._table(context)
@@ -93,12 +100,12 @@ class CharNGram(nn.Module):
         return p
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
-        """Log-probabilities ``(L, B, V)`` of the symbol after each input of ``tokens (L, B)``.
+        """Log-probabilities ``(L, B, V)`` of the symbol after each input of
+        ``tokens (L, B)``.
 
         ``tokens[0]`` is the start symbol; the history of column ``b`` at step ``t`` is
-        ``tokens[1:t + 1, b]`` without ``PAD``, preceded by ``order - 1`` start symbols, as in
-        ``fit``.
-        """
+        ``tokens[1:t + 1, b]`` without ``PAD``, preceded by ``order - 1`` start symbols,
+        as in ``fit``."""
         check_tensor("tokens", tokens, ("L", "B"))
         check_ids("tokens", tokens, self.vocab_size)
         if not self.counts:

@@ -1,44 +1,61 @@
 """The recurrent network of the course: one class, three uses (chapter 2).
 
-``h_t = tanh(W_i x_t + W_h h_{t-1} + b_h)`` and a linear decoder ``y_t = W_d h_t + b_d``.
-The interface is the course's: ``one_step(x, h)``, ``forward(x, h=None)``, ``decode(h)``.
-Every recurrent layer of the book (``RNN`` here, the LSTM and GRU of chapter 5) shares it, so
-training and generation code does not care which one it gets:
+``h_t = tanh(W_i x_t + W_h h_{t-1} + b_h)`` and a linear decoder
+``y_t = W_d h_t + b_d``. The interface is the course's: ``one_step(x, h)``,
+``forward(x, h=None)``, ``decode(h)``. Every recurrent layer of the book (``RNN`` here,
+the LSTM and GRU of chapter 5) shares it, so training and generation code does not care
+which one it gets:
 
 * ``one_step(x, state) -> state``: one time step, ``x (B, D)``;
 * ``forward(x, state=None, return_state=False)``: ``x (L, B, D)`` → hidden states
   ``(L, B, H)`` (and the final state when ``return_state`` is true);
-* ``hidden(state) -> (B, H)``: the part of the state the decoder reads (the state itself for
-  the RNN, ``h`` of ``(h, C)`` for the LSTM);
+* ``hidden(state) -> (B, H)``: the part of the state the decoder reads (the state itself
+  for the RNN, ``h`` of ``(h, C)`` for the LSTM);
 * ``decode(h)``: ``(B, H)`` or ``(L, B, H)`` → ``(B, O)`` or ``(L, B, O)``.
 
-References: Elman, "Finding structure in time" (1990); the course handout TP3 (AMAL, Sorbonne).
-"""
+References: Elman, "Finding structure in time" (1990); the course handout TP3 (AMAL,
+Sorbonne)."""
 
 import math
 
 import torch
 from torch import nn
 
-from companion.checks import check_dtype, check_positive_int, check_sequence, check_tensor
+from companion.checks import (
+    check_dtype,
+    check_positive_int,
+    check_sequence,
+    check_tensor,
+)
 
 
 class RNN(nn.Module):
     """Elman RNN with a linear decoder.
 
     Parameters: ``W_i (H, D)``, ``W_h (H, H)``, ``b_h (H,)`` and the decoder
-    ``W_d (O, H)``, ``b_d (O,)``; all initialised uniformly in ``±1/sqrt(H)`` like PyTorch's.
-    """
+    ``W_d (O, H)``, ``b_d (O,)``; all initialised uniformly in ``±1/sqrt(H)`` like
+    PyTorch's."""
 
     def __init__(self, input_dim: int, latent_dim: int, output_dim: int):
         super().__init__()
-        for name, value in (("input_dim", input_dim), ("latent_dim", latent_dim),
-                            ("output_dim", output_dim)):
+        for name, value in (
+            ("input_dim", input_dim),
+            ("latent_dim", latent_dim),
+            ("output_dim", output_dim),
+        ):
             check_positive_int(name, value)
-        self.input_dim, self.latent_dim, self.output_dim = input_dim, latent_dim, output_dim
+        self.input_dim, self.latent_dim, self.output_dim = (
+            input_dim,
+            latent_dim,
+            output_dim,
+        )
         bound = 1 / math.sqrt(latent_dim)
-        self.W_i = nn.Parameter(torch.empty(latent_dim, input_dim).uniform_(-bound, bound))
-        self.W_h = nn.Parameter(torch.empty(latent_dim, latent_dim).uniform_(-bound, bound))
+        self.W_i = nn.Parameter(
+            torch.empty(latent_dim, input_dim).uniform_(-bound, bound)
+        )
+        self.W_h = nn.Parameter(
+            torch.empty(latent_dim, latent_dim).uniform_(-bound, bound)
+        )
         self.b_h = nn.Parameter(torch.empty(latent_dim).uniform_(-bound, bound))
         self.decoder = nn.Linear(latent_dim, output_dim)
         nn.init.uniform_(self.decoder.weight, -bound, bound)
@@ -61,14 +78,14 @@ class RNN(nn.Module):
         self._check_state(h, self._check_input(x, ("B", self.input_dim)))
         return torch.tanh(x @ self.W_i.T + h @ self.W_h.T + self.b_h)
 
-    def forward(self, x: torch.Tensor, h: torch.Tensor | None = None,
-                return_state: bool = False):
+    def forward(
+        self, x: torch.Tensor, h: torch.Tensor | None = None, return_state: bool = False
+    ):
         """Run the whole sequence: ``x (L, B, D)`` → hidden states ``(L, B, H)``.
 
-        ``h (B, H)`` is the initial state (zeros when ``None``). With ``return_state`` the
-        result is ``(states, h_L)``. The input projections of all steps are computed in one
-        matrix product before the loop; the loop only adds ``W_h h_{t-1}``.
-        """
+        ``h (B, H)`` is the initial state (zeros when ``None``). With ``return_state``
+        the result is ``(states, h_L)``. The input projections of all steps are computed
+        in one matrix product before the loop; the loop only adds ``W_h h_{t-1}``."""
         dims = self._check_input(x, ("L", "B", self.input_dim))
         if h is None:
             h = self.initial_state(dims["B"], x)
@@ -87,10 +104,13 @@ class RNN(nn.Module):
         return state
 
     def decode(self, h: torch.Tensor) -> torch.Tensor:
-        """Decode ``(B, H)`` or ``(L, B, H)`` hidden states into ``(…, output_dim)`` outputs."""
+        """Decode ``(B, H)`` or ``(L, B, H)`` hidden states into ``(…, output_dim)``
+        outputs."""
         check_tensor("h", h)
         if h.dim() not in (2, 3) or h.shape[-1] != self.latent_dim:
-            raise ValueError(f"expected h of shape (B, {self.latent_dim}) or "
-                             f"(L, B, {self.latent_dim}), got {tuple(h.shape)}")
+            raise ValueError(
+                f"expected h of shape (B, {self.latent_dim}) or "
+                f"(L, B, {self.latent_dim}), got {tuple(h.shape)}"
+            )
         check_dtype("h", h, self.decoder.weight.dtype)
         return self.decoder(h)

@@ -1,26 +1,26 @@
 """The RNN of chapter 2 in NumPy, with backpropagation through time written by hand.
 
 Forward: ``h_t = tanh(W_i x_t + W_h h_{t-1} + b_h)`` and ``y_t = W_d h_t + b_d`` for
-``t = 1..L``, starting from ``h_0``. The forward pass keeps every state ``h_t``: the backward
-pass needs ``h_t`` (through ``tanh' = 1 - h_t^2``) and ``h_{t-1}`` (the input of ``W_h``) at
-each step. Walking from ``t = L`` down to 1, the gradient reaching ``h_t`` is the one from
-its own output, ``W_d^T dy_t``, plus the one coming back from the future, ``dh_next``:
+``t = 1..L``, starting from ``h_0``. The forward pass keeps every state ``h_t``: the
+backward pass needs ``h_t`` (through ``tanh' = 1 - h_t^2``) and ``h_{t-1}`` (the input
+of ``W_h``) at each step. Walking from ``t = L`` down to 1, the gradient reaching
+``h_t`` is the one from its own output, ``W_d^T dy_t``, plus the one coming back from
+the future, ``dh_next``:
 
     da_t = (W_d^T dy_t + dh_next) * (1 - h_t^2)
     dW_i += da_t x_t^T,  dW_h += da_t h_{t-1}^T,  db_h += da_t,  dh_next = W_h^T da_t
 
-and ``dh_0`` is the last ``dh_next``. Batches are rows here, so the code reads ``da @ W_h``
-for ``W_h^T da``. Parameter names and shapes match ``companion.rnn.RNN`` so that
-``NumpyRNN.from_torch`` copies one into the other and the two can be compared.
+and ``dh_0`` is the last ``dh_next``. Batches are rows here, so the code reads
+``da @ W_h`` for ``W_h^T da``. Parameter names and shapes match ``companion.rnn.RNN`` so
+that ``NumpyRNN.from_torch`` copies one into the other and the two can be compared.
 
 ``backward_recomputing_states`` keeps, for comparison, the mistake of a NumPy RNN that
-circulates among students: it does not store the states and re-runs the forward step from a
-zero state while walking backwards, so every gradient uses states the forward pass never
-produced.
+circulates among students: it does not store the states and re-runs the forward step
+from a zero state while walking backwards, so every gradient uses states the forward
+pass never produced.
 
-References: Rumelhart, Hinton & Williams (1986); Werbos, "Backpropagation through time: what it
-does and how to do it" (1990).
-"""
+References: Rumelhart, Hinton & Williams (1986); Werbos, "Backpropagation through time:
+what it does and how to do it" (1990)."""
 
 from collections.abc import Callable
 
@@ -34,27 +34,44 @@ PARAMETERS = ("W_i", "W_h", "b_h", "W_d", "b_d")
 
 
 class NumpyRNN:
-    """Elman RNN with a linear decoder, in float64 NumPy, with a hand-written ``backward``.
+    """Elman RNN with a linear decoder, in float64 NumPy, with a hand-written
+    ``backward``.
 
-    Parameters ``W_i (H, D)``, ``W_h (H, H)``, ``b_h (H,)``, ``W_d (O, H)``, ``b_d (O,)``,
-    drawn uniformly in ``±1/sqrt(H)`` from ``rng``, or, without ``rng``, from PyTorch's
-    global generator (the one ``companion.set_seed`` seeds), like ``companion.rnn.RNN``.
-    """
+    Parameters ``W_i (H, D)``, ``W_h (H, H)``, ``b_h (H,)``, ``W_d (O, H)``,
+    ``b_d (O,)``, drawn uniformly in ``±1/sqrt(H)`` from ``rng``, or, without ``rng``,
+    from PyTorch's global generator (the one ``companion.set_seed`` seeds), like
+    ``companion.rnn.RNN``."""
 
-    def __init__(self, input_dim: int, latent_dim: int, output_dim: int,
-                 rng: np.random.Generator | None = None):
+    def __init__(
+        self,
+        input_dim: int,
+        latent_dim: int,
+        output_dim: int,
+        rng: np.random.Generator | None = None,
+    ):
         check_positive_int("input_dim", input_dim)
         check_positive_int("latent_dim", latent_dim)
         check_positive_int("output_dim", output_dim)
         bound = 1 / np.sqrt(latent_dim)
-        shapes = {"W_i": (latent_dim, input_dim), "W_h": (latent_dim, latent_dim),
-                  "b_h": (latent_dim,), "W_d": (output_dim, latent_dim), "b_d": (output_dim,)}
+        shapes = {
+            "W_i": (latent_dim, input_dim),
+            "W_h": (latent_dim, latent_dim),
+            "b_h": (latent_dim,),
+            "W_d": (output_dim, latent_dim),
+            "b_d": (output_dim,),
+        }
         if rng is None:
-            self.params = {k: torch.empty(s, dtype=torch.float64).uniform_(-bound, bound).numpy()
-                           for k, s in shapes.items()}
+            self.params = {
+                k: torch.empty(s, dtype=torch.float64).uniform_(-bound, bound).numpy()
+                for k, s in shapes.items()
+            }
         else:
             self.params = {k: rng.uniform(-bound, bound, s) for k, s in shapes.items()}
-        self.input_dim, self.latent_dim, self.output_dim = input_dim, latent_dim, output_dim
+        self.input_dim, self.latent_dim, self.output_dim = (
+            input_dim,
+            latent_dim,
+            output_dim,
+        )
         self._cache = None
 
     @classmethod
@@ -63,21 +80,31 @@ class NumpyRNN:
         if not isinstance(rnn, RNN):
             raise TypeError(f"expected a companion.rnn.RNN, got {type(rnn).__name__}")
         net = cls.__new__(cls)  # no random draw: every parameter is copied below
-        net.input_dim, net.latent_dim, net.output_dim = (rnn.input_dim, rnn.latent_dim,
-                                                         rnn.output_dim)
-        tensors = {"W_i": rnn.W_i, "W_h": rnn.W_h, "b_h": rnn.b_h,
-                   "W_d": rnn.decoder.weight, "b_d": rnn.decoder.bias}
-        net.params = {k: t.detach().cpu().double().numpy().copy() for k, t in tensors.items()}
+        net.input_dim, net.latent_dim, net.output_dim = (
+            rnn.input_dim,
+            rnn.latent_dim,
+            rnn.output_dim,
+        )
+        tensors = {
+            "W_i": rnn.W_i,
+            "W_h": rnn.W_h,
+            "b_h": rnn.b_h,
+            "W_d": rnn.decoder.weight,
+            "b_d": rnn.decoder.bias,
+        }
+        net.params = {
+            k: t.detach().cpu().double().numpy().copy() for k, t in tensors.items()
+        }
         net._cache = None
         return net
 
-    def forward(self, x: np.ndarray, h0: np.ndarray | None = None) -> tuple[np.ndarray,
-                                                                         np.ndarray]:
+    def forward(
+        self, x: np.ndarray, h0: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Run ``x (L, B, D)`` from ``h0 (B, H)`` (zeros if ``None``).
 
-        Returns the hidden states ``(L, B, H)`` and the outputs ``(L, B, O)``, and keeps what
-        ``backward`` needs.
-        """
+        Returns the hidden states ``(L, B, H)`` and the outputs ``(L, B, O)``, and keeps
+        what ``backward`` needs."""
         check_array("x", x)
         dims = check_shape("x", x, ("L", "B", self.input_dim))
         if h0 is None:
@@ -106,8 +133,8 @@ class NumpyRNN:
         """Gradients of a loss given ``dy (L, B, O)``, its gradient w.r.t. the outputs.
 
         Uses the states stored by the last ``forward``. Returns a dictionary with the
-        gradient of each parameter (same shape as the parameter) and of ``h0`` (``(B, H)``).
-        A many-to-one loss simply has ``dy`` zero except at the last step.
+        gradient of each parameter (same shape as the parameter) and of ``h0``
+        (``(B, H)``). A many-to-one loss simply has ``dy`` zero except at the last step.
         """
         x, h0, states = self._check_dy(dy)
         p = self.params
@@ -127,13 +154,14 @@ class NumpyRNN:
 
 
 def backward_recomputing_states(net: NumpyRNN, dy: np.ndarray) -> dict[str, np.ndarray]:
-    """A wrong BPTT, kept to be compared with ``NumpyRNN.backward``: same inputs and outputs.
+    """A wrong BPTT, kept to be compared with ``NumpyRNN.backward``: same inputs and
+    outputs.
 
-    It walks from ``t = L`` down to 1 like the right one, but instead of the stored states it
-    uses a state ``h`` obtained by re-running the forward step from a zero state as it goes
-    (so on ``x_L``, then ``x_{L-1}``, ...): ``h`` stands for ``h_t`` in ``tanh'`` and in the
-    decoder's gradient, and for ``h_{t-1}`` in ``W_h``'s. Only ``b_d``'s gradient is right.
-    """
+    It walks from ``t = L`` down to 1 like the right one, but instead of the stored
+    states it uses a state ``h`` obtained by re-running the forward step from a zero
+    state as it goes (so on ``x_L``, then ``x_{L-1}``, ...): ``h`` stands for ``h_t`` in
+    ``tanh'`` and in the decoder's gradient, and for ``h_{t-1}`` in ``W_h``'s. Only
+    ``b_d``'s gradient is right."""
     x, h0, _ = net._check_dy(dy)
     p = net.params
     grads = {k: np.zeros_like(v) for k, v in p.items()}
@@ -147,13 +175,18 @@ def backward_recomputing_states(net: NumpyRNN, dy: np.ndarray) -> dict[str, np.n
         grads["W_h"] += da.T @ h
         grads["b_h"] += da.sum(axis=0)
         dh_next = da @ p["W_h"]
-        h = np.tanh(x[t] @ p["W_i"].T + h @ p["W_h"].T + p["b_h"])  # the "state" of step t-1
+        h = np.tanh(
+            x[t] @ p["W_i"].T + h @ p["W_h"].T + p["b_h"]
+        )  # the "state" of step t-1
     grads["h0"] = dh_next
     return grads
 
 
-def mse_loss_and_grad(outputs: np.ndarray, target: np.ndarray) -> tuple[float, np.ndarray]:
-    """Loss ``0.5 · Σ (outputs - target)² / B`` and its gradient ``dy`` w.r.t. ``outputs``.
+def mse_loss_and_grad(
+    outputs: np.ndarray, target: np.ndarray
+) -> tuple[float, np.ndarray]:
+    """Loss ``0.5 · Σ (outputs - target)² / B`` and its gradient ``dy`` w.r.t.
+    ``outputs``.
 
     ``outputs`` and ``target`` are ``(L, B, O)``; the sum runs over every element and is
     averaged over the batch ``B``; ``dy`` has the shape of ``outputs``.
@@ -170,14 +203,19 @@ def mse_loss_and_grad(outputs: np.ndarray, target: np.ndarray) -> tuple[float, n
 Backward = Callable[[NumpyRNN, np.ndarray], dict[str, np.ndarray]]
 
 
-def gradient_descent(net: NumpyRNN, x: np.ndarray, target: np.ndarray, steps: int, lr: float,
-                     backward: Backward = NumpyRNN.backward) -> list[float]:
+def gradient_descent(
+    net: NumpyRNN,
+    x: np.ndarray,
+    target: np.ndarray,
+    steps: int,
+    lr: float,
+    backward: Backward = NumpyRNN.backward,
+) -> list[float]:
     """Train ``net`` in place by plain gradient descent on ``mse_loss_and_grad``.
 
     ``x (L, B, D)``, ``target (L, B, O)``; ``backward(net, dy)`` computes the gradients
-    (``NumpyRNN.backward`` or ``backward_recomputing_states``). Returns the loss before each
-    of the ``steps`` updates, then the final loss (``steps + 1`` values).
-    """
+    (``NumpyRNN.backward`` or ``backward_recomputing_states``). Returns the loss before
+    each of the ``steps`` updates, then the final loss (``steps + 1`` values)."""
     check_positive_int("steps", steps)
     if not lr > 0:
         raise ValueError(f"expected lr > 0, got {lr}")

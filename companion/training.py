@@ -1,17 +1,18 @@
 """Small, model-independent training loops: ``fit`` and a race at equal compute.
 
-The loops know nothing about the model: the caller gives ``loss_fn(model, batch) -> loss``
-(a scalar tensor), so the same ``fit`` trains a classifier, a forecaster or a language model.
-``fit`` runs epochs with a progress bar, evaluation, gradient-norm clipping (Pascanu, Mikolov
-& Bengio 2013) and TensorBoard logging; ``count_parameters`` sizes a model.
+The loops know nothing about the model: the caller gives
+``loss_fn(model, batch) -> loss`` (a scalar tensor), so the same ``fit`` trains a
+classifier, a forecaster or a language model. ``fit`` runs epochs with a progress bar,
+evaluation, gradient-norm clipping (Pascanu, Mikolov & Bengio 2013) and TensorBoard
+logging; ``count_parameters`` sizes a model.
 
-``race`` (chapter 8) trains several models for the same CPU time. Wall-clock time depends on
-whatever else the machine is doing, so each model is charged the CPU time of the calling
-thread (``time.thread_time``) during its own training steps; run PyTorch on one thread
-(``torch.set_num_threads(1)``) so that this time is all of its work. The models train in
-alternation, one step each on the same batch, so that neither is favoured by a change of
-conditions; the faster one simply makes more steps. Evaluation is not charged.
-"""
+``race`` (chapter 8) trains several models for the same CPU time. Wall-clock time
+depends on whatever else the machine is doing, so each model is charged the CPU time of
+the calling thread (``time.thread_time``) during its own training steps; run PyTorch on
+one thread (``torch.set_num_threads(1)``) so that this time is all of its work. The
+models train in alternation, one step each on the same batch, so that neither is
+favoured by a change of conditions; the faster one simply makes more steps. Evaluation
+is not charged."""
 
 import itertools
 import math
@@ -37,25 +38,31 @@ def _check_callable(name: str, fn) -> None:
 
 def _check_module(name: str, model) -> None:
     if not isinstance(model, nn.Module):
-        raise TypeError(f"expected {name} to be a torch.nn.Module, got {type(model).__name__}")
+        raise TypeError(
+            f"expected {name} to be a torch.nn.Module, got {type(model).__name__}"
+        )
 
 
 def count_parameters(model: nn.Module) -> int:
-    """Number of scalar parameters of ``model`` (every entry of every parameter tensor)."""
+    """Number of scalar parameters of ``model`` (every entry of every parameter
+    tensor)."""
     _check_module("model", model)
     return sum(p.numel() for p in model.parameters())
 
 
 def tensorboard_dir(name: str) -> Path:
-    """A fresh, empty folder ``_build/tensorboard/<name>`` for one run's TensorBoard logs.
+    """A fresh, empty folder ``_build/tensorboard/<name>`` for one run's TensorBoard
+    logs.
 
-    The folder is under the repository root (the folder holding ``_config.yml`` next to this
-    package), or under the working directory when the package is installed elsewhere, so a
-    chapter writes to the same place whether it runs in ``book/``, in a student folder or in
-    a build. Open the logs with ``tensorboard --logdir _build/tensorboard``.
-    """
+    The folder is under the repository root (the folder holding ``_config.yml`` next to
+    this package), or under the working directory when the package is installed
+    elsewhere, so a chapter writes to the same place whether it runs in ``book/``, in a
+    student folder or in a build. Open the logs with
+    ``tensorboard --logdir _build/tensorboard``."""
     if not isinstance(name, str):
-        raise TypeError(f"expected name to be a folder name (str), got {type(name).__name__}")
+        raise TypeError(
+            f"expected name to be a folder name (str), got {type(name).__name__}"
+        )
     if not name or "/" in name or "\\" in name or name in (".", ".."):
         raise ValueError(f"expected name to be a plain folder name, got {name!r}")
     root = Path(__file__).resolve().parents[1]
@@ -68,7 +75,8 @@ def tensorboard_dir(name: str) -> Path:
 
 
 def gradient_norm(model: nn.Module) -> float:
-    """Euclidean norm of all parameter gradients of ``model`` taken together (0 if none)."""
+    """Euclidean norm of all parameter gradients of ``model`` taken together (0 if
+    none)."""
     _check_module("model", model)
     return _gradient_norm(model)
 
@@ -78,13 +86,18 @@ def _gradient_norm(model: nn.Module) -> float:
     return float(torch.stack(norms).norm()) if norms else 0.0
 
 
-def train_epoch(model: nn.Module, batches: Iterable, loss_fn: LossFn,
-                optimizer: torch.optim.Optimizer, clip: float | None = None) -> dict:
+def train_epoch(
+    model: nn.Module,
+    batches: Iterable,
+    loss_fn: LossFn,
+    optimizer: torch.optim.Optimizer,
+    clip: float | None = None,
+) -> dict:
     """One pass over ``batches``; returns the mean loss and the mean gradient norm.
 
-    With ``clip`` the gradient is rescaled to norm ``clip`` when it is larger (norm clipping,
-    Pascanu et al. 2013); the norm reported is the one measured before clipping.
-    """
+    With ``clip`` the gradient is rescaled to norm ``clip`` when it is larger (norm
+    clipping, Pascanu et al. 2013); the norm reported is the one measured before
+    clipping."""
     _check_loop(model, loss_fn, optimizer, clip)
     return _train_epoch(model, batches, loss_fn, optimizer, clip)
 
@@ -93,8 +106,10 @@ def _check_loop(model, loss_fn, optimizer, clip) -> None:
     _check_module("model", model)
     _check_callable("loss_fn", loss_fn)
     if not isinstance(optimizer, torch.optim.Optimizer):
-        raise TypeError(f"expected optimizer to be a torch.optim.Optimizer, "
-                        f"got {type(optimizer).__name__}")
+        raise TypeError(
+            f"expected optimizer to be a torch.optim.Optimizer, "
+            f"got {type(optimizer).__name__}"
+        )
     if clip is not None:
         check_real("clip", clip, 0, low_open=True)
 
@@ -113,7 +128,9 @@ def _train_epoch(model, batches, loss_fn, optimizer, clip) -> dict:
         optimizer.step()
         total, norms, count = total + float(loss.detach()), norms + norm, count + 1
     if count == 0:
-        raise ValueError("expected the training batches to hold at least one batch, got none")
+        raise ValueError(
+            "expected the training batches to hold at least one batch, got none"
+        )
     return {"loss": total / count, "grad_norm": norms / count}
 
 
@@ -129,23 +146,34 @@ def _evaluate(model, batches, loss_fn) -> float:
     model.eval()
     values = [float(loss_fn(model, batch)) for batch in batches]
     if not values:
-        raise ValueError("expected the evaluation batches to hold at least one batch, got none")
+        raise ValueError(
+            "expected the evaluation batches to hold at least one batch, got none"
+        )
     return sum(values) / len(values)
 
 
-def fit(model: nn.Module, train_batches: Iterable, loss_fn: LossFn,
-        optimizer: torch.optim.Optimizer, epochs: int, *,
-        test_batches: Iterable | None = None, metrics: dict[str, LossFn] | None = None,
-        clip: float | None = None, writer=None, progress: bool = True,
-        desc: str = "training") -> dict[str, list[float]]:
+def fit(
+    model: nn.Module,
+    train_batches: Iterable,
+    loss_fn: LossFn,
+    optimizer: torch.optim.Optimizer,
+    epochs: int,
+    *,
+    test_batches: Iterable | None = None,
+    metrics: dict[str, LossFn] | None = None,
+    clip: float | None = None,
+    writer=None,
+    progress: bool = True,
+    desc: str = "training",
+) -> dict[str, list[float]]:
     """Train for ``epochs`` epochs and return the history, one value per epoch.
 
-    ``history["train_loss"]`` and ``history["grad_norm"]`` always; ``history["test_loss"]``
-    when ``test_batches`` is given, and ``history[name]`` for each extra metric in
-    ``metrics`` (each evaluated on ``test_batches`` like the loss). With a TensorBoard
-    ``writer`` (``torch.utils.tensorboard.SummaryWriter``) every value is logged under its
-    name at each epoch. ``train_batches`` must be re-iterable (a list or a ``DataLoader``).
-    """
+    ``history["train_loss"]`` and ``history["grad_norm"]`` always;
+    ``history["test_loss"]`` when ``test_batches`` is given, and ``history[name]`` for
+    each extra metric in ``metrics`` (each evaluated on ``test_batches`` like the loss).
+    With a TensorBoard ``writer`` (``torch.utils.tensorboard.SummaryWriter``) every
+    value is logged under its name at each epoch. ``train_batches`` must be re-iterable
+    (a list or a ``DataLoader``)."""
     _check_loop(model, loss_fn, optimizer, clip)
     check_positive_int("epochs", epochs)
     metrics = metrics or {}
@@ -175,13 +203,17 @@ def fit(model: nn.Module, train_batches: Iterable, loss_fn: LossFn,
 
 def _check_race(models, train_batches, loss_fn, evaluate, numbers: dict) -> None:
     if not isinstance(models, dict) or not models:
-        raise TypeError(f"expected models to be a non-empty dict of name -> nn.Module, "
-                        f"got {models!r}")
+        raise TypeError(
+            f"expected models to be a non-empty dict of name -> nn.Module, "
+            f"got {models!r}"
+        )
     for name, model in models.items():
         _check_module(f"models[{name!r}]", model)
     if not isinstance(train_batches, Sequence):
-        raise TypeError(f"expected train_batches to be a sequence of batches (a list), "
-                        f"got {type(train_batches).__name__}")
+        raise TypeError(
+            f"expected train_batches to be a sequence of batches (a list), "
+            f"got {type(train_batches).__name__}"
+        )
     if len(train_batches) == 0:
         raise ValueError("expected train_batches to hold at least one batch, got none")
     _check_callable("loss_fn", loss_fn)
@@ -190,9 +222,16 @@ def _check_race(models, train_batches, loss_fn, evaluate, numbers: dict) -> None
         check_real(name, value, 0, low_open=True)
 
 
-def race(models: dict[str, nn.Module], train_batches: Sequence, loss_fn: LossFn,
-         evaluate: Callable[[nn.Module], float], budget: float = 6.0,
-         every: float = 1.0, lr: float = 1e-2, clip: float = 1.0) -> dict[str, Curve]:
+def race(
+    models: dict[str, nn.Module],
+    train_batches: Sequence,
+    loss_fn: LossFn,
+    evaluate: Callable[[nn.Module], float],
+    budget: float = 6.0,
+    every: float = 1.0,
+    lr: float = 1e-2,
+    clip: float = 1.0,
+) -> dict[str, Curve]:
     """Alternate one Adam step per model until each has used ``budget`` CPU seconds.
 
     Step ``s`` trains every model still under budget on ``train_batches[s % len]``
@@ -201,15 +240,25 @@ def race(models: dict[str, nn.Module], train_batches: Sequence, loss_fn: LossFn,
     a model, and at its end. Returns, for each name, the curve
     ``[(cpu_seconds, steps, evaluate(model)), ...]``, starting at ``(0.0, 0, ...)``.
     """
-    _check_race(models, train_batches, loss_fn, evaluate,
-                {"budget": budget, "every": every, "lr": lr, "clip": clip})
-    optimizers = {name: torch.optim.Adam(m.parameters(), lr=lr)
-                  for name, m in models.items()}
+    _check_race(
+        models,
+        train_batches,
+        loss_fn,
+        evaluate,
+        {"budget": budget, "every": every, "lr": lr, "clip": clip},
+    )
+    optimizers = {
+        name: torch.optim.Adam(m.parameters(), lr=lr) for name, m in models.items()
+    }
     spent = dict.fromkeys(models, 0.0)
     curves = {name: [(0.0, 0, evaluate(m))] for name, m in models.items()}
     total = budget * len(models)
-    with tqdm(total=total, desc="race (CPU s)", mininterval=5.0,
-              bar_format="{l_bar}{bar} {n:.0f}/{total:.0f} s") as bar:
+    with tqdm(
+        total=total,
+        desc="race (CPU s)",
+        mininterval=5.0,
+        bar_format="{l_bar}{bar} {n:.0f}/{total:.0f} s",
+    ) as bar:
         for step in itertools.count():
             batch = train_batches[step % len(train_batches)]
             for name, model in models.items():

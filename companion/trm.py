@@ -2,20 +2,20 @@
 
 Jolicoeur-Martineau, "Less is more: recursive reasoning with tiny networks" (2025),
 simplifying the Hierarchical Reasoning Model of Wang et al. (2025). A puzzle ``x`` is
-embedded once; the model keeps a current answer ``y`` and a latent "scratchpad" ``z``, both
-``(L, B, D)``, and refines them with a single network ``net`` of two mixer blocks:
+embedded once; the model keeps a current answer ``y`` and a latent "scratchpad" ``z``,
+both ``(L, B, D)``, and refines them with a single network ``net`` of two mixer blocks:
 
 * **latent recursion**: ``n`` times ``z ← net(x + y + z)``, then ``y ← net(y + z)``;
-* **deep recursion**: ``T - 1`` latent recursions without gradient, then one with gradient;
-* **deep supervision**: up to ``n_sup`` deep recursions, each with its own loss and optimizer
-  step; ``(y, z)`` are detached and carried to the next one;
-* **halting**: a head on ``y`` predicts whether the current answer is entirely correct; at
-  test time a puzzle stops as soon as it says so.
+* **deep recursion**: ``T - 1`` latent recursions without gradient, then one with
+  gradient;
+* **deep supervision**: up to ``n_sup`` deep recursions, each with its own loss and
+  optimizer step; ``(y, z)`` are detached and carried to the next one;
+* **halting**: a head on ``y`` predicts whether the current answer is entirely correct;
+  at test time a puzzle stops as soon as it says so.
 
-The blocks mix across positions and then across features, like MLP-Mixer (Tolstikhin et al.,
-2021), the variant the paper uses for Sudoku. Sequences are ``(L, B, D)`` as in the rest of
-the book; puzzle tokens are ``(L, B)``.
-"""
+The blocks mix across positions and then across features, like MLP-Mixer (Tolstikhin et
+al., 2021), the variant the paper uses for Sudoku. Sequences are ``(L, B, D)`` as in the
+rest of the book; puzzle tokens are ``(L, B)``."""
 
 import math
 from contextlib import nullcontext
@@ -35,24 +35,28 @@ from companion.checks import (
 
 
 class MixerBlock(nn.Module):
-    """An MLP across positions, then an MLP across features, each residual and RMS-normed.
+    """An MLP across positions, then an MLP across features, each residual and
+    RMS-normed.
 
     ``u (L, B, D) → (L, B, D)``. The position MLP has hidden size ``expansion · L``, the
-    feature MLP ``expansion · D``; normalisation comes after each residual sum (post-norm, as
-    in TRM), which keeps the recursed ``y`` and ``z`` at a fixed scale. ``forward`` does not
-    check ``u``: it runs ``n · T`` times per supervision step, on what ``TRM.forward`` or
-    ``OnePass.forward`` checked once.
-    """
+    feature MLP ``expansion · D``; normalisation comes after each residual sum
+    (post-norm, as in TRM), which keeps the recursed ``y`` and ``z`` at a fixed scale.
+    ``forward`` does not check ``u``: it runs ``n · T`` times per supervision step, on
+    what ``TRM.forward`` or ``OnePass.forward`` checked once."""
 
     def __init__(self, seq_len: int, dim: int, expansion: int = 2):
         super().__init__()
         self.seq_len = check_positive_int("seq_len", seq_len)
         self.dim = check_positive_int("dim", dim)
         check_positive_int("expansion", expansion)
-        self.positions = nn.Sequential(nn.Linear(seq_len, expansion * seq_len), nn.ReLU(),
-                                       nn.Linear(expansion * seq_len, seq_len))
-        self.features = nn.Sequential(nn.Linear(dim, expansion * dim), nn.ReLU(),
-                                      nn.Linear(expansion * dim, dim))
+        self.positions = nn.Sequential(
+            nn.Linear(seq_len, expansion * seq_len),
+            nn.ReLU(),
+            nn.Linear(expansion * seq_len, seq_len),
+        )
+        self.features = nn.Sequential(
+            nn.Linear(dim, expansion * dim), nn.ReLU(), nn.Linear(expansion * dim, dim)
+        )
         self.norm1, self.norm2 = nn.RMSNorm(dim), nn.RMSNorm(dim)
 
     def forward(self, u: torch.Tensor) -> torch.Tensor:
@@ -61,10 +65,14 @@ class MixerBlock(nn.Module):
         return self.norm2(u + self.features(u))
 
 
-def tiny_net(seq_len: int, dim: int, n_layers: int = 2, expansion: int = 2) -> nn.Sequential:
+def tiny_net(
+    seq_len: int, dim: int, n_layers: int = 2, expansion: int = 2
+) -> nn.Sequential:
     """The shared network: ``n_layers`` mixer blocks, ``(L, B, D) → (L, B, D)``."""
     check_positive_int("n_layers", n_layers)
-    return nn.Sequential(*[MixerBlock(seq_len, dim, expansion) for _ in range(n_layers)])
+    return nn.Sequential(
+        *[MixerBlock(seq_len, dim, expansion) for _ in range(n_layers)]
+    )
 
 
 class PuzzleEmbedding(nn.Module):
@@ -84,14 +92,21 @@ class PuzzleEmbedding(nn.Module):
 
 
 class OnePass(nn.Module):
-    """The baseline: the same embedding, network and output head as ``TRM``, applied once.
+    """The baseline: the same embedding, network and output head as ``TRM``, applied
+    once.
 
-    ``tokens (L, B) → logits (L, B, C)``. It has the parameters of a ``TRM`` with the same
-    sizes, minus the halting head.
-    """
+    ``tokens (L, B) → logits (L, B, C)``. It has the parameters of a ``TRM`` with the
+    same sizes, minus the halting head."""
 
-    def __init__(self, vocab_size: int, seq_len: int, n_classes: int, dim: int = 64,
-                 n_layers: int = 2, expansion: int = 2):
+    def __init__(
+        self,
+        vocab_size: int,
+        seq_len: int,
+        n_classes: int,
+        dim: int = 64,
+        n_layers: int = 2,
+        expansion: int = 2,
+    ):
         super().__init__()
         self.embed = PuzzleEmbedding(vocab_size, seq_len, dim)
         self.net = tiny_net(seq_len, dim, n_layers, expansion)
@@ -105,20 +120,32 @@ class TRM(nn.Module):
     """Tiny Recursive Model with deep supervision and a halting head.
 
     ``n`` latent updates per recursion, ``T`` recursions per supervision step (the first
-    ``T - 1`` without gradient), ``n_sup`` supervision steps at most. The initial ``y`` and
-    ``z`` are fixed random vectors ``(D,)`` shared by all positions (buffers, as in the
-    official code). With ``full_backprop=True`` (an ablation, not the paper's method) the
-    first ``T - 1`` recursions record a graph too, so the gradient goes through all ``T``.
-    """
+    ``T - 1`` without gradient), ``n_sup`` supervision steps at most. The initial ``y``
+    and ``z`` are fixed random vectors ``(D,)`` shared by all positions (buffers, as in
+    the official code). With ``full_backprop=True`` (an ablation, not the paper's
+    method) the first ``T - 1`` recursions record a graph too, so the gradient goes
+    through all ``T``."""
 
-    def __init__(self, vocab_size: int, seq_len: int, n_classes: int, dim: int = 64,
-                 n: int = 2, T: int = 2, n_sup: int = 4, n_layers: int = 2,
-                 expansion: int = 2, full_backprop: bool = False):
+    def __init__(
+        self,
+        vocab_size: int,
+        seq_len: int,
+        n_classes: int,
+        dim: int = 64,
+        n: int = 2,
+        T: int = 2,
+        n_sup: int = 4,
+        n_layers: int = 2,
+        expansion: int = 2,
+        full_backprop: bool = False,
+    ):
         super().__init__()
         self.n, self.T = check_positive_int("n", n), check_positive_int("T", T)
         self.n_sup = check_positive_int("n_sup", n_sup)
         if not isinstance(full_backprop, bool):
-            raise TypeError(f"expected full_backprop to be a bool, got {full_backprop!r}")
+            raise TypeError(
+                f"expected full_backprop to be a bool, got {full_backprop!r}"
+            )
         self.full_backprop = full_backprop
         self.seq_len, self.dim = seq_len, dim
         self.embed = PuzzleEmbedding(vocab_size, seq_len, dim)
@@ -130,7 +157,8 @@ class TRM(nn.Module):
 
     @property
     def effective_depth(self) -> int:
-        """Blocks applied to the puzzle in one supervision step: ``T · (n + 1) · n_layers``."""
+        """Blocks applied to the puzzle in one supervision step:
+        ``T · (n + 1) · n_layers``."""
         return self.T * (self.n + 1) * len(self.net)
 
     def initial_state(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -138,7 +166,8 @@ class TRM(nn.Module):
         return self.y_init.expand_as(x), self.z_init.expand_as(x)
 
     def latent_recursion(self, x: torch.Tensor, y: torch.Tensor, z: torch.Tensor):
-        """``n`` times ``z ← net(x + y + z)``, then ``y ← net(y + z)``; all ``(L, B, D)``."""
+        """``n`` times ``z ← net(x + y + z)``, then ``y ← net(y + z)``; all
+        ``(L, B, D)``."""
         for _ in range(self.n):
             z = self.net(x + y + z)
         y = self.net(y + z)
@@ -147,9 +176,8 @@ class TRM(nn.Module):
     def deep_recursion(self, x: torch.Tensor, y: torch.Tensor, z: torch.Tensor):
         """``T - 1`` latent recursions without gradient, then one with gradient.
 
-        ``x, y, z (L, B, D)`` → ``(y, z)``, each ``(L, B, D)``. With ``full_backprop`` every
-        recursion records a graph.
-        """
+        ``x, y, z (L, B, D)`` → ``(y, z)``, each ``(L, B, D)``. With ``full_backprop``
+        every recursion records a graph."""
         with nullcontext() if self.full_backprop else torch.no_grad():
             for _ in range(self.T - 1):
                 y, z = self.latent_recursion(x, y, z)
@@ -158,11 +186,11 @@ class TRM(nn.Module):
     def forward(self, tokens: torch.Tensor, state=None):
         """One supervision step.
 
-        ``tokens (L, B)`` long; ``state`` is ``(y, z)`` from the previous step, or ``None``
-        for the first. Returns ``(logits (L, B, C), halt_logit (B,), state)`` where the new
-        ``state`` is detached: the next step starts from its values but sends no gradient
-        back into this one. ``halt_logit > 0`` means "the answer is correct, stop".
-        """
+        ``tokens (L, B)`` long; ``state`` is ``(y, z)`` from the previous step, or
+        ``None`` for the first. Returns ``(logits (L, B, C), halt_logit (B,), state)``
+        where the new ``state`` is detached: the next step starts from its values but
+        sends no gradient back into this one. ``halt_logit > 0`` means "the answer is
+        correct, stop"."""
         x = self.embed(tokens)
         if state is None:
             state = self.initial_state(x)
@@ -178,10 +206,11 @@ class TRM(nn.Module):
     def unroll(self, tokens: torch.Tensor, n_steps: int | None = None):
         """Run ``n_steps`` supervision steps (default ``n_sup``) without halting.
 
-        Returns ``(predictions (S, L, B), halt_logits (S, B))``: the answer and the halting
-        logit after each step.
-        """
-        n_steps = self.n_sup if n_steps is None else check_positive_int("n_steps", n_steps)
+        Returns ``(predictions (S, L, B), halt_logits (S, B))``: the answer and the
+        halting logit after each step."""
+        n_steps = (
+            self.n_sup if n_steps is None else check_positive_int("n_steps", n_steps)
+        )
         state, preds, halts = None, [], []
         for _ in range(n_steps):
             logits, halt_logit, state = self(tokens, state)
@@ -190,17 +219,22 @@ class TRM(nn.Module):
         return torch.stack(preds), torch.stack(halts)
 
     @torch.no_grad()
-    def solve(self, tokens: torch.Tensor, n_steps: int | None = None, threshold: float = 0.5):
+    def solve(
+        self, tokens: torch.Tensor, n_steps: int | None = None, threshold: float = 0.5
+    ):
         """Answer with early halting: a puzzle stops at its first step with
         ``sigmoid(halt_logit) > threshold`` (``halt_logit > 0`` for the default 0.5).
 
-        Returns ``(predictions (L, B), steps_used (B,))``. Steps stop being computed once
-        every puzzle of the batch has halted; a puzzle that never halts uses ``n_steps``
-        (default ``n_sup``).
-        """
-        n_steps = self.n_sup if n_steps is None else check_positive_int("n_steps", n_steps)
+        Returns ``(predictions (L, B), steps_used (B,))``. Steps stop being computed
+        once every puzzle of the batch has halted; a puzzle that never halts uses
+        ``n_steps`` (default ``n_sup``)."""
+        n_steps = (
+            self.n_sup if n_steps is None else check_positive_int("n_steps", n_steps)
+        )
         if isinstance(threshold, bool) or not isinstance(threshold, int | float):
-            raise TypeError(f"expected threshold to be a float in (0, 1), got {threshold!r}")
+            raise TypeError(
+                f"expected threshold to be a float in (0, 1), got {threshold!r}"
+            )
         if not 0.0 < threshold < 1.0:
             raise ValueError(f"expected threshold in (0, 1), got {threshold!r}")
         logit_threshold = math.log(threshold / (1.0 - threshold))
@@ -209,7 +243,10 @@ class TRM(nn.Module):
             logits, halt_logit, state = self(tokens, state)
             pred = logits.argmax(-1)
             if answer is None:
-                answer, steps = pred, torch.full_like(halt_logit, n_steps, dtype=torch.long)
+                answer, steps = (
+                    pred,
+                    torch.full_like(halt_logit, n_steps, dtype=torch.long),
+                )
                 running = torch.ones_like(halt_logit, dtype=torch.bool)
             answer = torch.where(running, pred, answer)
             stop = running & (halt_logit > logit_threshold)
@@ -221,7 +258,8 @@ class TRM(nn.Module):
 
 
 def cell_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Mean cross-entropy over every cell: ``logits (L, B, C)``, ``target (L, B)`` long."""
+    """Mean cross-entropy over every cell: ``logits (L, B, C)``, ``target (L, B)``
+    long."""
     dims = check_tensor("logits", logits, ("L", "B", "C"))
     check_tensor("target", target, ("L", "B"), dims)
     check_integer("target", target)
@@ -229,7 +267,8 @@ def cell_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 
 
 def one_pass_loss(model: nn.Module, batch) -> torch.Tensor:
-    """``cell_loss`` of ``model(tokens)`` for a batch ``(tokens, target)``, both ``(L, B)``.
+    """``cell_loss`` of ``model(tokens)`` for a batch ``(tokens, target)``, both
+    ``(L, B)``.
 
     The ``loss_fn`` that trains ``OnePass`` with ``companion.training.fit``.
     """
@@ -237,12 +276,16 @@ def one_pass_loss(model: nn.Module, batch) -> torch.Tensor:
     return cell_loss(model(tokens), target)
 
 
-def supervision_loss(logits: torch.Tensor, halt_logit: torch.Tensor, target: torch.Tensor,
-                     halt_weight: float = 0.5) -> torch.Tensor:
+def supervision_loss(
+    logits: torch.Tensor,
+    halt_logit: torch.Tensor,
+    target: torch.Tensor,
+    halt_weight: float = 0.5,
+) -> torch.Tensor:
     """Cross-entropy of every cell plus ``halt_weight`` × BCE of the halting head.
 
-    ``logits (L, B, C)``, ``halt_logit (B,)``, ``target (L, B)`` long. The halting target is
-    1 for a puzzle whose predicted answer is entirely correct, 0 otherwise.
+    ``logits (L, B, C)``, ``halt_logit (B,)``, ``target (L, B)`` long. The halting
+    target is 1 for a puzzle whose predicted answer is entirely correct, 0 otherwise.
     """
     cells = cell_loss(logits, target)
     check_tensor("halt_logit", halt_logit, ("B",), {"B": target.shape[1]})
@@ -250,15 +293,20 @@ def supervision_loss(logits: torch.Tensor, halt_logit: torch.Tensor, target: tor
     return cells + halt_weight * F.binary_cross_entropy_with_logits(halt_logit, solved)
 
 
-def deep_supervision_step(model: TRM, optimizer: torch.optim.Optimizer, tokens: torch.Tensor,
-                          target: torch.Tensor, n_sup: int | None = None,
-                          halt_weight: float = 0.5) -> list[float]:
-    """Train on one batch with deep supervision; return the loss of each supervision step.
+def deep_supervision_step(
+    model: TRM,
+    optimizer: torch.optim.Optimizer,
+    tokens: torch.Tensor,
+    target: torch.Tensor,
+    n_sup: int | None = None,
+    halt_weight: float = 0.5,
+) -> list[float]:
+    """Train on one batch with deep supervision; return the loss of each supervision
+    step.
 
-    ``tokens, target (L, B)`` long. Each of the ``n_sup`` steps (default ``model.n_sup``)
-    runs one deep recursion from the carried, detached ``(y, z)``, takes its own loss and
-    its own optimizer step, as in the paper's pseudo-code.
-    """
+    ``tokens, target (L, B)`` long. Each of the ``n_sup`` steps (default
+    ``model.n_sup``) runs one deep recursion from the carried, detached ``(y, z)``,
+    takes its own loss and its own optimizer step, as in the paper's pseudo-code."""
     n_sup = model.n_sup if n_sup is None else check_positive_int("n_sup", n_sup)
     model.train()
     state, losses = None, []
@@ -273,11 +321,12 @@ def deep_supervision_step(model: TRM, optimizer: torch.optim.Optimizer, tokens: 
 
 
 class PuzzleBatches:
-    """Re-iterable shuffled batches ``(tokens (L, B), target (L, B))`` of data sets ``(N, L)``.
+    """Re-iterable shuffled batches ``(tokens (L, B), target (L, B))`` of data sets
+    ``(N, L)``.
 
-    Each iteration draws a new order from ``torch``'s global generator, so a seeded chapter
-    gets the same batches every run. It can be handed to ``companion.training.fit``.
-    """
+    Each iteration draws a new order from ``torch``'s global generator, so a seeded
+    chapter gets the same batches every run. It can be handed to
+    ``companion.training.fit``."""
 
     def __init__(self, inputs: torch.Tensor, targets: torch.Tensor, batch_size: int):
         dims = check_tensor("inputs", inputs, ("N", "L"))
@@ -293,17 +342,25 @@ class PuzzleBatches:
     def __iter__(self):
         order = torch.randperm(len(self.inputs))
         for start in range(0, len(order), self.batch_size):
-            idx = order[start:start + self.batch_size]
+            idx = order[start : start + self.batch_size]
             yield self.inputs[idx].T, self.targets[idx].T
 
 
-def train_trm(model: TRM, batches: PuzzleBatches, epochs: int, lr: float = 2e-3,
-              n_sup: int | None = None, progress: bool = True, desc: str = "TRM") -> list[float]:
-    """Train with deep supervision; return the mean loss (over batches and steps) per epoch.
+def train_trm(
+    model: TRM,
+    batches: PuzzleBatches,
+    epochs: int,
+    lr: float = 2e-3,
+    n_sup: int | None = None,
+    progress: bool = True,
+    desc: str = "TRM",
+) -> list[float]:
+    """Train with deep supervision; return the mean loss (over batches and steps) per
+    epoch.
 
-    ``companion.training.fit`` takes one optimizer step per batch; deep supervision takes
-    ``n_sup`` of them (default ``model.n_sup``), hence this loop. Adam with rate ``lr``.
-    """
+    ``companion.training.fit`` takes one optimizer step per batch; deep supervision
+    takes ``n_sup`` of them (default ``model.n_sup``), hence this loop. Adam with rate
+    ``lr``."""
     check_positive_int("epochs", epochs)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     history = []
@@ -311,14 +368,18 @@ def train_trm(model: TRM, batches: PuzzleBatches, epochs: int, lr: float = 2e-3,
     for _ in bar:
         losses = []
         for tokens, target in batches:
-            losses.extend(deep_supervision_step(model, optimizer, tokens, target, n_sup))
+            losses.extend(
+                deep_supervision_step(model, optimizer, tokens, target, n_sup)
+            )
         history.append(sum(losses) / len(losses))
         bar.set_postfix(loss=f"{history[-1]:.3f}", refresh=False)
     return history
 
 
-def exact_and_cell_accuracy(predictions: torch.Tensor, target: torch.Tensor,
-                            ) -> tuple[float, float]:
+def exact_and_cell_accuracy(
+    predictions: torch.Tensor,
+    target: torch.Tensor,
+) -> tuple[float, float]:
     """Fraction of puzzles entirely right, and of cells right.
 
     ``predictions, target (L, B)`` integer class indices, one puzzle per column.

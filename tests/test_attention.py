@@ -1,4 +1,5 @@
-"""Attention in PyTorch against torch: F.scaled_dot_product_attention, nn.MultiheadAttention."""
+"""Attention in PyTorch against torch: F.scaled_dot_product_attention,
+nn.MultiheadAttention."""
 
 import pytest
 import torch
@@ -24,7 +25,9 @@ def test_causal_mask():
 @pytest.mark.parametrize("causal", [False, True])
 def test_attention_and_gradients_match_torch(dtype, causal):
     torch.manual_seed(0)
-    q, k, v = (torch.randn(2, 3, 6, 4, dtype=dtype, requires_grad=True) for _ in range(3))
+    q, k, v = (
+        torch.randn(2, 3, 6, 4, dtype=dtype, requires_grad=True) for _ in range(3)
+    )
     mask = causal_mask(6) if causal else None
     out, weights = scaled_dot_product_attention(q, k, v, mask)
     ref = F.scaled_dot_product_attention(q, k, v, is_causal=causal)
@@ -43,7 +46,9 @@ def test_attention_with_a_per_sequence_mask():
     mask = torch.rand(2, 1, 5, 5) > 0.3
     mask[..., 0] = True  # every query sees at least one key
     out, weights = scaled_dot_product_attention(q, k, v, mask)
-    torch.testing.assert_close(out, F.scaled_dot_product_attention(q, k, v, attn_mask=mask))
+    torch.testing.assert_close(
+        out, F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+    )
     assert torch.all(weights.masked_select(~mask.expand(2, 3, 5, 5)) == 0)
 
 
@@ -68,7 +73,9 @@ def test_sinusoidal_positions():
 
 
 def _copy_to_torch(mha: MultiHeadAttention) -> torch.nn.MultiheadAttention:
-    ref = torch.nn.MultiheadAttention(mha.d_model, mha.n_heads).to(mha.in_proj.weight.dtype)
+    ref = torch.nn.MultiheadAttention(mha.d_model, mha.n_heads).to(
+        mha.in_proj.weight.dtype
+    )
     with torch.no_grad():
         ref.in_proj_weight.copy_(mha.in_proj.weight)
         ref.in_proj_bias.copy_(mha.in_proj.bias)
@@ -85,8 +92,13 @@ def test_multi_head_attention_matches_nn_multihead_attention(causal):
     ref = _copy_to_torch(mha)
     x = torch.randn(7, 2, 12)
     out, weights = mha(x, causal=causal, need_weights=True)
-    ref_out, ref_weights = ref(x, x, x, attn_mask=~causal_mask(7) if causal else None,
-                               average_attn_weights=False)
+    ref_out, ref_weights = ref(
+        x,
+        x,
+        x,
+        attn_mask=~causal_mask(7) if causal else None,
+        average_attn_weights=False,
+    )
     torch.testing.assert_close(out, ref_out)
     torch.testing.assert_close(weights, ref_weights)
     assert weights.shape == (2, 3, 7, 7)
@@ -105,21 +117,49 @@ BAD_INPUTS = [
     (lambda: sinusoidal_positions(3, 0), ValueError, "d_model to be an int >= 2"),
     (lambda: sinusoidal_positions(3, 4, offset=1.5), TypeError, "offset to be an int"),
     # scaled_dot_product_attention
-    (lambda: scaled_dot_product_attention(Q, torch.zeros(5, 3), torch.zeros(5, 2)),
-     ValueError, r"k of shape \(5, 4\)"),
-    (lambda: scaled_dot_product_attention(Q, Q, torch.zeros(2, 3, 4)), ValueError,
-     "v of shape"),
-    (lambda: scaled_dot_product_attention(torch.zeros(4), Q, Q), ValueError,
-     r"q of shape \(\.\.\., L, d\)"),
-    (lambda: scaled_dot_product_attention(Q.numpy(), Q, Q), TypeError, "torch.as_tensor"),
+    (
+        lambda: scaled_dot_product_attention(Q, torch.zeros(5, 3), torch.zeros(5, 2)),
+        ValueError,
+        r"k of shape \(5, 4\)",
+    ),
+    (
+        lambda: scaled_dot_product_attention(Q, Q, torch.zeros(2, 3, 4)),
+        ValueError,
+        "v of shape",
+    ),
+    (
+        lambda: scaled_dot_product_attention(torch.zeros(4), Q, Q),
+        ValueError,
+        r"q of shape \(\.\.\., L, d\)",
+    ),
+    (
+        lambda: scaled_dot_product_attention(Q.numpy(), Q, Q),
+        TypeError,
+        "torch.as_tensor",
+    ),
     (lambda: scaled_dot_product_attention(Q.long(), Q, Q), TypeError, "floating"),
-    (lambda: scaled_dot_product_attention(Q, Q.double(), Q), TypeError,
-     "torch.float32.*torch.float64"),
-    (lambda: scaled_dot_product_attention(Q, Q, Q, torch.ones(3, 3)), TypeError,
-     "boolean mask"),
-    (lambda: scaled_dot_product_attention(Q, Q, Q, torch.ones(2, 3, dtype=torch.bool)),
-     ValueError, "broadcastable"),
-    (lambda: scaled_dot_product_attention(Q, Q, Q, dropout_p=1.0), ValueError, "dropout_p"),
+    (
+        lambda: scaled_dot_product_attention(Q, Q.double(), Q),
+        TypeError,
+        "torch.float32.*torch.float64",
+    ),
+    (
+        lambda: scaled_dot_product_attention(Q, Q, Q, torch.ones(3, 3)),
+        TypeError,
+        "boolean mask",
+    ),
+    (
+        lambda: scaled_dot_product_attention(
+            Q, Q, Q, torch.ones(2, 3, dtype=torch.bool)
+        ),
+        ValueError,
+        "broadcastable",
+    ),
+    (
+        lambda: scaled_dot_product_attention(Q, Q, Q, dropout_p=1.0),
+        ValueError,
+        "dropout_p",
+    ),
     # MultiHeadAttention
     (lambda: MultiHeadAttention(8, 3), ValueError, "divide"),
     (lambda: MultiHeadAttention(0, 1), ValueError, "d_model to be an int >= 1"),
@@ -128,12 +168,18 @@ BAD_INPUTS = [
     (lambda: MHA(torch.zeros(3, 2, 7)), ValueError, r"x of shape \(L, B, 8\)"),
     (lambda: MHA(torch.zeros(3, 2, 8).numpy()), TypeError, "torch.as_tensor"),
     (lambda: MHA(torch.zeros(3, 2, 8, dtype=torch.long)), TypeError, "torch.int64"),
-    (lambda: MHA(torch.zeros(3, 2, 8, dtype=torch.float64)), TypeError,
-     "torch.float32.*torch.float64"),
+    (
+        lambda: MHA(torch.zeros(3, 2, 8, dtype=torch.float64)),
+        TypeError,
+        "torch.float32.*torch.float64",
+    ),
     (lambda: MHA.step(torch.zeros(3, 2, 8)), ValueError, r"x of shape \(B, 8\)"),
     (lambda: MHA.step(torch.zeros(3, 8), CACHE), ValueError, "cache k of shape"),
-    (lambda: MHA.step(torch.zeros(2, 8), (CACHE[0].double(), CACHE[1])), TypeError,
-     "cache k of dtype"),
+    (
+        lambda: MHA.step(torch.zeros(2, 8), (CACHE[0].double(), CACHE[1])),
+        TypeError,
+        "cache k of dtype",
+    ),
 ]
 
 
@@ -165,8 +211,8 @@ def test_no_output_depends_on_a_future_input(length, data, seed):
     x = torch.randn(length, 2, 8, requires_grad=True)
     past = mha(x, causal=True)[: t + 1].sum()
     (grad,) = torch.autograd.grad(past, x)
-    assert torch.all(grad[t + 1:] == 0)
+    assert torch.all(grad[t + 1 :] == 0)
     assert grad[: t + 1].abs().sum() > 0
     # the same check without the mask fails: the future leaks
     (leak,) = torch.autograd.grad(mha(x)[: t + 1].sum(), x)
-    assert leak[t + 1:].abs().sum() > 0
+    assert leak[t + 1 :].abs().sum() > 0

@@ -13,15 +13,20 @@ BIB = """
 @article{two, author = {Minsky, Marvin and Papert, Seymour}, title = {T}, year = {1969}}
 @article{many, author = {Cho, K. and van Merrienboer, B. and Gulcehre, C.}, title = {A},
          year = {2014}}
-@article{many2, author = {Cho, K. and Bengio, Y. and Courville, A.}, title = {B}, year = {2014}}
+@article{many2, author = {Cho, K. and Bengio, Y. and Courville, A.}, title = {B},
+         year = {2014}}
 """
 
 
 def test_labels_read_like_the_citations():
     entries = list(parse_string(BIB, "bibtex").entries.values())
     labels = list(author_year.AuthorYearLabels().format_labels(entries))
-    assert labels == ["Elman 1990", "Minsky and Papert 1969", "Cho et al. 2014a",
-                      "Cho et al. 2014b"]
+    assert labels == [
+        "Elman 1990",
+        "Minsky and Papert 1969",
+        "Cho et al. 2014a",
+        "Cho et al. 2014b",
+    ]
 
 
 def test_the_book_bibliography_gets_unique_labels():

@@ -91,7 +91,8 @@ def test_uniform_init_is_in_unit_interval():
 
 def test_solved_detects_wrong_outputs(params):
     assert bp.solved(params, X, T) == bool(
-        ((bp.forward(params, X)["Y"] > 0.5) == (T > 0.5)).all())
+        ((bp.forward(params, X)["Y"] > 0.5) == (T > 0.5)).all()
+    )
     flipped = {k: v.copy() for k, v in params.items()}
     flipped["W2"][:] = 0.0
     flipped["b2"][:] = 10.0  # every output near 1: wrong on the two zeros of XOR
@@ -101,34 +102,55 @@ def test_solved_detects_wrong_outputs(params):
 POPULATION = bp.init_params(np.random.default_rng(0), population=2)
 
 
-@pytest.mark.parametrize(("call", "error", "name"), [
-    # init_params(rng, population, kind, scale)
-    (lambda p: bp.init_params(np.random.default_rng(0), kind="xavier"), ValueError, "kind"),
-    (lambda p: bp.init_params(0), TypeError, "rng"),
-    (lambda p: bp.init_params(np.random.default_rng(0), population=0), ValueError,
-     "population"),
-    (lambda p: bp.init_params(np.random.default_rng(0), scale=-1.0), ValueError, "scale"),
-    # forward(params, X), squared_error(Y, T), solved(params, X, T)
-    (lambda p: bp.forward(p, X[:, :1]), ValueError, "X"),
-    (lambda p: bp.forward(p, X.astype(int)), TypeError, "X"),
-    (lambda p: bp.forward({**p, "W2": np.zeros((2, 2))}, X), ValueError, "W2"),
-    (lambda p: bp.forward({"W1": p["W1"]}, X), ValueError, "missing"),
-    (lambda p: bp.forward({**p, "W1": [[1.0, 0.0], [0.0, 1.0]]}, X), TypeError, "W1"),
-    (lambda p: bp.squared_error(bp.forward(p, X)["Y"], T.ravel()), ValueError, "T"),
-    (lambda p: bp.squared_error(np.zeros(4), T), ValueError, "Y"),
-    (lambda p: bp.solved(p, X, T.ravel()), ValueError, "T"),
-    # train(params, X, T, lr, epochs, writer)
-    (lambda p: bp.train(p, X, T, lr=0.0, epochs=1), ValueError, "lr"),
-    (lambda p: bp.train(p, X, T, lr=float("nan"), epochs=1), ValueError, "lr"),
-    (lambda p: bp.train(p, X, T, lr=0.1, epochs=-1), ValueError, "epochs"),
-    (lambda p: bp.train(p, X, T, lr=0.1, epochs=True), TypeError, "epochs"),
-    (lambda p: bp.train(POPULATION, X, T, lr=0.1, epochs=1, writer=object()), ValueError,
-     "one network"),
-    # numerical_gradient and plot_xor_decision take one network
-    (lambda p: bp.numerical_gradient(POPULATION, X, T), ValueError, "one network"),
-    (lambda p: bp.plot_xor_decision(POPULATION, X, T), ValueError, "one network"),
-    (lambda p: bp.plot_xor_decision(p, X, T.ravel()), ValueError, "T"),
-])
+@pytest.mark.parametrize(
+    ("call", "error", "name"),
+    [
+        # init_params(rng, population, kind, scale)
+        (
+            lambda p: bp.init_params(np.random.default_rng(0), kind="xavier"),
+            ValueError,
+            "kind",
+        ),
+        (lambda p: bp.init_params(0), TypeError, "rng"),
+        (
+            lambda p: bp.init_params(np.random.default_rng(0), population=0),
+            ValueError,
+            "population",
+        ),
+        (
+            lambda p: bp.init_params(np.random.default_rng(0), scale=-1.0),
+            ValueError,
+            "scale",
+        ),
+        # forward(params, X), squared_error(Y, T), solved(params, X, T)
+        (lambda p: bp.forward(p, X[:, :1]), ValueError, "X"),
+        (lambda p: bp.forward(p, X.astype(int)), TypeError, "X"),
+        (lambda p: bp.forward({**p, "W2": np.zeros((2, 2))}, X), ValueError, "W2"),
+        (lambda p: bp.forward({"W1": p["W1"]}, X), ValueError, "missing"),
+        (
+            lambda p: bp.forward({**p, "W1": [[1.0, 0.0], [0.0, 1.0]]}, X),
+            TypeError,
+            "W1",
+        ),
+        (lambda p: bp.squared_error(bp.forward(p, X)["Y"], T.ravel()), ValueError, "T"),
+        (lambda p: bp.squared_error(np.zeros(4), T), ValueError, "Y"),
+        (lambda p: bp.solved(p, X, T.ravel()), ValueError, "T"),
+        # train(params, X, T, lr, epochs, writer)
+        (lambda p: bp.train(p, X, T, lr=0.0, epochs=1), ValueError, "lr"),
+        (lambda p: bp.train(p, X, T, lr=float("nan"), epochs=1), ValueError, "lr"),
+        (lambda p: bp.train(p, X, T, lr=0.1, epochs=-1), ValueError, "epochs"),
+        (lambda p: bp.train(p, X, T, lr=0.1, epochs=True), TypeError, "epochs"),
+        (
+            lambda p: bp.train(POPULATION, X, T, lr=0.1, epochs=1, writer=object()),
+            ValueError,
+            "one network",
+        ),
+        # numerical_gradient and plot_xor_decision take one network
+        (lambda p: bp.numerical_gradient(POPULATION, X, T), ValueError, "one network"),
+        (lambda p: bp.plot_xor_decision(POPULATION, X, T), ValueError, "one network"),
+        (lambda p: bp.plot_xor_decision(p, X, T.ravel()), ValueError, "T"),
+    ],
+)
 def test_bad_input_gets_a_clear_error(params, call, error, name):
     with pytest.raises(error, match=name):
         call(params)

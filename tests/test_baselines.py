@@ -1,4 +1,5 @@
-"""Non-recurrent baselines: mean/max logistic regression, persistence, unigram entropy."""
+"""Non-recurrent baselines: mean/max logistic regression, persistence, unigram
+entropy."""
 
 import math
 
@@ -15,7 +16,9 @@ from companion.baselines import (
 
 def test_mean_max_features():
     x = torch.tensor([[[1.0, -1.0]], [[3.0, 0.0]], [[2.0, -4.0]]])  # (L=3, B=1, D=2)
-    torch.testing.assert_close(mean_max_features(x), torch.tensor([[2.0, -5 / 3, 3.0, 0.0]]))
+    torch.testing.assert_close(
+        mean_max_features(x), torch.tensor([[2.0, -5 / 3, 3.0, 0.0]])
+    )
 
 
 def test_classifier_separates_by_level_and_not_by_order():
@@ -52,7 +55,8 @@ def test_int32_labels_and_codes_are_accepted():
     b = MeanMaxClassifier(2, 2).fit(x, labels.int())
     torch.testing.assert_close(a(x), b(x))
     assert unigram_entropy(torch.tensor([0, 1], dtype=torch.int32), 2) == pytest.approx(
-        math.log(2))
+        math.log(2)
+    )
 
 
 def test_persistence_forecast():
@@ -70,41 +74,92 @@ def test_unigram_entropy():
     assert unigram_entropy(torch.tensor([3, 3, 3]), 5) == pytest.approx(0.0)
     assert unigram_entropy(torch.tensor([0, 1, 2, 3]), 4) == pytest.approx(math.log(4))
     assert unigram_entropy(torch.tensor([[2, 2], [2, 4]]), 5) == pytest.approx(
-        -(0.75 * math.log(0.75) + 0.25 * math.log(0.25)))
+        -(0.75 * math.log(0.75) + 0.25 * math.log(0.25))
+    )
 
 
 MODEL = MeanMaxClassifier(2, 3)
 X, LABELS = torch.zeros(4, 5, 2), torch.zeros(5, dtype=torch.long)
 
 
-@pytest.mark.parametrize(("call", "error", "message"), [
-    (lambda: mean_max_features(torch.zeros(3, 2)), ValueError,
-     r"expected x of shape \(L, B, D\), got \(3, 2\)"),
-    (lambda: mean_max_features(torch.zeros(3, 1, 2, dtype=torch.long)), TypeError,
-     "floating-point"),
-    (lambda: mean_max_features(torch.zeros(0, 1, 2)), ValueError, "at least one time step"),
-    (lambda: mean_max_features(X.numpy()), TypeError, "torch.as_tensor"),
-    (lambda: MeanMaxClassifier(0, 3), ValueError, "expected input_dim to be an int >= 1, got 0"),
-    (lambda: MeanMaxClassifier(2, 3.0), TypeError, "num_classes"),
-    (lambda: MODEL(torch.zeros(4, 5, 3)), ValueError, r"expected x of shape \(L, B, 2\)"),
-    (lambda: MODEL(X.double()), TypeError, r"dtype torch.float32 .*got torch.float64"),
-    (lambda: MODEL(X.numpy()), TypeError, "torch.as_tensor"),
-    (lambda: MODEL.fit(X, torch.zeros(5)), TypeError, "integer"),
-    (lambda: MODEL.fit(X, torch.zeros(6, dtype=torch.long)), ValueError,
-     r"expected labels of shape \(B,\) with B=5"),
-    (lambda: MODEL.fit(X, torch.full((5,), 3)), ValueError, r"labels to hold ids in \[0, 3\)"),
-    (lambda: MODEL.fit(X, LABELS, steps=0), ValueError, "steps to be an int >= 1, got 0"),
-    (lambda: MODEL.fit(X[:, :1], LABELS[:1]), ValueError, "at least 2 sequences"),
-    (lambda: persistence_forecast(torch.zeros(4)), ValueError,
-     r"expected x of shape \(L, B, \.\.\.\)"),
-    (lambda: persistence_forecast(torch.zeros(4, 2, dtype=torch.long)), TypeError,
-     "floating-point"),
-    (lambda: persistence_forecast(X.numpy()), TypeError, "torch.as_tensor"),
-    (lambda: unigram_entropy(torch.tensor([0.5]), 4), TypeError, "integer"),
-    (lambda: unigram_entropy(torch.tensor([4]), 4), ValueError, r"codes to hold ids in \[0, 4\)"),
-    (lambda: unigram_entropy(torch.tensor([], dtype=torch.long), 4), ValueError, "empty"),
-    (lambda: unigram_entropy([1, 2], 4), TypeError, "torch.as_tensor"),
-])
+@pytest.mark.parametrize(
+    ("call", "error", "message"),
+    [
+        (
+            lambda: mean_max_features(torch.zeros(3, 2)),
+            ValueError,
+            r"expected x of shape \(L, B, D\), got \(3, 2\)",
+        ),
+        (
+            lambda: mean_max_features(torch.zeros(3, 1, 2, dtype=torch.long)),
+            TypeError,
+            "floating-point",
+        ),
+        (
+            lambda: mean_max_features(torch.zeros(0, 1, 2)),
+            ValueError,
+            "at least one time step",
+        ),
+        (lambda: mean_max_features(X.numpy()), TypeError, "torch.as_tensor"),
+        (
+            lambda: MeanMaxClassifier(0, 3),
+            ValueError,
+            "expected input_dim to be an int >= 1, got 0",
+        ),
+        (lambda: MeanMaxClassifier(2, 3.0), TypeError, "num_classes"),
+        (
+            lambda: MODEL(torch.zeros(4, 5, 3)),
+            ValueError,
+            r"expected x of shape \(L, B, 2\)",
+        ),
+        (
+            lambda: MODEL(X.double()),
+            TypeError,
+            r"dtype torch.float32 .*got torch.float64",
+        ),
+        (lambda: MODEL(X.numpy()), TypeError, "torch.as_tensor"),
+        (lambda: MODEL.fit(X, torch.zeros(5)), TypeError, "integer"),
+        (
+            lambda: MODEL.fit(X, torch.zeros(6, dtype=torch.long)),
+            ValueError,
+            r"expected labels of shape \(B,\) with B=5",
+        ),
+        (
+            lambda: MODEL.fit(X, torch.full((5,), 3)),
+            ValueError,
+            r"labels to hold ids in \[0, 3\)",
+        ),
+        (
+            lambda: MODEL.fit(X, LABELS, steps=0),
+            ValueError,
+            "steps to be an int >= 1, got 0",
+        ),
+        (lambda: MODEL.fit(X[:, :1], LABELS[:1]), ValueError, "at least 2 sequences"),
+        (
+            lambda: persistence_forecast(torch.zeros(4)),
+            ValueError,
+            r"expected x of shape \(L, B, \.\.\.\)",
+        ),
+        (
+            lambda: persistence_forecast(torch.zeros(4, 2, dtype=torch.long)),
+            TypeError,
+            "floating-point",
+        ),
+        (lambda: persistence_forecast(X.numpy()), TypeError, "torch.as_tensor"),
+        (lambda: unigram_entropy(torch.tensor([0.5]), 4), TypeError, "integer"),
+        (
+            lambda: unigram_entropy(torch.tensor([4]), 4),
+            ValueError,
+            r"codes to hold ids in \[0, 4\)",
+        ),
+        (
+            lambda: unigram_entropy(torch.tensor([], dtype=torch.long), 4),
+            ValueError,
+            "empty",
+        ),
+        (lambda: unigram_entropy([1, 2], 4), TypeError, "torch.as_tensor"),
+    ],
+)
 def test_bad_inputs(call, error, message):
     with pytest.raises(error, match=message):
         call()

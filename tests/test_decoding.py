@@ -1,4 +1,5 @@
-"""Tests of companion.decoding: exactness against brute force and a plain reference beam."""
+"""Tests of companion.decoding: exactness against brute force and a plain reference
+beam."""
 
 import itertools
 import math
@@ -10,7 +11,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
 
-from companion.data.text import EOS_ID, LETTRE2ID, PAD_ID, VOCAB_SIZE, code2string, string2code
+from companion.data.text import (
+    EOS_ID,
+    LETTRE2ID,
+    PAD_ID,
+    VOCAB_SIZE,
+    code2string,
+    string2code,
+)
 from companion.decoding import (
     Hypothesis,
     beam_search,
@@ -47,9 +55,13 @@ class PrefixLM:
 
     ROWS = 4099
 
-    def __init__(self, vocab: int, seed: int, sharpness: float = 2.0, tuple_state=False):
+    def __init__(
+        self, vocab: int, seed: int, sharpness: float = 2.0, tuple_state=False
+    ):
         gen = torch.Generator().manual_seed(seed)
-        logits = sharpness * torch.randn(self.ROWS, vocab, generator=gen, dtype=torch.float64)
+        logits = sharpness * torch.randn(
+            self.ROWS, vocab, generator=gen, dtype=torch.float64
+        )
         self.table = torch.log_softmax(logits, dim=1)
         self.vocab, self.tuple_state, self.calls = vocab, tuple_state, 0
 
@@ -63,7 +75,8 @@ class PrefixLM:
         return self.table[h], ((h, h.clone()) if self.tuple_state else h)
 
     def score(self, start, tokens) -> float:
-        """Model log-probability of ``tokens`` after ``start``, one sequence at a time."""
+        """Model log-probability of ``tokens`` after ``start``, one sequence at a
+        time."""
         log_probs, state, total = None, None, 0.0
         for t in start.tolist():
             log_probs, state = self.step(state, torch.tensor([t]))
@@ -74,7 +87,8 @@ class PrefixLM:
 
 
 def brute_force(model, start, eos, maxlen):
-    """Every possible continuation (ending at ``eos`` or at ``maxlen``) with its score."""
+    """Every possible continuation (ending at ``eos`` or at ``maxlen``) with its
+    score."""
     results = []
 
     def extend(log_probs, state, seq, total):
@@ -103,7 +117,9 @@ def test_exhaustive_beam_equals_brute_force(model, maxlen, alpha):
     width = len(everything)
     result = beam_search(model.step, START, 0, maxlen, width, length_penalty=alpha)
     assert len(result) == width
-    expected = sorted((score / len(seq) ** alpha for seq, score in everything), reverse=True)
+    expected = sorted(
+        (score / len(seq) ** alpha for seq, score in everything), reverse=True
+    )
     torch.testing.assert_close([h.score(alpha) for h in result], expected)
     best_seq, best = max(everything, key=lambda c: c[1] / len(c[0]) ** alpha)
     assert result[0].tokens == best_seq
@@ -116,34 +132,48 @@ def test_beam_equals_plain_reference(model, maxlen, width):
     result = beam_search(model.step, START, 0, maxlen, width)
     reference = beam_search_reference(model.step, START, 0, maxlen, width)
     assert [h.tokens for h in result] == [h.tokens for h in reference]
-    torch.testing.assert_close([h.log_prob for h in result], [h.log_prob for h in reference])
+    torch.testing.assert_close(
+        [h.log_prob for h in result], [h.log_prob for h in reference]
+    )
     assert [h.finished for h in result] == [h.finished for h in reference]
 
 
 def _family_models():
     torch.manual_seed(0)
-    return {"rnn": CharLM(RNN(8, 16, VOCAB_SIZE)),
-            "lstm": CharLM(LSTM(8, 16, VOCAB_SIZE)),
-            "gru": CharLM(GRU(8, 16, VOCAB_SIZE)),
-            "transformer": TransformerLM(VOCAB_SIZE, d_model=16, n_heads=2, n_layers=2,
-                                         d_ff=32)}
+    return {
+        "rnn": CharLM(RNN(8, 16, VOCAB_SIZE)),
+        "lstm": CharLM(LSTM(8, 16, VOCAB_SIZE)),
+        "gru": CharLM(GRU(8, 16, VOCAB_SIZE)),
+        "transformer": TransformerLM(
+            VOCAB_SIZE, d_model=16, n_heads=2, n_layers=2, d_ff=32
+        ),
+    }
 
 
 @pytest.mark.parametrize("family", ["rnn", "lstm", "gru", "transformer"])
 def test_beam_equals_reference_for_every_model_family(family):
-    """Tensor, (h, C) and KV-cache states are all reordered correctly by the batched beam."""
+    """Tensor, (h, C) and KV-cache states are all reordered correctly by the batched
+    beam."""
     model = _family_models()[family].eval()
     start = torch.tensor([LETTRE2ID["t"], LETTRE2ID["h"]])
     with torch.no_grad():
         for width in (1, 3, 6):
             result = beam_search(model.step, start, EOS_ID, 12, width, bos_id=EOS_ID)
-            reference = beam_search_reference(model.step, start, EOS_ID, 12, width,
-                                              bos_id=EOS_ID)
+            reference = beam_search_reference(
+                model.step, start, EOS_ID, 12, width, bos_id=EOS_ID
+            )
             assert [h.tokens for h in result] == [h.tokens for h in reference]
-            torch.testing.assert_close([h.log_prob for h in result],
-                                       [h.log_prob for h in reference], rtol=1e-5, atol=1e-4)
+            torch.testing.assert_close(
+                [h.log_prob for h in result],
+                [h.log_prob for h in reference],
+                rtol=1e-5,
+                atol=1e-4,
+            )
         g = greedy(model.step, start, EOS_ID, 12, bos_id=EOS_ID)
-        assert beam_search(model.step, start, EOS_ID, 12, 1, bos_id=EOS_ID)[0].tokens == g.tokens
+        assert (
+            beam_search(model.step, start, EOS_ID, 12, 1, bos_id=EOS_ID)[0].tokens
+            == g.tokens
+        )
 
 
 class PadLovingLM:
@@ -151,23 +181,30 @@ class PadLovingLM:
 
     def step(self, state, tokens):
         log_probs = torch.full((len(tokens), VOCAB_SIZE), -30.0)
-        log_probs[:, PAD_ID], log_probs[:, LETTRE2ID["a"]], log_probs[:, EOS_ID] = 0.0, -1.0, -3.0
+        log_probs[:, PAD_ID], log_probs[:, LETTRE2ID["a"]], log_probs[:, EOS_ID] = (
+            0.0,
+            -1.0,
+            -3.0,
+        )
         return torch.log_softmax(log_probs, dim=1), state
 
 
 def test_decoders_never_produce_pad_by_default():
     model, start = PadLovingLM(), torch.tensor([LETTRE2ID["a"]])
     gen = torch.Generator().manual_seed(0)
-    hyps = [greedy(model.step, start, EOS_ID, 6),
-            *sample(model.step, start, EOS_ID, 6, num_samples=20, generator=gen),
-            *beam_search(model.step, start, EOS_ID, 6, 4),
-            *beam_search_reference(model.step, start, EOS_ID, 6, 4),
-            *nucleus_beam_search(model.step, start, EOS_ID, 6, 4, 0.9, generator=gen)]
+    hyps = [
+        greedy(model.step, start, EOS_ID, 6),
+        *sample(model.step, start, EOS_ID, 6, num_samples=20, generator=gen),
+        *beam_search(model.step, start, EOS_ID, 6, 4),
+        *beam_search_reference(model.step, start, EOS_ID, 6, 4),
+        *nucleus_beam_search(model.step, start, EOS_ID, 6, 4, 0.9, generator=gen),
+    ]
     assert all(PAD_ID not in h.tokens for h in hyps)
     assert greedy(model.step, start, EOS_ID, 6).tokens == (LETTRE2ID["a"],) * 6
     # the reported score stays the model's, PAD's mass included
-    torch.testing.assert_close(hyps[0].log_prob,
-                               6 * float(model.step(None, start)[0][0, LETTRE2ID["a"]]))
+    torch.testing.assert_close(
+        hyps[0].log_prob, 6 * float(model.step(None, start)[0][0, LETTRE2ID["a"]])
+    )
     assert greedy(model.step, start, EOS_ID, 6, forbid=()).tokens == (PAD_ID,) * 6
     no_a = greedy(model.step, start, EOS_ID, 6, forbid=(PAD_ID, LETTRE2ID["a"]))
     assert no_a.tokens == (EOS_ID,)
@@ -205,8 +242,11 @@ def test_greedy_follows_the_argmax_and_reports_the_model_score():
 
 
 def test_beam_beats_greedy_on_the_handmade_tree():
-    """Greedy takes 'a' (0.6) then EOS (0.4): 0.24; beam finds 'b' then EOS: 0.4 * 0.9."""
-    step = table_step({(): [0.0, 0.6, 0.4], (1,): [0.4, 0.3, 0.3], (2,): [0.9, 0.05, 0.05]}, 3)
+    """Greedy takes 'a' (0.6) then EOS (0.4): 0.24; beam finds 'b' then EOS: 0.4 *
+    0.9."""
+    step = table_step(
+        {(): [0.0, 0.6, 0.4], (1,): [0.4, 0.3, 0.3], (2,): [0.9, 0.05, 0.05]}, 3
+    )
 
     start = torch.tensor([0])
     assert greedy(step, start, 0, 3).tokens == (1, 0)
@@ -217,17 +257,24 @@ def test_beam_beats_greedy_on_the_handmade_tree():
 
 def table_step(table, vocab):
     """A step function reading next-symbol probabilities from ``table[prefix]``."""
+
     def step(state, tokens):
-        prefix = torch.zeros(len(tokens), 0, dtype=torch.long) if state is None else state
+        prefix = (
+            torch.zeros(len(tokens), 0, dtype=torch.long) if state is None else state
+        )
         prefix = torch.cat([prefix, tokens[:, None]], dim=1)
         rows = [table.get(tuple(p[1:]), [1 / vocab] * vocab) for p in prefix.tolist()]
         return torch.tensor(rows, dtype=torch.float64).log(), prefix
+
     return step
 
 
 def test_a_wider_beam_can_do_worse_than_greedy():
     """The counter-example of the chapter's first exercise."""
-    step = table_step({(): [0, .4, .35, .25], (1,): [.4, .2, .2, .2], (2,): [0, .5, .5, 0]}, 4)
+    step = table_step(
+        {(): [0, 0.4, 0.35, 0.25], (1,): [0.4, 0.2, 0.2, 0.2], (2,): [0, 0.5, 0.5, 0]},
+        4,
+    )
     g = greedy(step, torch.tensor([0]), 0, 3)
     b = beam_search(step, torch.tensor([0]), 0, 3, 2)[0]
     assert g.tokens == (1, 0) and math.isclose(g.log_prob, math.log(0.16))
@@ -270,10 +317,12 @@ def test_bos_id_is_fed_first():
     assert empty == greedy(model.step, torch.tensor([2]), 0, 6)
 
 
-# --- distributions ----------------------------------------------------------------------------
+# --- distributions
+# ----------------------------------------------------------------------------
 
 log_prob_rows = st.lists(st.floats(-8, 8), min_size=1, max_size=12).map(
-    lambda xs: torch.log_softmax(torch.tensor(xs, dtype=torch.float64), dim=0))
+    lambda xs: torch.log_softmax(torch.tensor(xs, dtype=torch.float64), dim=0)
+)
 
 
 @settings(max_examples=100, deadline=None)
@@ -312,10 +361,14 @@ def test_nucleus_ties_go_to_the_smaller_id():
 
 def test_nucleus_batched_and_tail_of_zeros():
     log_probs = torch.tensor([[0.5, 0.3, 0.2, 0.0], [0.1, 0.1, 0.1, 0.7]]).log()
-    assert nucleus_mask(log_probs, 0.75).tolist() == [[True, True, False, False],
-                                                      [True, False, False, True]]
-    assert nucleus_mask(log_probs, 1.0).tolist() == [[True, True, True, False],
-                                                     [True, True, True, True]]
+    assert nucleus_mask(log_probs, 0.75).tolist() == [
+        [True, True, False, False],
+        [True, False, False, True],
+    ]
+    assert nucleus_mask(log_probs, 1.0).tolist() == [
+        [True, True, True, False],
+        [True, True, True, True],
+    ]
     factory = p_nucleus(0.75)
     torch.testing.assert_close(factory(log_probs), nucleus_log_probs(log_probs, 0.75))
 
@@ -333,12 +386,17 @@ def test_top_k_keeps_the_k_most_probable(log_probs, k):
 def test_temperature():
     log_probs = torch.tensor([0.7, 0.2, 0.1]).log()
     torch.testing.assert_close(temperature_log_probs(log_probs, 1.0), log_probs)
-    cold, hot = temperature_log_probs(log_probs, 0.5), temperature_log_probs(log_probs, 2.0)
+    cold, hot = (
+        temperature_log_probs(log_probs, 0.5),
+        temperature_log_probs(log_probs, 2.0),
+    )
     torch.testing.assert_close(cold.exp(), torch.tensor([49.0, 4.0, 1.0]) / 54)
     assert float(cold.exp().max()) > 0.7 > float(hot.exp().max())
 
 
-# --- sampling ---------------------------------------------------------------------------------
+# --- sampling
+# ---------------------------------------------------------------------------------
+
 
 def test_sampling_is_reproducible_and_scored_by_the_model():
     model = PrefixLM(5, seed=2, sharpness=1.0)
@@ -368,7 +426,9 @@ def test_cold_or_truncated_sampling_is_greedy():
     g = greedy(model.step, START, 0, 15)
     gen = torch.Generator().manual_seed(0)
     for kwargs in ({"temperature": 1e-3}, {"top_k": 1}, {"top_p": 1e-6}):
-        for h in sample(model.step, START, 0, 15, num_samples=4, generator=gen, **kwargs):
+        for h in sample(
+            model.step, START, 0, 15, num_samples=4, generator=gen, **kwargs
+        ):
             assert h == g
 
 
@@ -384,11 +444,14 @@ def test_sampling_frequencies_follow_the_distribution():
     torch.testing.assert_close(counts / 20_000, probs, atol=0.015, rtol=0)
     nucleus = sample(step, START, 0, 1, num_samples=20_000, generator=gen, top_p=0.7)
     counts = torch.bincount(torch.tensor([h.tokens[0] for h in nucleus]), minlength=4)
-    torch.testing.assert_close(counts / 20_000, torch.tensor([0, 2 / 3, 1 / 3, 0]),
-                               atol=0.015, rtol=0)
+    torch.testing.assert_close(
+        counts / 20_000, torch.tensor([0, 2 / 3, 1 / 3, 0]), atol=0.015, rtol=0
+    )
 
 
-# --- beam search with nucleus sampling ---------------------------------------------------------
+# --- beam search with nucleus sampling
+# ---------------------------------------------------------
+
 
 def test_nucleus_beam_extremes():
     model = PrefixLM(5, seed=13, sharpness=1.0)
@@ -421,7 +484,9 @@ def test_nucleus_beam_is_reproducible_and_stays_in_the_nucleus():
             log_probs, state = model.step(state, torch.tensor([t]))
 
 
-# --- states, metrics, hypotheses ---------------------------------------------------------------
+# --- states, metrics, hypotheses
+# ---------------------------------------------------------------
+
 
 def test_select_state_handles_nested_states():
     h = torch.arange(6).view(3, 2)
@@ -452,7 +517,9 @@ def test_hypothesis_score():
     torch.testing.assert_close(h.score(0.5), -6.0 / math.sqrt(3))
 
 
-# --- bad arguments and misbehaving models ---------------------------------------------------
+# --- bad arguments and misbehaving models
+# ---------------------------------------------------
+
 
 def _logits_step(state, tokens):
     """A model that forgot log_softmax: raw scores, logsumexp far from 0."""
@@ -464,9 +531,12 @@ def _nan_step(state, tokens):
 
 
 def _late_nan_step(state, tokens):
-    """Fine at first (mass on ids 2 and 3, so decoding goes on), NaN from the 5th call."""
+    """Fine at first (mass on ids 2 and 3, so decoding goes on), NaN from the 5th
+    call."""
     calls = 0 if state is None else state + 1
-    log_probs = torch.tensor([-10.0, -10.0, 0.0, 0.0]).log_softmax(0).expand(len(tokens), 4)
+    log_probs = (
+        torch.tensor([-10.0, -10.0, 0.0, 0.0]).log_softmax(0).expand(len(tokens), 4)
+    )
     return (log_probs * math.nan if calls > 3 else log_probs), calls
 
 
@@ -488,74 +558,196 @@ DECODERS = {
     "greedy": lambda step, **kw: greedy(step, START, 1, 5, **kw),
     "sample": lambda step, **kw: sample(step, START, 1, 5, num_samples=3, **kw),
     "beam": lambda step, **kw: beam_search(step, START, 1, 5, 2, **kw),
-    "nucleus beam": lambda step, **kw: nucleus_beam_search(step, START, 1, 5, 2, 0.9, **kw),
+    "nucleus beam": lambda step, **kw: nucleus_beam_search(
+        step, START, 1, 5, 2, 0.9, **kw
+    ),
     "reference": lambda step, **kw: beam_search_reference(step, START, 1, 5, 2, **kw),
 }
-MISBEHAVING = {"raw logits": (_logits_step, "logsumexp .* got 11.39 in row 0"),
-               "NaN": (_nan_step, "logsumexp .* got nan"),
-               "NaN later": (_late_nan_step, "logsumexp .* got nan"),
-               "all mass on PAD": (_pad_only_step, r"all its mass on the forbidden ids \[0\]"),
-               "shape change": (_shape_changing_step, r"log_probs \(returned by step\) of shape")}
+MISBEHAVING = {
+    "raw logits": (_logits_step, "logsumexp .* got 11.39 in row 0"),
+    "NaN": (_nan_step, "logsumexp .* got nan"),
+    "NaN later": (_late_nan_step, "logsumexp .* got nan"),
+    "all mass on PAD": (_pad_only_step, r"all its mass on the forbidden ids \[0\]"),
+    "shape change": (_shape_changing_step, r"log_probs \(returned by step\) of shape"),
+}
 
 
 @pytest.mark.parametrize("decoder", DECODERS.values(), ids=DECODERS.keys())
-@pytest.mark.parametrize(("step", "message"), MISBEHAVING.values(), ids=MISBEHAVING.keys())
+@pytest.mark.parametrize(
+    ("step", "message"), MISBEHAVING.values(), ids=MISBEHAVING.keys()
+)
 def test_decoders_reject_a_step_that_returns_no_distribution(decoder, step, message):
     with pytest.raises(ValueError, match=message):
         decoder(step)
 
 
-@pytest.mark.parametrize(("call", "error", "message"), [
-    (lambda m: beam_search(m.step, START, 0, 5, 0), ValueError, "width to be an int >= 1"),
-    (lambda m: beam_search(m.step, START, 0, 5, 2.0), TypeError, "width to be an int >= 1"),
-    (lambda m: beam_search(m.step, START, 0, 0, 2), ValueError, "maxlen to be an int >= 1"),
-    (lambda m: beam_search(m.step, START, 0, 5, 2, length_penalty=-1), ValueError,
-     "length_penalty"),
-    (lambda m: beam_search(m.step, START, 0, 5, 2, length_penalty=True), TypeError,
-     "length_penalty"),
-    (lambda m: beam_search(m.step, START, 0, 5, 2, length_penalty=math.inf), ValueError,
-     "length_penalty"),
-    (lambda m: beam_search_reference(m.step, START, 0, 5, 0), ValueError, "width"),
-    (lambda m: beam_search_reference(m.step, START, 0, 0, 2), ValueError, "maxlen"),
-    (lambda m: beam_search(m.step, START, 0, 5, 2, forbid=[0]), ValueError, "other than eos_id"),
-    (lambda m: beam_search(m.step, START, 9, 5, 2), ValueError, r"eos_id in \[0, 4\)"),
-    (lambda m: nucleus_beam_search(m.step, START, 0, 5, 2, 0.0), ValueError, r"p .*\(0, 1\]"),
-    (lambda m: nucleus_beam_search(m.step, START, 0, 5, 0, 0.5), ValueError, "width"),
-    (lambda m: sample(m.step, START, 0, 5, temperature=0), ValueError, "temperature"),
-    (lambda m: sample(m.step, START, 0, 5, temperature=-1.0), ValueError, "temperature"),
-    (lambda m: sample(m.step, START, 0, 5, temperature="hot"), TypeError, "temperature"),
-    (lambda m: sample(m.step, START, 0, 5, top_p=1.5), ValueError, r"top_p .*\(0, 1\]"),
-    (lambda m: sample(m.step, START, 0, 5, top_k=0), ValueError, "top_k to be an int >= 1"),
-    (lambda m: sample(m.step, START, 0, 5, num_samples=0), ValueError, "num_samples"),
-    (lambda m: sample(m.step, START, -1, 5), ValueError, "eos_id to be an int >= 0"),
-    (lambda m: greedy(m.step, torch.tensor([], dtype=torch.long), 0, 5), ValueError,
-     "non-empty start, or a bos_id"),
-    (lambda m: greedy(m.step, torch.tensor([[1, 2]]), 0, 5), ValueError,
-     r"start of shape \(P,\)"),
-    (lambda m: greedy(m.step, torch.tensor([1.0]), 0, 5), TypeError, "integer dtype"),
-    (lambda m: greedy(m.step, [1, 2], 0, 5), TypeError, "start to be a torch.Tensor"),
-    (lambda m: greedy(m.step, np.array([1, 2]), 0, 5), TypeError, "torch.as_tensor"),
-    (lambda m: greedy(lambda s, t: (torch.zeros(2, 4), s), START, 0, 5), ValueError,
-     r"of shape \(1, V\)"),
-    (lambda m: greedy(lambda s, t: (torch.zeros(1, 4, dtype=torch.long), s), START, 0, 5),
-     TypeError, "floating-point"),
-    (lambda m: greedy(lambda s, t: (np.zeros((1, 4)), s), START, 0, 5), TypeError,
-     "torch.as_tensor"),
-    (lambda m: forbidden_ids([EOS_ID], EOS_ID, VOCAB_SIZE), ValueError, "other than eos_id"),
-    (lambda m: forbidden_ids([5], EOS_ID, 5), ValueError, r"forbidden ids in \[0, 5\)"),
-    (lambda m: forbidden_ids(3, EOS_ID, 5), TypeError, "iterable of ids"),
-    (lambda m: forbidden_ids([2.0], EOS_ID, 5), TypeError, "forbidden id to be an int"),
-    (lambda m: nucleus_mask(torch.zeros(3), 0), ValueError, r"p .*\(0, 1\]"),
-    (lambda m: nucleus_mask(np.zeros(3), 0.5), TypeError, "torch.as_tensor"),
-    (lambda m: p_nucleus(1.2), ValueError, r"p .*\(0, 1\]"),
-    (lambda m: top_k_mask(torch.zeros(3), 0), ValueError, "k to be an int >= 1"),
-    (lambda m: temperature_log_probs(torch.zeros(3), 0.0), ValueError, "temperature"),
-    (lambda m: nucleus_mask(torch.zeros(3, dtype=torch.long), 0.5), TypeError,
-     "floating-point"),
-    (lambda m: distinct_n("abc", 2), TypeError, "list of sequences"),
-    (lambda m: distinct_n(["abc"], 0), ValueError, "n to be an int >= 1"),
-    (lambda m: repetition_rate(3, 2), TypeError, "str, list or tuple"),
-])
+@pytest.mark.parametrize(
+    ("call", "error", "message"),
+    [
+        (
+            lambda m: beam_search(m.step, START, 0, 5, 0),
+            ValueError,
+            "width to be an int >= 1",
+        ),
+        (
+            lambda m: beam_search(m.step, START, 0, 5, 2.0),
+            TypeError,
+            "width to be an int >= 1",
+        ),
+        (
+            lambda m: beam_search(m.step, START, 0, 0, 2),
+            ValueError,
+            "maxlen to be an int >= 1",
+        ),
+        (
+            lambda m: beam_search(m.step, START, 0, 5, 2, length_penalty=-1),
+            ValueError,
+            "length_penalty",
+        ),
+        (
+            lambda m: beam_search(m.step, START, 0, 5, 2, length_penalty=True),
+            TypeError,
+            "length_penalty",
+        ),
+        (
+            lambda m: beam_search(m.step, START, 0, 5, 2, length_penalty=math.inf),
+            ValueError,
+            "length_penalty",
+        ),
+        (lambda m: beam_search_reference(m.step, START, 0, 5, 0), ValueError, "width"),
+        (lambda m: beam_search_reference(m.step, START, 0, 0, 2), ValueError, "maxlen"),
+        (
+            lambda m: beam_search(m.step, START, 0, 5, 2, forbid=[0]),
+            ValueError,
+            "other than eos_id",
+        ),
+        (
+            lambda m: beam_search(m.step, START, 9, 5, 2),
+            ValueError,
+            r"eos_id in \[0, 4\)",
+        ),
+        (
+            lambda m: nucleus_beam_search(m.step, START, 0, 5, 2, 0.0),
+            ValueError,
+            r"p .*\(0, 1\]",
+        ),
+        (
+            lambda m: nucleus_beam_search(m.step, START, 0, 5, 0, 0.5),
+            ValueError,
+            "width",
+        ),
+        (
+            lambda m: sample(m.step, START, 0, 5, temperature=0),
+            ValueError,
+            "temperature",
+        ),
+        (
+            lambda m: sample(m.step, START, 0, 5, temperature=-1.0),
+            ValueError,
+            "temperature",
+        ),
+        (
+            lambda m: sample(m.step, START, 0, 5, temperature="hot"),
+            TypeError,
+            "temperature",
+        ),
+        (
+            lambda m: sample(m.step, START, 0, 5, top_p=1.5),
+            ValueError,
+            r"top_p .*\(0, 1\]",
+        ),
+        (
+            lambda m: sample(m.step, START, 0, 5, top_k=0),
+            ValueError,
+            "top_k to be an int >= 1",
+        ),
+        (
+            lambda m: sample(m.step, START, 0, 5, num_samples=0),
+            ValueError,
+            "num_samples",
+        ),
+        (
+            lambda m: sample(m.step, START, -1, 5),
+            ValueError,
+            "eos_id to be an int >= 0",
+        ),
+        (
+            lambda m: greedy(m.step, torch.tensor([], dtype=torch.long), 0, 5),
+            ValueError,
+            "non-empty start, or a bos_id",
+        ),
+        (
+            lambda m: greedy(m.step, torch.tensor([[1, 2]]), 0, 5),
+            ValueError,
+            r"start of shape \(P,\)",
+        ),
+        (
+            lambda m: greedy(m.step, torch.tensor([1.0]), 0, 5),
+            TypeError,
+            "integer dtype",
+        ),
+        (
+            lambda m: greedy(m.step, [1, 2], 0, 5),
+            TypeError,
+            "start to be a torch.Tensor",
+        ),
+        (
+            lambda m: greedy(m.step, np.array([1, 2]), 0, 5),
+            TypeError,
+            "torch.as_tensor",
+        ),
+        (
+            lambda m: greedy(lambda s, t: (torch.zeros(2, 4), s), START, 0, 5),
+            ValueError,
+            r"of shape \(1, V\)",
+        ),
+        (
+            lambda m: greedy(
+                lambda s, t: (torch.zeros(1, 4, dtype=torch.long), s), START, 0, 5
+            ),
+            TypeError,
+            "floating-point",
+        ),
+        (
+            lambda m: greedy(lambda s, t: (np.zeros((1, 4)), s), START, 0, 5),
+            TypeError,
+            "torch.as_tensor",
+        ),
+        (
+            lambda m: forbidden_ids([EOS_ID], EOS_ID, VOCAB_SIZE),
+            ValueError,
+            "other than eos_id",
+        ),
+        (
+            lambda m: forbidden_ids([5], EOS_ID, 5),
+            ValueError,
+            r"forbidden ids in \[0, 5\)",
+        ),
+        (lambda m: forbidden_ids(3, EOS_ID, 5), TypeError, "iterable of ids"),
+        (
+            lambda m: forbidden_ids([2.0], EOS_ID, 5),
+            TypeError,
+            "forbidden id to be an int",
+        ),
+        (lambda m: nucleus_mask(torch.zeros(3), 0), ValueError, r"p .*\(0, 1\]"),
+        (lambda m: nucleus_mask(np.zeros(3), 0.5), TypeError, "torch.as_tensor"),
+        (lambda m: p_nucleus(1.2), ValueError, r"p .*\(0, 1\]"),
+        (lambda m: top_k_mask(torch.zeros(3), 0), ValueError, "k to be an int >= 1"),
+        (
+            lambda m: temperature_log_probs(torch.zeros(3), 0.0),
+            ValueError,
+            "temperature",
+        ),
+        (
+            lambda m: nucleus_mask(torch.zeros(3, dtype=torch.long), 0.5),
+            TypeError,
+            "floating-point",
+        ),
+        (lambda m: distinct_n("abc", 2), TypeError, "list of sequences"),
+        (lambda m: distinct_n(["abc"], 0), ValueError, "n to be an int >= 1"),
+        (lambda m: repetition_rate(3, 2), TypeError, "str, list or tuple"),
+    ],
+)
 def test_bad_arguments(call, error, message):
     with pytest.raises(error, match=message):
         call(PrefixLM(4, seed=0))
@@ -563,14 +755,32 @@ def test_bad_arguments(call, error, message):
 
 def test_numpy_and_tensor_scalars_and_int32_prompts_are_accepted():
     model = PrefixLM(5, seed=2, sharpness=1.0)
-    expected = sample(model.step, START, 0, 8, num_samples=3, top_p=0.9, temperature=0.8,
-                      generator=torch.Generator().manual_seed(0))
-    again = sample(model.step, START.int(), 0, 8, num_samples=3, top_p=np.float32(0.9),
-                   temperature=torch.tensor(0.8), generator=torch.Generator().manual_seed(0))
+    expected = sample(
+        model.step,
+        START,
+        0,
+        8,
+        num_samples=3,
+        top_p=0.9,
+        temperature=0.8,
+        generator=torch.Generator().manual_seed(0),
+    )
+    again = sample(
+        model.step,
+        START.int(),
+        0,
+        8,
+        num_samples=3,
+        top_p=np.float32(0.9),
+        temperature=torch.tensor(0.8),
+        generator=torch.Generator().manual_seed(0),
+    )
     assert again == expected
     assert nucleus_beam_search(model.step, START, 0, 6, 3, np.float64(0.8)) is not None
-    assert torch.equal(nucleus_mask(torch.zeros(4).log_softmax(0), np.float32(0.5)),
-                       nucleus_mask(torch.zeros(4).log_softmax(0), 0.5))
+    assert torch.equal(
+        nucleus_mask(torch.zeros(4).log_softmax(0), np.float32(0.5)),
+        nucleus_mask(torch.zeros(4).log_softmax(0), 0.5),
+    )
 
 
 def test_itertools_brute_force_agrees_with_the_recursive_one():
@@ -587,10 +797,13 @@ def test_itertools_brute_force_agrees_with_the_recursive_one():
         torch.testing.assert_close(score, model.score(START, seq))
 
 
-# --- text in, text out: generation until EOS (chapter 4) and of a fixed length (chapter 2) ---
+# --- text in, text out: generation until EOS (chapter 4) and of a fixed length (chapter
+# 2) ---
+
 
 class ScriptedLM(nn.Module):
-    """Step t (counted from the first read) puts its mass on script[t]; records what it reads."""
+    """Step t (counted from the first read) puts its mass on script[t]; records what it
+    reads."""
 
     def __init__(self, script, pad_bonus=False):
         super().__init__()
@@ -634,36 +847,61 @@ def test_generate_reads_eos_then_prompt_then_its_output():
 
 
 def test_generate_never_produces_pad():
-    assert generate(ScriptedLM(IDS + [EOS_ID], pad_bonus=True), EOS_ID, greedy=True) == "abc"
+    assert (
+        generate(ScriptedLM(IDS + [EOS_ID], pad_bonus=True), EOS_ID, greedy=True)
+        == "abc"
+    )
     assert generate(ScriptedLM(IDS + [EOS_ID], pad_bonus=True), EOS_ID) == "abc"
 
 
 def test_generated_lengths_follow_the_distribution_and_are_reproducible():
-    texts = generate_many(CoinLM(), 4000, EOS_ID, maxlen=60,
-                          generator=torch.Generator().manual_seed(0))
+    texts = generate_many(
+        CoinLM(), 4000, EOS_ID, maxlen=60, generator=torch.Generator().manual_seed(0)
+    )
     assert set("".join(texts)) == {"a"}
     mean = sum(map(len, texts)) / len(texts)
     assert mean == pytest.approx(3.0, abs=0.25)  # geometric: 0.75 / 0.25
-    again = generate_many(CoinLM(), 4000, EOS_ID, maxlen=60,
-                          generator=torch.Generator().manual_seed(0))
+    again = generate_many(
+        CoinLM(), 4000, EOS_ID, maxlen=60, generator=torch.Generator().manual_seed(0)
+    )
     assert again == texts
-    assert generate_many(CoinLM(), 50, EOS_ID, maxlen=5, temperature=0.05) == ["aaaaa"] * 50
+    assert (
+        generate_many(CoinLM(), 50, EOS_ID, maxlen=5, temperature=0.05)
+        == ["aaaaa"] * 50
+    )
 
 
 def test_generate_is_a_wrapper_of_greedy_and_sample_and_restores_the_mode():
     torch.manual_seed(1)
     model = CharLM(RNN(8, 16, VOCAB_SIZE)).train()
     start = string2code("The ")
-    texts = generate_many(model, 5, EOS_ID, start="The ", maxlen=40, temperature=0.8,
-                          generator=torch.Generator().manual_seed(2))
+    texts = generate_many(
+        model,
+        5,
+        EOS_ID,
+        start="The ",
+        maxlen=40,
+        temperature=0.8,
+        generator=torch.Generator().manual_seed(2),
+    )
     assert model.training
     model.eval()
     g = greedy(model.step, start, EOS_ID, 40, bos_id=EOS_ID)
     text = "The " + code2string([t for t in g.tokens if t != EOS_ID])
     assert generate(model, EOS_ID, start="The ", maxlen=40, greedy=True) == text
-    hyps = sample(model.step, start, EOS_ID, 40, num_samples=5, temperature=0.8,
-                  generator=torch.Generator().manual_seed(2), bos_id=EOS_ID)
-    assert texts == ["The " + code2string([t for t in h.tokens if t != EOS_ID]) for h in hyps]
+    hyps = sample(
+        model.step,
+        start,
+        EOS_ID,
+        40,
+        num_samples=5,
+        temperature=0.8,
+        generator=torch.Generator().manual_seed(2),
+        bos_id=EOS_ID,
+    )
+    assert texts == [
+        "The " + code2string([t for t in h.tokens if t != EOS_ID]) for h in hyps
+    ]
 
 
 @pytest.fixture
@@ -684,13 +922,22 @@ def test_fixed_length_greedy_takes_the_best_character_never_pad_or_eos(one_hot_m
     with torch.no_grad():
         model[1].decoder.bias[EOS_ID] = 100.0  # EOS would win every argmax
     text = generate_fixed_length(model, "x", 5, greedy=True)
-    assert len(text) == 6 and all(c in code2string(torch.arange(2, VOCAB_SIZE)) for c in text)
+    assert len(text) == 6 and all(
+        c in code2string(torch.arange(2, VOCAB_SIZE)) for c in text
+    )
 
 
-def test_fixed_length_sampling_is_reproducible_and_follows_the_temperature(one_hot_model):
+def test_fixed_length_sampling_is_reproducible_and_follows_the_temperature(
+    one_hot_model,
+):
     def draw(seed, **kw):
-        return generate_fixed_length(one_hot_model, "The ", 40,
-                                     generator=torch.Generator().manual_seed(seed), **kw)
+        return generate_fixed_length(
+            one_hot_model,
+            "The ",
+            40,
+            generator=torch.Generator().manual_seed(seed),
+            **kw,
+        )
 
     assert draw(0) == draw(0) and draw(0) != draw(1)
     assert len(draw(0)) == 44 and draw(0).startswith("The ")
@@ -700,25 +947,66 @@ def test_fixed_length_sampling_is_reproducible_and_follows_the_temperature(one_h
     assert len(generate_fixed_length(one_hot_model, "", 7, greedy=True)) == 7
 
 
-@pytest.mark.parametrize(("call", "error", "message"), [
-    (lambda m: generate(nn.Linear(2, 2), EOS_ID), TypeError, "step"),
-    (lambda m: generate(CoinLM(), EOS_ID, maxlen=-1), ValueError, "maxlen"),
-    (lambda m: generate(CoinLM(), EOS_ID, maxlen=3.0), TypeError, "maxlen"),
-    (lambda m: generate(CoinLM(), EOS_ID, temperature=0.0), ValueError, "temperature"),
-    (lambda m: generate(CoinLM(), EOS_ID, start=3), TypeError, "str"),
-    (lambda m: generate(CoinLM(), VOCAB_SIZE), ValueError, "eos_id in"),
-    (lambda m: generate(CoinLM(), EOS_ID, pad_id=EOS_ID), ValueError, "other than eos_id"),
-    (lambda m: generate_many(CoinLM(), 0, EOS_ID), ValueError, "n to be an int >= 1"),
-    (lambda m: generate_many(CoinLM(), 2.0, EOS_ID), TypeError, "n to be an int >= 1"),
-    (lambda m: generate_fixed_length(m[1], "a", 3), TypeError, r"nn.Sequential\(embed, rnn\)"),
-    (lambda m: generate_fixed_length(nn.Sequential(nn.Linear(5, 8), m[1]), "a", 3),
-     ValueError, r"nn.Linear\(97, E\)"),
-    (lambda m: generate_fixed_length(nn.Sequential(m[0], nn.Linear(8, VOCAB_SIZE)), "a", 3),
-     TypeError, "recurrent layer"),
-    (lambda m: generate_fixed_length(m, 3, 3), TypeError, "start to be a str"),
-    (lambda m: generate_fixed_length(m, "a", -1), ValueError, "length to be an int >= 0"),
-    (lambda m: generate_fixed_length(m, "a", 3, temperature=0.0), ValueError, "temperature"),
-])
+@pytest.mark.parametrize(
+    ("call", "error", "message"),
+    [
+        (lambda m: generate(nn.Linear(2, 2), EOS_ID), TypeError, "step"),
+        (lambda m: generate(CoinLM(), EOS_ID, maxlen=-1), ValueError, "maxlen"),
+        (lambda m: generate(CoinLM(), EOS_ID, maxlen=3.0), TypeError, "maxlen"),
+        (
+            lambda m: generate(CoinLM(), EOS_ID, temperature=0.0),
+            ValueError,
+            "temperature",
+        ),
+        (lambda m: generate(CoinLM(), EOS_ID, start=3), TypeError, "str"),
+        (lambda m: generate(CoinLM(), VOCAB_SIZE), ValueError, "eos_id in"),
+        (
+            lambda m: generate(CoinLM(), EOS_ID, pad_id=EOS_ID),
+            ValueError,
+            "other than eos_id",
+        ),
+        (
+            lambda m: generate_many(CoinLM(), 0, EOS_ID),
+            ValueError,
+            "n to be an int >= 1",
+        ),
+        (
+            lambda m: generate_many(CoinLM(), 2.0, EOS_ID),
+            TypeError,
+            "n to be an int >= 1",
+        ),
+        (
+            lambda m: generate_fixed_length(m[1], "a", 3),
+            TypeError,
+            r"nn.Sequential\(embed, rnn\)",
+        ),
+        (
+            lambda m: generate_fixed_length(
+                nn.Sequential(nn.Linear(5, 8), m[1]), "a", 3
+            ),
+            ValueError,
+            r"nn.Linear\(97, E\)",
+        ),
+        (
+            lambda m: generate_fixed_length(
+                nn.Sequential(m[0], nn.Linear(8, VOCAB_SIZE)), "a", 3
+            ),
+            TypeError,
+            "recurrent layer",
+        ),
+        (lambda m: generate_fixed_length(m, 3, 3), TypeError, "start to be a str"),
+        (
+            lambda m: generate_fixed_length(m, "a", -1),
+            ValueError,
+            "length to be an int >= 0",
+        ),
+        (
+            lambda m: generate_fixed_length(m, "a", 3, temperature=0.0),
+            ValueError,
+            "temperature",
+        ),
+    ],
+)
 def test_text_generation_rejects_bad_arguments(one_hot_model, call, error, message):
     with pytest.raises(error, match=message):
         call(one_hot_model)

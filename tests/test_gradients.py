@@ -16,7 +16,9 @@ from companion.rnn import RNN
 
 
 def test_spectral_radius_of_known_matrices():
-    assert spectral_radius(torch.diag(torch.tensor([0.5, -2.0, 1.0]))) == pytest.approx(2.0)
+    assert spectral_radius(torch.diag(torch.tensor([0.5, -2.0, 1.0]))) == pytest.approx(
+        2.0
+    )
     rotation = torch.tensor([[0.0, -1.0], [1.0, 0.0]]) * 0.7  # eigenvalues ±0.7i
     assert spectral_radius(rotation) == pytest.approx(0.7)
     nilpotent = torch.tensor([[0.0, 5.0], [0.0, 0.0]])
@@ -52,15 +54,17 @@ def linear_regime_rnn(radius, H=10, seed=0):
 
 
 def test_state_gradient_norms_match_matrix_powers_at_the_origin():
-    """With zero input and bias the states stay at 0, tanh' = 1, and the gradient k steps
-    back is exactly (W_h^T)^k applied to the last one."""
+    """With zero input and bias the states stay at 0, tanh' = 1, and the gradient k
+    steps back is exactly (W_h^T)^k applied to the last one."""
     rnn = linear_regime_rnn(0.9)
     L, B = 12, 4
     norms = state_gradient_norms(rnn, torch.zeros(L, B, 3))
     assert norms.shape == (L,)
     g_last = rnn.decoder.weight.sum(0).detach().expand(B, -1)  # ∂(sum of outputs)/∂h_T
     W = rnn.W_h.detach()
-    expected = torch.stack([(g_last @ torch.linalg.matrix_power(W, k)).norm() for k in range(L)])
+    expected = torch.stack(
+        [(g_last @ torch.linalg.matrix_power(W, k)).norm() for k in range(L)]
+    )
     torch.testing.assert_close(norms, expected, rtol=1e-4, atol=1e-7)
 
 
@@ -73,7 +77,8 @@ def test_linear_regime_slope_is_log_radius(radius):
 
 
 def test_spectral_norm_bounds_the_tanh_rnn():
-    """‖diag(1 - h²)‖ ≤ 1, so the gradient k steps back is at most ‖W_h‖₂^k times the last."""
+    """‖diag(1 - h²)‖ ≤ 1, so the gradient k steps back is at most ‖W_h‖₂^k times the
+    last."""
     torch.manual_seed(3)
     rnn = RNN(3, 12, 1)
     x = torch.randn(30, 5, 3)
@@ -84,8 +89,12 @@ def test_spectral_norm_bounds_the_tanh_rnn():
 
 def test_state_gradient_norms_custom_loss():
     rnn = linear_regime_rnn(1.0)
-    norms = state_gradient_norms(rnn, torch.zeros(5, 2, 3), loss_fn=lambda h: h[:, 0].sum())
-    assert norms[0] == pytest.approx(math.sqrt(2))  # ∂L/∂h_T = e_0 for each of the 2 sequences
+    norms = state_gradient_norms(
+        rnn, torch.zeros(5, 2, 3), loss_fn=lambda h: h[:, 0].sum()
+    )
+    assert norms[0] == pytest.approx(
+        math.sqrt(2)
+    )  # ∂L/∂h_T = e_0 for each of the 2 sequences
 
 
 def test_state_gradient_norms_leaves_parameter_grads_alone():
@@ -121,7 +130,9 @@ def test_late_slope_of_geometric_sequences():
 
 def model_with_grads(seed=0, scale=10.0):
     torch.manual_seed(seed)
-    model = torch.nn.Sequential(torch.nn.Linear(4, 5), torch.nn.Tanh(), torch.nn.Linear(5, 2))
+    model = torch.nn.Sequential(
+        torch.nn.Linear(4, 5), torch.nn.Tanh(), torch.nn.Linear(5, 2)
+    )
     (model(torch.randn(7, 4)) * scale).pow(2).sum().backward()
     return model
 
@@ -185,8 +196,8 @@ def test_clip_grad_value_turns_the_direction():
 
 @pytest.mark.parametrize("bad", [float("inf"), float("nan")])
 def test_clip_grad_norm_refuses_non_finite_gradients(bad):
-    """Rescaling by θ / ‖g‖ = 0 would turn an infinite coordinate into NaN: raise instead,
-    and leave the gradients as they were."""
+    """Rescaling by θ / ‖g‖ = 0 would turn an infinite coordinate into NaN: raise
+    instead, and leave the gradients as they were."""
     w = torch.zeros(3, requires_grad=True)
     w.grad = torch.tensor([1.0, bad, 2.0])
     with pytest.raises(RuntimeError, match="finite"):
@@ -200,45 +211,89 @@ W_INF = torch.zeros(2, requires_grad=True)
 W_INF.grad = torch.tensor([1.0, float("inf")])
 
 
-@pytest.mark.parametrize(("call", "error", "names"), [
-    # spectral_radius(W), rescale_spectral_radius(W, radius)
-    (lambda: spectral_radius(torch.ones(3, 4)), ValueError, "W"),
-    (lambda: spectral_radius(torch.eye(3, dtype=torch.long)), TypeError, "W"),
-    (lambda: spectral_radius([[1.0, 0.0], [0.0, 1.0]]), TypeError, "W"),
-    (lambda: rescale_spectral_radius(torch.eye(3), -1.0), ValueError, "radius"),
-    (lambda: rescale_spectral_radius(torch.eye(3), "1"), TypeError, "radius"),
-    (lambda: rescale_spectral_radius(torch.zeros(3, 3), 1.0), ValueError, "nilpotent"),
-    # with_recurrent_matrix(rnn, W)
-    (lambda: with_recurrent_matrix(RNN_3_10, torch.eye(4)), ValueError, "W"),
-    (lambda: with_recurrent_matrix(RNN_3_10, torch.eye(10, dtype=torch.long)), TypeError, "W"),
-    (lambda: with_recurrent_matrix(torch.nn.Linear(2, 2), torch.eye(2)), TypeError, "rnn"),
-    # late_slope(norms)
-    (lambda: late_slope(torch.ones(2)), ValueError, "norms"),
-    (lambda: late_slope(torch.tensor([1.0, 0.0, 1.0])), ValueError, "norms"),
-    (lambda: late_slope(torch.ones(3, 2)), ValueError, "norms"),
-    (lambda: late_slope(torch.ones(3, dtype=torch.long)), TypeError, "norms"),
-    (lambda: late_slope([1.0, 0.5, 0.25]), TypeError, "norms"),
-    # state_gradient_norms(layer, x, loss_fn)
-    (lambda: state_gradient_norms(RNN_3_10, torch.zeros(5, 3)), ValueError, "x"),
-    (lambda: state_gradient_norms(RNN_3_10, torch.zeros(5, 2, 3, dtype=torch.long)),
-     TypeError, "x"),
-    (lambda: state_gradient_norms(RNN_3_10, torch.zeros(5, 2, 3).numpy()), TypeError, "x"),
-    (lambda: state_gradient_norms(torch.nn.Linear(3, 3), torch.zeros(5, 2, 3)), TypeError,
-     "recurrent layer"),
-    (lambda: state_gradient_norms(RNN_3_10, torch.zeros(5, 2, 3), loss_fn=lambda h: h),
-     ValueError, "loss_fn"),
-    (lambda: state_gradient_norms(RNN_3_10, torch.zeros(5, 2, 3), loss_fn=3), TypeError,
-     "loss_fn"),
-    # clip_grad_norm(parameters, max_norm), clip_grad_value(parameters, clip_value)
-    *[(lambda bad=bad: clip_grad_norm([W], bad), error, "max_norm")
-      for bad, error in ((0, ValueError), (-1.0, ValueError), (float("inf"), ValueError),
-                         ("1", TypeError), (True, TypeError))],
-    *[(lambda bad=bad: clip_grad_value([W], bad), error, "clip_value")
-      for bad, error in ((0, ValueError), (-1.0, ValueError), ("1", TypeError))],
-    (lambda: clip_grad_norm([1.0], 1.0), TypeError, "parameters"),
-    (lambda: clip_grad_norm([W_INF], 1.0), RuntimeError, "finite"),
-    (lambda: clip_grad_value([W, "w"], 1.0), TypeError, "parameters"),
-])
+@pytest.mark.parametrize(
+    ("call", "error", "names"),
+    [
+        # spectral_radius(W), rescale_spectral_radius(W, radius)
+        (lambda: spectral_radius(torch.ones(3, 4)), ValueError, "W"),
+        (lambda: spectral_radius(torch.eye(3, dtype=torch.long)), TypeError, "W"),
+        (lambda: spectral_radius([[1.0, 0.0], [0.0, 1.0]]), TypeError, "W"),
+        (lambda: rescale_spectral_radius(torch.eye(3), -1.0), ValueError, "radius"),
+        (lambda: rescale_spectral_radius(torch.eye(3), "1"), TypeError, "radius"),
+        (
+            lambda: rescale_spectral_radius(torch.zeros(3, 3), 1.0),
+            ValueError,
+            "nilpotent",
+        ),
+        # with_recurrent_matrix(rnn, W)
+        (lambda: with_recurrent_matrix(RNN_3_10, torch.eye(4)), ValueError, "W"),
+        (
+            lambda: with_recurrent_matrix(RNN_3_10, torch.eye(10, dtype=torch.long)),
+            TypeError,
+            "W",
+        ),
+        (
+            lambda: with_recurrent_matrix(torch.nn.Linear(2, 2), torch.eye(2)),
+            TypeError,
+            "rnn",
+        ),
+        # late_slope(norms)
+        (lambda: late_slope(torch.ones(2)), ValueError, "norms"),
+        (lambda: late_slope(torch.tensor([1.0, 0.0, 1.0])), ValueError, "norms"),
+        (lambda: late_slope(torch.ones(3, 2)), ValueError, "norms"),
+        (lambda: late_slope(torch.ones(3, dtype=torch.long)), TypeError, "norms"),
+        (lambda: late_slope([1.0, 0.5, 0.25]), TypeError, "norms"),
+        # state_gradient_norms(layer, x, loss_fn)
+        (lambda: state_gradient_norms(RNN_3_10, torch.zeros(5, 3)), ValueError, "x"),
+        (
+            lambda: state_gradient_norms(
+                RNN_3_10, torch.zeros(5, 2, 3, dtype=torch.long)
+            ),
+            TypeError,
+            "x",
+        ),
+        (
+            lambda: state_gradient_norms(RNN_3_10, torch.zeros(5, 2, 3).numpy()),
+            TypeError,
+            "x",
+        ),
+        (
+            lambda: state_gradient_norms(torch.nn.Linear(3, 3), torch.zeros(5, 2, 3)),
+            TypeError,
+            "recurrent layer",
+        ),
+        (
+            lambda: state_gradient_norms(
+                RNN_3_10, torch.zeros(5, 2, 3), loss_fn=lambda h: h
+            ),
+            ValueError,
+            "loss_fn",
+        ),
+        (
+            lambda: state_gradient_norms(RNN_3_10, torch.zeros(5, 2, 3), loss_fn=3),
+            TypeError,
+            "loss_fn",
+        ),
+        # clip_grad_norm(parameters, max_norm), clip_grad_value(parameters, clip_value)
+        *[
+            (lambda bad=bad: clip_grad_norm([W], bad), error, "max_norm")
+            for bad, error in (
+                (0, ValueError),
+                (-1.0, ValueError),
+                (float("inf"), ValueError),
+                ("1", TypeError),
+                (True, TypeError),
+            )
+        ],
+        *[
+            (lambda bad=bad: clip_grad_value([W], bad), error, "clip_value")
+            for bad, error in ((0, ValueError), (-1.0, ValueError), ("1", TypeError))
+        ],
+        (lambda: clip_grad_norm([1.0], 1.0), TypeError, "parameters"),
+        (lambda: clip_grad_norm([W_INF], 1.0), RuntimeError, "finite"),
+        (lambda: clip_grad_value([W, "w"], 1.0), TypeError, "parameters"),
+    ],
+)
 def test_bad_input_gets_a_clear_error(call, error, names):
     with pytest.raises(error, match=names):
         call()

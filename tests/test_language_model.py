@@ -23,7 +23,11 @@ class LSTMLayer(nn.Module):
 
     def __init__(self, input_dim, latent_dim, output_dim):
         super().__init__()
-        self.input_dim, self.latent_dim, self.output_dim = input_dim, latent_dim, output_dim
+        self.input_dim, self.latent_dim, self.output_dim = (
+            input_dim,
+            latent_dim,
+            output_dim,
+        )
         self.lstm = nn.LSTM(input_dim, latent_dim)
         self.decoder = nn.Linear(latent_dim, output_dim)
 
@@ -64,7 +68,9 @@ def test_pad_row_is_zero_and_gets_no_gradient():
     assert model.embedding.weight.grad[EOS_ID].abs().sum() > 0
 
 
-@pytest.mark.parametrize("layer", [RNN(8, 16, VOCAB_SIZE), LSTMLayer(8, 16, VOCAB_SIZE)])
+@pytest.mark.parametrize(
+    "layer", [RNN(8, 16, VOCAB_SIZE), LSTMLayer(8, 16, VOCAB_SIZE)]
+)
 def test_step_by_step_equals_forward(layer):
     torch.manual_seed(0)
     model = CharLM(layer)
@@ -104,8 +110,10 @@ def test_lm_loss_learns_a_batch():
 
 def test_bits_per_character_weights_every_character_equally():
     model = _model()
-    batches = [pad_collate_fn([string2code("a short one"), string2code("hi")]),
-               pad_collate_fn([string2code("x")])]
+    batches = [
+        pad_collate_fn([string2code("a short one"), string2code("hi")]),
+        pad_collate_fn([string2code("x")]),
+    ]
     targets, log_probs = [], []
     with torch.no_grad():
         for batch in batches:
@@ -118,7 +126,7 @@ def test_bits_per_character_weights_every_character_equally():
     assert sum(t.numel() for t in targets) == 12 + 3 + 2
     assert bits_per_character(model, batches) == pytest.approx(expected, rel=1e-5)
     mean_of_means = sum(lm_loss(model, b).item() for b in batches) / 2 / math.log(2)
-    assert abs(mean_of_means - expected) > 1e-3         # the weighting matters here
+    assert abs(mean_of_means - expected) > 1e-3  # the weighting matters here
 
 
 def test_bits_per_character_restores_mode_and_keeps_no_graph():
@@ -142,8 +150,11 @@ def test_int32_tokens_and_one_id_check_per_step(monkeypatch):
     model = _model()
     torch.testing.assert_close(model(BATCH.int()), model(BATCH))
     calls = []
-    monkeypatch.setattr(language_model, "check_ids",
-                        lambda *args: calls.append(args[0]) or check_ids(*args))
+    monkeypatch.setattr(
+        language_model,
+        "check_ids",
+        lambda *args: calls.append(args[0]) or check_ids(*args),
+    )
     model.step(None, BATCH[0])
     assert calls == ["tokens"]  # the ids are read once per step, not once per layer
 
@@ -151,26 +162,51 @@ def test_int32_tokens_and_one_id_check_per_step(monkeypatch):
 MODEL = _model()
 
 
-@pytest.mark.parametrize(("call", "error", "message"), [
-    (lambda: CharLM(RNN(8, 16, 10)), ValueError, r"output_dim == vocab_size = 97, got 10"),
-    (lambda: CharLM(nn.Linear(3, 97)), TypeError, "'input_dim' attribute"),
-    (lambda: CharLM(RNN(8, 16, 1), vocab_size=1), ValueError,
-     "expected vocab_size to be an int >= 2, got 1"),
-    (lambda: CharLM(RNN(8, 16, 97), vocab_size=97.0), TypeError, "vocab_size to be an int"),
-    (lambda: MODEL(BATCH.float()), TypeError, "integer"),
-    (lambda: MODEL(BATCH.numpy()), TypeError, "torch.as_tensor"),
-    (lambda: MODEL(BATCH[:, 0]), ValueError, r"expected tokens of shape \(L, B\)"),
-    (lambda: MODEL(BATCH + VOCAB_SIZE), ValueError, r"ids in \[0, 97\)"),
-    (lambda: MODEL.step(None, BATCH), ValueError, r"expected tokens of shape \(B,\)"),
-    (lambda: MODEL.step(None, BATCH[0].numpy()), TypeError, "torch.as_tensor"),
-    (lambda: shift_right(BATCH[:, 0]), ValueError, r"expected batch of shape \(L, B\)"),
-    (lambda: shift_right(BATCH, start_id=-1), ValueError, "start_id"),
-    (lambda: lm_loss(MODEL, BATCH.numpy()), TypeError, "torch.as_tensor"),
-    (lambda: bits_per_character(MODEL, []), ValueError, "at least one non-PAD"),
-    (lambda: bits_per_character(MODEL, [BATCH[:, 0]]), ValueError,
-     r"expected batch of shape \(L, B\)"),
-    (lambda: bits_per_character(MODEL, [BATCH.float()]), TypeError, "integer"),
-])
+@pytest.mark.parametrize(
+    ("call", "error", "message"),
+    [
+        (
+            lambda: CharLM(RNN(8, 16, 10)),
+            ValueError,
+            r"output_dim == vocab_size = 97, got 10",
+        ),
+        (lambda: CharLM(nn.Linear(3, 97)), TypeError, "'input_dim' attribute"),
+        (
+            lambda: CharLM(RNN(8, 16, 1), vocab_size=1),
+            ValueError,
+            "expected vocab_size to be an int >= 2, got 1",
+        ),
+        (
+            lambda: CharLM(RNN(8, 16, 97), vocab_size=97.0),
+            TypeError,
+            "vocab_size to be an int",
+        ),
+        (lambda: MODEL(BATCH.float()), TypeError, "integer"),
+        (lambda: MODEL(BATCH.numpy()), TypeError, "torch.as_tensor"),
+        (lambda: MODEL(BATCH[:, 0]), ValueError, r"expected tokens of shape \(L, B\)"),
+        (lambda: MODEL(BATCH + VOCAB_SIZE), ValueError, r"ids in \[0, 97\)"),
+        (
+            lambda: MODEL.step(None, BATCH),
+            ValueError,
+            r"expected tokens of shape \(B,\)",
+        ),
+        (lambda: MODEL.step(None, BATCH[0].numpy()), TypeError, "torch.as_tensor"),
+        (
+            lambda: shift_right(BATCH[:, 0]),
+            ValueError,
+            r"expected batch of shape \(L, B\)",
+        ),
+        (lambda: shift_right(BATCH, start_id=-1), ValueError, "start_id"),
+        (lambda: lm_loss(MODEL, BATCH.numpy()), TypeError, "torch.as_tensor"),
+        (lambda: bits_per_character(MODEL, []), ValueError, "at least one non-PAD"),
+        (
+            lambda: bits_per_character(MODEL, [BATCH[:, 0]]),
+            ValueError,
+            r"expected batch of shape \(L, B\)",
+        ),
+        (lambda: bits_per_character(MODEL, [BATCH.float()]), TypeError, "integer"),
+    ],
+)
 def test_bad_inputs(call, error, message):
     with pytest.raises(error, match=message):
         call()

@@ -36,7 +36,7 @@ def test_adding_two_markers_in_first_half():
     x, _ = adding_problem(21, 500, gen())
     markers = x[..., 1]
     assert torch.equal(markers.sum(0), torch.full((500,), 2.0))
-    assert markers[21 // 2:].sum() == 0
+    assert markers[21 // 2 :].sum() == 0
     assert set(markers.unique().tolist()) == {0.0, 1.0}
     assert ((x[..., 0] >= 0) & (x[..., 0] <= 1)).all()
 
@@ -62,7 +62,9 @@ def test_adding_seeded():
 def test_adding_baseline_by_monte_carlo():
     _, y = adding_problem(8, 200_000, gen(1))
     assert ADDING_BASELINE_MSE == pytest.approx(1 / 6)
-    assert float(((y - 1.0) ** 2).mean()) == pytest.approx(ADDING_BASELINE_MSE, rel=0.02)
+    assert float(((y - 1.0) ** 2).mean()) == pytest.approx(
+        ADDING_BASELINE_MSE, rel=0.02
+    )
     # no constant does better than the mean
     assert float(((y - 0.9) ** 2).mean()) > float(((y - 1.0) ** 2).mean())
 
@@ -93,13 +95,15 @@ def test_copy_target_is_computable_from_input():
 
 def test_copy_baseline_formula():
     assert copy_memory_baseline(100) == pytest.approx(10 * math.log(8) / 120)
-    assert copy_memory_baseline(3, n_symbols=4, n_copy=2) == pytest.approx(2 * math.log(4) / 7)
+    assert copy_memory_baseline(3, n_symbols=4, n_copy=2) == pytest.approx(
+        2 * math.log(4) / 7
+    )
 
 
 def test_copy_baseline_by_monte_carlo():
-    """The best memoryless predictor outputs, at each step, the marginal distribution of the
-    target there; its cross-entropy, estimated by sampling (written out here, independently of
-    ``memoryless_cross_entropy``), is the baseline."""
+    """The best memoryless predictor outputs, at each step, the marginal distribution of
+    the target there; its cross-entropy, estimated by sampling (written out here,
+    independently of ``memoryless_cross_entropy``), is the baseline."""
     delay = 15
     _, y = copy_memory(delay, 20_000, generator=gen(2))
     marginals = F.one_hot(y, 9).float().mean(1)  # (L, 9)
@@ -110,7 +114,9 @@ def test_copy_baseline_by_monte_carlo():
 
 def test_memoryless_cross_entropy_estimates_the_copy_baseline():
     _, y = copy_memory(15, 20_000, generator=gen(2))
-    assert memoryless_cross_entropy(y, 9) == pytest.approx(copy_memory_baseline(15), rel=0.01)
+    assert memoryless_cross_entropy(y, 9) == pytest.approx(
+        copy_memory_baseline(15), rel=0.01
+    )
 
 
 def test_memoryless_cross_entropy_of_known_targets():
@@ -162,8 +168,9 @@ def test_fresh_batches_are_new_each_pass_and_seeded():
 def test_train_on_task_learns_short_adding_problem():
     torch.manual_seed(0)
     rnn = RNN(2, 16, 1)
-    history = train_on_task(rnn, adding_task(6), epochs=30, batches_per_epoch=10, lr=2e-2,
-                            progress=False)
+    history = train_on_task(
+        rnn, adding_task(6), epochs=30, batches_per_epoch=10, lr=2e-2, progress=False
+    )
     assert history["steps"] == [10 * (i + 1) for i in range(30)]
     assert history["baseline"] == ADDING_BASELINE_MSE
     assert len(history["test_loss"]) == 30
@@ -176,8 +183,15 @@ def test_train_on_task_with_given_optimizer_and_no_clip():
     rnn = RNN(task.input_dim, 8, task.output_dim)
     sgd = torch.optim.SGD(rnn.parameters(), lr=0.0)
     before = [p.detach().clone() for p in rnn.parameters()]
-    history = train_on_task(rnn, task, epochs=2, batches_per_epoch=2, clip=None, optimizer=sgd,
-                            progress=False)
+    history = train_on_task(
+        rnn,
+        task,
+        epochs=2,
+        batches_per_epoch=2,
+        clip=None,
+        optimizer=sgd,
+        progress=False,
+    )
     assert all(torch.equal(a, b) for a, b in zip(before, rnn.parameters(), strict=True))
     assert math.isfinite(history["test_loss"][-1])
 
@@ -189,50 +203,97 @@ RNN_COPY = RNN(COPY.input_dim, 6, COPY.output_dim)
 X_COPY, Y_COPY = COPY.sample(3, gen())
 
 
-@pytest.mark.parametrize(("call", "error", "name"), [
-    # adding_problem(seq_len, batch_size, generator), adding_task(seq_len)
-    (lambda: adding_problem(3, 2), ValueError, "seq_len"),
-    (lambda: adding_problem(10.0, 2), TypeError, "seq_len"),
-    (lambda: adding_problem(10, 0), ValueError, "batch_size"),
-    (lambda: adding_problem(10, 2, generator=0), TypeError, "generator"),
-    (lambda: adding_task(2), ValueError, "seq_len"),
-    # copy_memory(delay, batch_size, n_symbols, n_copy, generator), copy_task, baseline
-    (lambda: copy_memory(0, 2), ValueError, "delay"),
-    (lambda: copy_memory(True, 2), TypeError, "delay"),
-    (lambda: copy_memory(5, 2, n_symbols=1), ValueError, "n_symbols"),
-    (lambda: copy_memory(5, 2, generator="seed"), TypeError, "generator"),
-    (lambda: copy_memory_baseline(5, n_copy=0), ValueError, "n_copy"),
-    (lambda: copy_task(0), ValueError, "delay"),
-    # memoryless_cross_entropy(targets, n_classes)
-    (lambda: memoryless_cross_entropy(torch.tensor([[0, 2]]), 2), ValueError, "targets"),
-    (lambda: memoryless_cross_entropy(torch.tensor([[0, -1]]), 2), ValueError, "targets"),
-    (lambda: memoryless_cross_entropy(torch.tensor([0, 1]), 2), ValueError, "targets"),
-    (lambda: memoryless_cross_entropy(torch.tensor([[0.0, 1.0]]), 2), TypeError, "targets"),
-    (lambda: memoryless_cross_entropy(torch.tensor([[0, 1]]).numpy(), 2), TypeError,
-     "targets"),
-    (lambda: memoryless_cross_entropy(torch.tensor([[0, 1]]), 1), ValueError, "n_classes"),
-    # adding_loss(layer, (x, y)), copy_loss(layer, (x, y))
-    (lambda: adding_loss(RNN_ADD, (X_ADD, Y_ADD[:2])), ValueError, "y"),
-    (lambda: adding_loss(RNN_ADD, (X_ADD[..., :1], Y_ADD)), ValueError, "x"),
-    (lambda: adding_loss(RNN_ADD, (X_ADD.numpy(), Y_ADD)), TypeError, "x"),
-    (lambda: adding_loss(RNN_ADD, (X_ADD, Y_ADD.long())), TypeError, "y"),
-    (lambda: adding_loss(RNN_ADD, X_ADD), TypeError, "batch"),
-    (lambda: copy_loss(RNN_COPY, (X_COPY, Y_COPY.float())), TypeError, "y"),
-    (lambda: copy_loss(RNN_COPY, (X_COPY, Y_COPY[:-1])), ValueError, "y"),
-    (lambda: copy_loss(RNN_COPY, (X_COPY.long(), Y_COPY)), TypeError, "x"),
-    # FreshBatches(task, n_batches, batch_size), check_layer_fits, train_on_task
-    (lambda: FreshBatches(adding_task(6), 0, 2), ValueError, "n_batches"),
-    (lambda: FreshBatches(adding_task(6), 3, 2.0), TypeError, "batch_size"),
-    (lambda: check_layer_fits(RNN(2, 4, 9), copy_task(5)), ValueError, "input_dim=10"),
-    (lambda: train_on_task(RNN(2, 4, 3), adding_task(10), epochs=1), ValueError,
-     "output_dim=1"),
-    (lambda: train_on_task(RNN(2, 4, 1), adding_task(10), epochs=0, progress=False),
-     ValueError, "epochs"),
-    (lambda: train_on_task(RNN(2, 4, 1), adding_task(10), epochs=1, test_size=0),
-     ValueError, "test_size"),
-    (lambda: train_on_task(RNN(2, 4, 1), adding_task(10), epochs=1, batches_per_epoch=1.0),
-     TypeError, "batches_per_epoch"),
-])
+@pytest.mark.parametrize(
+    ("call", "error", "name"),
+    [
+        # adding_problem(seq_len, batch_size, generator), adding_task(seq_len)
+        (lambda: adding_problem(3, 2), ValueError, "seq_len"),
+        (lambda: adding_problem(10.0, 2), TypeError, "seq_len"),
+        (lambda: adding_problem(10, 0), ValueError, "batch_size"),
+        (lambda: adding_problem(10, 2, generator=0), TypeError, "generator"),
+        (lambda: adding_task(2), ValueError, "seq_len"),
+        # copy_memory(delay, batch_size, n_symbols, n_copy, generator), copy_task,
+        # baseline
+        (lambda: copy_memory(0, 2), ValueError, "delay"),
+        (lambda: copy_memory(True, 2), TypeError, "delay"),
+        (lambda: copy_memory(5, 2, n_symbols=1), ValueError, "n_symbols"),
+        (lambda: copy_memory(5, 2, generator="seed"), TypeError, "generator"),
+        (lambda: copy_memory_baseline(5, n_copy=0), ValueError, "n_copy"),
+        (lambda: copy_task(0), ValueError, "delay"),
+        # memoryless_cross_entropy(targets, n_classes)
+        (
+            lambda: memoryless_cross_entropy(torch.tensor([[0, 2]]), 2),
+            ValueError,
+            "targets",
+        ),
+        (
+            lambda: memoryless_cross_entropy(torch.tensor([[0, -1]]), 2),
+            ValueError,
+            "targets",
+        ),
+        (
+            lambda: memoryless_cross_entropy(torch.tensor([0, 1]), 2),
+            ValueError,
+            "targets",
+        ),
+        (
+            lambda: memoryless_cross_entropy(torch.tensor([[0.0, 1.0]]), 2),
+            TypeError,
+            "targets",
+        ),
+        (
+            lambda: memoryless_cross_entropy(torch.tensor([[0, 1]]).numpy(), 2),
+            TypeError,
+            "targets",
+        ),
+        (
+            lambda: memoryless_cross_entropy(torch.tensor([[0, 1]]), 1),
+            ValueError,
+            "n_classes",
+        ),
+        # adding_loss(layer, (x, y)), copy_loss(layer, (x, y))
+        (lambda: adding_loss(RNN_ADD, (X_ADD, Y_ADD[:2])), ValueError, "y"),
+        (lambda: adding_loss(RNN_ADD, (X_ADD[..., :1], Y_ADD)), ValueError, "x"),
+        (lambda: adding_loss(RNN_ADD, (X_ADD.numpy(), Y_ADD)), TypeError, "x"),
+        (lambda: adding_loss(RNN_ADD, (X_ADD, Y_ADD.long())), TypeError, "y"),
+        (lambda: adding_loss(RNN_ADD, X_ADD), TypeError, "batch"),
+        (lambda: copy_loss(RNN_COPY, (X_COPY, Y_COPY.float())), TypeError, "y"),
+        (lambda: copy_loss(RNN_COPY, (X_COPY, Y_COPY[:-1])), ValueError, "y"),
+        (lambda: copy_loss(RNN_COPY, (X_COPY.long(), Y_COPY)), TypeError, "x"),
+        # FreshBatches(task, n_batches, batch_size), check_layer_fits, train_on_task
+        (lambda: FreshBatches(adding_task(6), 0, 2), ValueError, "n_batches"),
+        (lambda: FreshBatches(adding_task(6), 3, 2.0), TypeError, "batch_size"),
+        (
+            lambda: check_layer_fits(RNN(2, 4, 9), copy_task(5)),
+            ValueError,
+            "input_dim=10",
+        ),
+        (
+            lambda: train_on_task(RNN(2, 4, 3), adding_task(10), epochs=1),
+            ValueError,
+            "output_dim=1",
+        ),
+        (
+            lambda: train_on_task(
+                RNN(2, 4, 1), adding_task(10), epochs=0, progress=False
+            ),
+            ValueError,
+            "epochs",
+        ),
+        (
+            lambda: train_on_task(RNN(2, 4, 1), adding_task(10), epochs=1, test_size=0),
+            ValueError,
+            "test_size",
+        ),
+        (
+            lambda: train_on_task(
+                RNN(2, 4, 1), adding_task(10), epochs=1, batches_per_epoch=1.0
+            ),
+            TypeError,
+            "batches_per_epoch",
+        ),
+    ],
+)
 def test_bad_input_gets_a_clear_error(call, error, name):
     with pytest.raises(error, match=name):
         call()

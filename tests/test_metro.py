@@ -1,4 +1,5 @@
-"""Metro data: the loader's checks, the synthetic twin's figures, both data sets' indexing."""
+"""Metro data: the loader's checks, the synthetic twin's figures, both data sets'
+indexing."""
 
 from fractions import Fraction
 
@@ -28,7 +29,9 @@ def test_twin_layout_and_integer_counts(twin):
     assert train.dtype == torch.float32
     assert torch.equal(train, train.round()) and train.min() >= 0
     again = synthetic_metro(0)
-    assert torch.equal(again[0], train) and not torch.equal(synthetic_metro(1)[0], train)
+    assert torch.equal(again[0], train) and not torch.equal(
+        synthetic_metro(1)[0], train
+    )
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
@@ -41,11 +44,16 @@ def test_twin_matches_the_real_figures(seed):
 
 
 def test_close_to_real_checks_every_figure():
-    real = {k: (v[0] if isinstance(v, tuple) else v) for k, v in REAL_METRO_FIGURES.items()}
+    real = {
+        k: (v[0] if isinstance(v, tuple) else v) for k, v in REAL_METRO_FIGURES.items()
+    }
     assert all(close_to_real(real).values())
-    assert not close_to_real({**real, "max_in_max": 1.3 * real["max_in_max"]})["max_in_max"]
+    assert not close_to_real({**real, "max_in_max": 1.3 * real["max_in_max"]})[
+        "max_in_max"
+    ]
     assert close_to_real({**real, "max_in_max": 1.3 * real["max_in_max"]}, rtol=0.35)[
-        "max_in_max"]
+        "max_in_max"
+    ]
     assert not close_to_real({**real, "evening_peak_slot": 47})["evening_peak_slot"]
 
 
@@ -55,7 +63,9 @@ def test_twin_peaks_and_quiet_ends(twin):
 
 
 def test_slot_time():
-    assert slot_time(0) == "5:30" and slot_time(10) == "8:00" and slot_time(72) == "23:30"
+    assert (
+        slot_time(0) == "5:30" and slot_time(10) == "8:00" and slot_time(72) == "23:30"
+    )
 
 
 def test_load_metro_defaults_to_the_twin(twin):
@@ -75,18 +85,30 @@ def test_load_metro_missing_file(tmp_path):
         load_metro(tmp_path / "nothing.pch")
 
 
-@pytest.mark.parametrize(("content", "error", "message"), [
-    ({"train": 1}, ValueError, "tuple"),
-    ((torch.rand(3, 73, 5, 2),), ValueError, "tuple"),
-    ((torch.rand(3, 73, 5, 2), [1, 2]), TypeError, "test to be a torch.Tensor"),
-    ((torch.rand(73, 5, 2), torch.rand(2, 73, 5, 2)), ValueError,
-     r"expected train of shape \(D, T, S, 2\), got \(73, 5, 2\)"),
-    ((torch.rand(3, 73, 5, 3), torch.rand(2, 73, 5, 3)), ValueError,
-     r"expected train of shape \(D, T, S, 2\)"),
-    ((torch.ones(3, 73, 5, 2, dtype=torch.long), torch.rand(2, 73, 5, 2)), TypeError,
-     "floating-point"),
-    ((torch.rand(3, 73, 5, 2), torch.rand(2, 73, 6, 2)), ValueError, "same"),
-])
+@pytest.mark.parametrize(
+    ("content", "error", "message"),
+    [
+        ({"train": 1}, ValueError, "tuple"),
+        ((torch.rand(3, 73, 5, 2),), ValueError, "tuple"),
+        ((torch.rand(3, 73, 5, 2), [1, 2]), TypeError, "test to be a torch.Tensor"),
+        (
+            (torch.rand(73, 5, 2), torch.rand(2, 73, 5, 2)),
+            ValueError,
+            r"expected train of shape \(D, T, S, 2\), got \(73, 5, 2\)",
+        ),
+        (
+            (torch.rand(3, 73, 5, 3), torch.rand(2, 73, 5, 3)),
+            ValueError,
+            r"expected train of shape \(D, T, S, 2\)",
+        ),
+        (
+            (torch.ones(3, 73, 5, 2, dtype=torch.long), torch.rand(2, 73, 5, 2)),
+            TypeError,
+            "floating-point",
+        ),
+        ((torch.rand(3, 73, 5, 2), torch.rand(2, 73, 6, 2)), ValueError, "same"),
+    ],
+)
 def test_load_metro_wrong_content(tmp_path, content, error, message):
     torch.save(content, tmp_path / "bad.pch")
     with pytest.raises(error, match=message):
@@ -125,7 +147,7 @@ def test_sample_dataset_indexing_and_normalisation():
         raw = seq[:, 0] * ds.stations_max[station, 0]
         day, slot = int(raw[0] // 1000), int(raw[0] % 1000 // 10)
         assert int(raw[0] % 10) - 1 == station
-        torch.testing.assert_close(raw, data[day, slot:slot + 4, station, 0])
+        torch.testing.assert_close(raw, data[day, slot : slot + 4, station, 0])
         seen.add((day, slot, station))
     assert len(seen) == len(ds)  # every window exactly once
     assert ds[-1][1] == ds[len(ds) - 1][1]
@@ -159,7 +181,7 @@ def test_forecast_dataset_indexing():
         torch.testing.assert_close(x[1:], y[:-1])
         raw = x[0, 0, 0] * ds.stations_max[0, 0]
         day, slot = int(raw // 1000), int(raw % 1000 // 10)
-        torch.testing.assert_close(y * ds.stations_max, data[day, slot + 1:slot + 5])
+        torch.testing.assert_close(y * ds.stations_max, data[day, slot + 1 : slot + 5])
 
 
 def test_datasets_accept_in_flow_only():
@@ -185,7 +207,10 @@ def test_negative_indices_count_from_the_end():
 
 
 def test_items_are_copies_not_views():
-    for ds in (SampleMetroDataset(_ramp(), length=4), ForecastMetroDataset(_ramp(), length=4)):
+    for ds in (
+        SampleMetroDataset(_ramp(), length=4),
+        ForecastMetroDataset(_ramp(), length=4),
+    ):
         before = ds[3][0].clone()
         ds[3][0].mul_(0).add_(123.0)  # a student editing an item in place
         torch.testing.assert_close(ds[3][0], before)
@@ -197,36 +222,92 @@ def _with(value, index=(0, 2, 1, 0)):
     return data
 
 
-@pytest.mark.parametrize(("call", "error", "message"), [
-    (lambda: SampleMetroDataset(_with(float("nan"))), ValueError,
-     r"finite counts >= 0, got nan at index \(0, 2, 1, 0\)"),
-    (lambda: ForecastMetroDataset(_with(-3.0)), ValueError, "finite counts >= 0, got -3.0"),
-    (lambda: SampleMetroDataset(_with(float("inf"))), ValueError, "finite counts >= 0, got inf"),
-    (lambda: SampleMetroDataset(_ramp(), stations_max=torch.zeros(3, 2)), ValueError,
-     "stations_max > 0 everywhere"),
-    (lambda: SampleMetroDataset(_ramp(), stations_max=torch.full((3, 2), float("nan"))),
-     ValueError, "stations_max to hold finite counts"),
-    (lambda: SampleMetroDataset(_ramp(), stations_max=torch.ones(4, 2)), ValueError,
-     r"expected stations_max of shape \(S, C\) with S=3"),
-    (lambda: ForecastMetroDataset(_ramp(), stations_max=_ramp().amax(dim=(0, 1)).numpy()),
-     TypeError, "torch.as_tensor"),
-    (lambda: SampleMetroDataset(_ramp().numpy()), TypeError, "torch.as_tensor"),
-    (lambda: SampleMetroDataset(_ramp()[0]), ValueError, r"data of shape \(D, T, S, C\)"),
-    (lambda: ForecastMetroDataset(_ramp().long()), TypeError, "floating-point"),
-    (lambda: SampleMetroDataset(_ramp(), length=11), ValueError, r"length .* \[1, 10\]"),
-    (lambda: ForecastMetroDataset(_ramp(), length=1), ValueError, "length to be an int >= 2"),
-    (lambda: SampleMetroDataset(_ramp(), length=True), TypeError, "length"),
-    (lambda: ForecastMetroDataset(_ramp(), length=5)[12], IndexError,
-     r"an index in \[0, 12\)"),
-    (lambda: SampleMetroDataset(_ramp(), length=5)[1.0], TypeError, "float"),
-    (lambda: describe_metro(_ramp(slots=73), _ramp(slots=73)[0]), ValueError,
-     r"test of shape \(D, T, S, 2\)"),
-    (lambda: describe_metro(_with(float("nan")), _ramp()), ValueError, "finite counts"),
-    (lambda: close_to_real({}, rtol=0), ValueError, "rtol"),
-    (lambda: close_to_real({}), ValueError, r"missing \['daily_total_max'"),
-    (lambda: synthetic_metro(0, stations=0), ValueError, "stations to be an int >= 1, got 0"),
-    (lambda: synthetic_metro(0, test_days=2.0), TypeError, "test_days"),
-])
+@pytest.mark.parametrize(
+    ("call", "error", "message"),
+    [
+        (
+            lambda: SampleMetroDataset(_with(float("nan"))),
+            ValueError,
+            r"finite counts >= 0, got nan at index \(0, 2, 1, 0\)",
+        ),
+        (
+            lambda: ForecastMetroDataset(_with(-3.0)),
+            ValueError,
+            "finite counts >= 0, got -3.0",
+        ),
+        (
+            lambda: SampleMetroDataset(_with(float("inf"))),
+            ValueError,
+            "finite counts >= 0, got inf",
+        ),
+        (
+            lambda: SampleMetroDataset(_ramp(), stations_max=torch.zeros(3, 2)),
+            ValueError,
+            "stations_max > 0 everywhere",
+        ),
+        (
+            lambda: SampleMetroDataset(
+                _ramp(), stations_max=torch.full((3, 2), float("nan"))
+            ),
+            ValueError,
+            "stations_max to hold finite counts",
+        ),
+        (
+            lambda: SampleMetroDataset(_ramp(), stations_max=torch.ones(4, 2)),
+            ValueError,
+            r"expected stations_max of shape \(S, C\) with S=3",
+        ),
+        (
+            lambda: ForecastMetroDataset(
+                _ramp(), stations_max=_ramp().amax(dim=(0, 1)).numpy()
+            ),
+            TypeError,
+            "torch.as_tensor",
+        ),
+        (lambda: SampleMetroDataset(_ramp().numpy()), TypeError, "torch.as_tensor"),
+        (
+            lambda: SampleMetroDataset(_ramp()[0]),
+            ValueError,
+            r"data of shape \(D, T, S, C\)",
+        ),
+        (lambda: ForecastMetroDataset(_ramp().long()), TypeError, "floating-point"),
+        (
+            lambda: SampleMetroDataset(_ramp(), length=11),
+            ValueError,
+            r"length .* \[1, 10\]",
+        ),
+        (
+            lambda: ForecastMetroDataset(_ramp(), length=1),
+            ValueError,
+            "length to be an int >= 2",
+        ),
+        (lambda: SampleMetroDataset(_ramp(), length=True), TypeError, "length"),
+        (
+            lambda: ForecastMetroDataset(_ramp(), length=5)[12],
+            IndexError,
+            r"an index in \[0, 12\)",
+        ),
+        (lambda: SampleMetroDataset(_ramp(), length=5)[1.0], TypeError, "float"),
+        (
+            lambda: describe_metro(_ramp(slots=73), _ramp(slots=73)[0]),
+            ValueError,
+            r"test of shape \(D, T, S, 2\)",
+        ),
+        (
+            lambda: describe_metro(_with(float("nan")), _ramp()),
+            ValueError,
+            "finite counts",
+        ),
+        (lambda: close_to_real({}, rtol=0), ValueError, "rtol"),
+        (lambda: close_to_real({}), ValueError, r"missing \['daily_total_max'"),
+        (
+            lambda: synthetic_metro(0, stations=0),
+            ValueError,
+            "stations to be an int >= 1, got 0",
+        ),
+        (lambda: synthetic_metro(0, test_days=2.0), TypeError, "test_days"),
+    ],
+)
 def test_bad_inputs(call, error, message):
     with pytest.raises(error, match=message):
         call()
@@ -234,7 +315,13 @@ def test_bad_inputs(call, error, message):
 
 def test_twin_figures_quoted_in_the_docstring(twin):
     stats = describe_metro(*twin)
-    assert (stats["max_in_min"], stats["max_in_median"], stats["max_in_max"]) == (179, 627, 3887)
+    assert (stats["max_in_min"], stats["max_in_median"], stats["max_in_max"]) == (
+        179,
+        627,
+        3887,
+    )
     assert (stats["max_out_min"], stats["max_out_max"]) == (165, 4270)
-    assert (round(stats["daily_total_min"] / 1e6, 2), round(stats["daily_total_max"] / 1e6, 2)) \
-        == (2.05, 2.74)
+    assert (
+        round(stats["daily_total_min"] / 1e6, 2),
+        round(stats["daily_total_max"] / 1e6, 2),
+    ) == (2.05, 2.74)

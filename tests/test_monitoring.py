@@ -1,4 +1,5 @@
-"""The training monitor records pre-clipping gradient norms and gate values without changing fit."""
+"""The training monitor records pre-clipping gradient norms and gate values without
+changing fit."""
 
 import pytest
 import torch
@@ -35,7 +36,9 @@ def test_monitor_records_norms_and_gates():
     monitor = TrainingMonitor(layer, optimizer, layer, writer=writer, every=3)
     assert layer.record_gates
     recording = []  # the gates are recorded only on the updates they are kept for
-    layer.register_forward_pre_hook(lambda module, args: recording.append(module.record_gates))
+    layer.register_forward_pre_hook(
+        lambda module, args: recording.append(module.record_gates)
+    )
     fit(layer, batches, _loss, optimizer, 1, progress=False, clip=1e-3)
     monitor.close()
     assert recording == [True, False, False, True, False, False, True]
@@ -55,7 +58,9 @@ def test_monitor_records_norms_and_gates():
     assert ("gates/f", (5, 2, 4), 3) in writer.histograms
     assert len(writer.histograms) == 3 * len(LSTM.GATES)
     fit(layer, batches, _loss, optimizer, 1, progress=False)
-    assert all(len(v) == 7 for v in monitor.grad_norms.values()), "hooks removed by close()"
+    assert all(len(v) == 7 for v in monitor.grad_norms.values()), (
+        "hooks removed by close()"
+    )
 
 
 def test_monitor_without_a_layer_records_norms_only():
@@ -71,13 +76,24 @@ LSTM_3_4 = LSTM(3, 4, 2)
 SGD = torch.optim.SGD(LSTM_3_4.parameters(), lr=0.1)
 
 
-@pytest.mark.parametrize(("call", "error", "name"), [
-    (lambda: TrainingMonitor(LSTM_3_4, SGD, LSTM_3_4, every=0), ValueError, "every"),
-    (lambda: TrainingMonitor(LSTM_3_4, SGD, LSTM_3_4, every=2.0), TypeError, "every"),
-    (lambda: TrainingMonitor(LSTM_3_4, SGD, RNN(3, 4, 2)), TypeError, "last_gates"),
-    (lambda: TrainingMonitor(list(LSTM_3_4.parameters()), SGD), TypeError, "model"),
-    (lambda: TrainingMonitor(LSTM_3_4, "sgd"), TypeError, "optimizer"),
-])
+@pytest.mark.parametrize(
+    ("call", "error", "name"),
+    [
+        (
+            lambda: TrainingMonitor(LSTM_3_4, SGD, LSTM_3_4, every=0),
+            ValueError,
+            "every",
+        ),
+        (
+            lambda: TrainingMonitor(LSTM_3_4, SGD, LSTM_3_4, every=2.0),
+            TypeError,
+            "every",
+        ),
+        (lambda: TrainingMonitor(LSTM_3_4, SGD, RNN(3, 4, 2)), TypeError, "last_gates"),
+        (lambda: TrainingMonitor(list(LSTM_3_4.parameters()), SGD), TypeError, "model"),
+        (lambda: TrainingMonitor(LSTM_3_4, "sgd"), TypeError, "optimizer"),
+    ],
+)
 def test_bad_input_gets_a_clear_error(call, error, name):
     with pytest.raises(error, match=name):
         call()

@@ -15,8 +15,11 @@ def batch_of(*sentences):
 
 def test_every_context_gives_a_distribution():
     model = CharNGram(3).fit([batch_of("abab.", "abc.")])
-    for history in ([EOS_ID, EOS_ID], [EOS_ID] + string2code("ab").tolist(),
-                    string2code("zz").tolist()):
+    for history in (
+        [EOS_ID, EOS_ID],
+        [EOS_ID] + string2code("ab").tolist(),
+        string2code("zz").tolist(),
+    ):
         p = model.probabilities(history)
         assert p.shape == (VOCAB_SIZE,) and abs(p.sum() - 1) < 1e-12 and (p > 0).all()
 
@@ -37,7 +40,9 @@ def test_witten_bell_by_hand():
 def test_forward_fits_lm_loss_and_higher_orders_learn_more():
     text = ["the cat sat on the mat.", "the cat ate the rat.", "a cat sat."] * 5
     batch = batch_of(*text)
-    bits = {n: bits_per_character(CharNGram(n).fit([batch]), [batch]) for n in (1, 3, 5)}
+    bits = {
+        n: bits_per_character(CharNGram(n).fit([batch]), [batch]) for n in (1, 3, 5)
+    }
     assert bits[5] < bits[3] < bits[1] < math.log2(VOCAB_SIZE)
     logp = CharNGram(3).fit([batch])(shift_right(batch))
     assert logp.shape == (*batch.shape, VOCAB_SIZE)
@@ -45,18 +50,24 @@ def test_forward_fits_lm_loss_and_higher_orders_learn_more():
     assert math.isfinite(float(lm_loss(CharNGram(2).fit([batch]), batch)))
 
 
-@pytest.mark.parametrize(("build", "error"), [
-    (lambda: CharNGram(0), ValueError),
-    (lambda: CharNGram(2.5), TypeError),
-    (lambda: CharNGram(3, vocab_size=1), ValueError),
-    (lambda: CharNGram(3, start_id=VOCAB_SIZE), ValueError),
-    (lambda: CharNGram(3).fit([torch.zeros(3, 2)]), TypeError),
-    (lambda: CharNGram(3).fit([torch.full((3, 2), VOCAB_SIZE)]), ValueError),
-    (lambda: CharNGram(3).fit([torch.zeros(3, dtype=torch.long)]), ValueError),
-    (lambda: CharNGram(3).fit([]), ValueError),
-    (lambda: CharNGram(3)(torch.ones(3, 2, dtype=torch.long)), RuntimeError),
-    (lambda: CharNGram(3).fit([batch_of("ab")])(torch.ones(3, 2).long().numpy()), TypeError),
-])
+@pytest.mark.parametrize(
+    ("build", "error"),
+    [
+        (lambda: CharNGram(0), ValueError),
+        (lambda: CharNGram(2.5), TypeError),
+        (lambda: CharNGram(3, vocab_size=1), ValueError),
+        (lambda: CharNGram(3, start_id=VOCAB_SIZE), ValueError),
+        (lambda: CharNGram(3).fit([torch.zeros(3, 2)]), TypeError),
+        (lambda: CharNGram(3).fit([torch.full((3, 2), VOCAB_SIZE)]), ValueError),
+        (lambda: CharNGram(3).fit([torch.zeros(3, dtype=torch.long)]), ValueError),
+        (lambda: CharNGram(3).fit([]), ValueError),
+        (lambda: CharNGram(3)(torch.ones(3, 2, dtype=torch.long)), RuntimeError),
+        (
+            lambda: CharNGram(3).fit([batch_of("ab")])(torch.ones(3, 2).long().numpy()),
+            TypeError,
+        ),
+    ],
+)
 def test_bad_inputs(build, error):
     with pytest.raises(error):
         build()

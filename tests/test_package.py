@@ -8,9 +8,9 @@ import companion
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = companion.__doc__
-SHARED_PARAGRAPH = DOC[DOC.index("Shared modules"):].split("\n\n")[0]
+SHARED_PARAGRAPH = DOC[DOC.index("Shared modules") :].split("\n\n")[0]
 SHARED = set(re.findall(r"``(\w+)`` \(", SHARED_PARAGRAPH))
-UNUSED_PARAGRAPH = DOC[DOC.index("imported by no chapter yet"):].split("\n\n")[0]
+UNUSED_PARAGRAPH = DOC[DOC.index("imported by no chapter yet") :].split("\n\n")[0]
 UNUSED = set(re.findall(r"``(\w+)`` \(", UNUSED_PARAGRAPH))
 
 
@@ -21,7 +21,8 @@ def chapter_rows() -> dict[int, set[str]]:
 
 
 def chapter_imports(path: Path) -> set[str]:
-    """The companion modules a chapter imports, ``set_seed`` of the package root aside."""
+    """The companion modules a chapter imports, ``set_seed`` of the package root
+    aside."""
     text = path.read_text()
     modules = set(re.findall(r"^\s*from companion\.([\w.]+) import", text, re.M))
     for names in re.findall(r"^\s*from companion import (.+)$", text, re.M):
@@ -30,8 +31,11 @@ def chapter_imports(path: Path) -> set[str]:
 
 
 def test_every_named_module_exists_and_every_module_is_named():
-    files = {p.relative_to(ROOT / "companion").with_suffix("").as_posix().replace("/", ".")
-             for p in (ROOT / "companion").rglob("*.py") if p.stem != "__init__"}
+    files = {
+        p.relative_to(ROOT / "companion").with_suffix("").as_posix().replace("/", ".")
+        for p in (ROOT / "companion").rglob("*.py")
+        if p.stem != "__init__"
+    }
     assert SHARED | UNUSED <= files
     modules_in_rows = set().union(*chapter_rows().values())
     assert modules_in_rows <= files, modules_in_rows - files
@@ -41,7 +45,9 @@ def test_every_named_module_exists_and_every_module_is_named():
 
 
 def test_each_chapter_imports_exactly_what_the_map_says():
-    chapters = {int(p.name[:2]): p for p in sorted((ROOT / "book").glob("[0-9][0-9]_*.md"))}
+    chapters = {
+        int(p.name[:2]): p for p in sorted((ROOT / "book").glob("[0-9][0-9]_*.md"))
+    }
     rows = chapter_rows()
     assert set(rows) == set(chapters)
     for number, path in chapters.items():

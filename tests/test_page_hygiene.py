@@ -17,32 +17,43 @@ def stream(name, text):
 
 
 def bar_outputs():
-    return [stream("stderr", "fit:   0%| | 0/3"), stream("stdout", "hello\n"),
-            stream("stderr", "\rfit:  33%| | 1/3"), stream("stderr", "\rfit: 100%| | 3/3\n"),
-            stream("stderr", "a warning\n")]
+    return [
+        stream("stderr", "fit:   0%| | 0/3"),
+        stream("stdout", "hello\n"),
+        stream("stderr", "\rfit:  33%| | 1/3"),
+        stream("stderr", "\rfit: 100%| | 3/3\n"),
+        stream("stderr", "a warning\n"),
+    ]
 
 
 def test_progress_bar_redraws_collapse_to_the_last_one():
     outputs = bar_outputs()
     merged = page_hygiene.terminal_streams(outputs)
     assert [(o["name"], o["text"]) for o in merged] == [
-        ("stdout", "hello\n"), ("stderr", "fit: 100%| | 3/3\na warning\n")]
+        ("stdout", "hello\n"),
+        ("stderr", "fit: 100%| | 3/3\na warning\n"),
+    ]
     assert outputs == bar_outputs()  # the notebook's own outputs are left as they were
 
 
 def test_the_page_drops_progress_bars_and_keeps_other_text():
     shown = page_hygiene._page_outputs(bar_outputs())
-    assert [(o["name"], o["text"]) for o in shown] == [("stdout", "hello\n"),
-                                                      ("stderr", "a warning\n")]
-    only_bar = [stream("stderr", "x: 100%|##| 2/2 [00:01<00:00]\n"),
-                stream("stderr", "race: 100%|# 6/6 s\n")]
+    assert [(o["name"], o["text"]) for o in shown] == [
+        ("stdout", "hello\n"),
+        ("stderr", "a warning\n"),
+    ]
+    only_bar = [
+        stream("stderr", "x: 100%|##| 2/2 [00:01<00:00]\n"),
+        stream("stderr", "race: 100%|# 6/6 s\n"),
+    ]
     assert page_hygiene._page_outputs(only_bar) == []
 
 
 def test_join_keeps_other_outputs_in_place():
     image = from_dict({"output_type": "display_data", "data": {}, "metadata": {}})
-    joined = page_hygiene.join_stream_messages([stream("stdout", "a"), image,
-                                                stream("stdout", "b\n")])
+    joined = page_hygiene.join_stream_messages(
+        [stream("stdout", "a"), image, stream("stdout", "b\n")]
+    )
     assert joined[0]["text"] == "ab\n" and joined[1] is image and len(joined) == 2
 
 
@@ -82,21 +93,30 @@ def test_executed_and_student_notebooks_are_offered_for_download(tmp_path):
     chapter = tmp_path / "ch.md"
     chapter.write_text(CHAPTER)
     context = {}
-    app = SimpleNamespace(outdir=str(out), env=SimpleNamespace(doc2path=lambda name: chapter))
+    app = SimpleNamespace(
+        outdir=str(out), env=SimpleNamespace(doc2path=lambda name: chapter)
+    )
     page_hygiene.offer_notebook(app, "book/ch", "page.html", context, doctree=object())
     assert context["ipynb_source"] == "book/ch.ipynb"
     offered = nbformat.read(out / "_sources" / "book" / "ch.ipynb", as_version=4)
-    assert [o["name"] for o in offered.cells[0].outputs] == ["stdout", "stderr"]  # once each
+    assert [o["name"] for o in offered.cells[0].outputs] == [
+        "stdout",
+        "stderr",
+    ]  # once each
     student = (out / "_sources" / "book" / "ch.student.ipynb").read_text()
     assert "Exercise text" in student and "the answer is 42" not in student
 
-    context.update(pathto=lambda name, resource: "../_sources",
-                   header_buttons=[{"label": "download-buttons", "buttons": [{}, {}]}])
+    context.update(
+        pathto=lambda name, resource: "../_sources",
+        header_buttons=[{"label": "download-buttons", "buttons": [{}, {}]}],
+    )
     page_hygiene.offer_student_notebook(app, "book/ch", "page.html", context, None)
     button = context["header_buttons"][0]["buttons"][1]
     assert button["url"] == "../_sources/book/ch.student.ipynb"
     context = {}
-    page_hygiene.offer_notebook(app, "book/other", "page.html", context, doctree=object())
+    page_hygiene.offer_notebook(
+        app, "book/other", "page.html", context, doctree=object()
+    )
     assert "ipynb_source" not in context
 
 

@@ -1,4 +1,5 @@
-"""Tests of the puzzle generators: valid grids, unique solutions, mazes and their paths."""
+"""Tests of the puzzle generators: valid grids, unique solutions, mazes and their
+paths."""
 
 import numpy as np
 import pytest
@@ -42,7 +43,9 @@ def test_make_sudoku_gives_unique_puzzles_of_their_grid(n_clues):
     given = puzzles > 0
     assert (puzzles[given] == solutions[given]).all()
     for puzzle, solution in zip(puzzles, solutions, strict=True):
-        found = solve_sudoku(puzzle, limit=2)  # backtracking, independent of the generator
+        found = solve_sudoku(
+            puzzle, limit=2
+        )  # backtracking, independent of the generator
         assert len(found) == 1 and torch.equal(found[0], solution)
 
 
@@ -99,10 +102,13 @@ def test_make_mazes_paths_connect_start_and_goal():
         assert path[maze == START].item() == 1 and path[maze == GOAL].item() == 1
         # a simple path: start and goal have one neighbour on it, every other cell two
         padded = torch.nn.functional.pad(path, (1, 1, 1, 1))
-        neighbours = (padded[:-2, 1:-1] + padded[2:, 1:-1] + padded[1:-1, :-2]
-                      + padded[1:-1, 2:])
+        neighbours = (
+            padded[:-2, 1:-1] + padded[2:, 1:-1] + padded[1:-1, :-2] + padded[1:-1, 2:]
+        )
         ends = (maze == START) | (maze == GOAL)
-        assert (neighbours[ends] == 1).all() and (neighbours[(path == 1) & ~ends] == 2).all()
+        assert (neighbours[ends] == 1).all() and (
+            neighbours[(path == 1) & ~ends] == 2
+        ).all()
     # a perfect maze on k×k rooms has k²-1 passages
     rooms = mazes.view(30, 7, 7)[:, ::2, ::2]
     assert (rooms != WALL).all()
@@ -110,9 +116,7 @@ def test_make_mazes_paths_connect_start_and_goal():
 
 
 def test_maze_path_finds_the_shortest_path_and_rejects_bad_mazes():
-    maze = torch.tensor([[START, OPEN, OPEN],
-                         [OPEN, WALL, OPEN],
-                         [OPEN, OPEN, GOAL]])
+    maze = torch.tensor([[START, OPEN, OPEN], [OPEN, WALL, OPEN], [OPEN, OPEN, GOAL]])
     assert maze_path(maze).sum() == 5
     maze[0, 1] = WALL
     maze[2, 1] = WALL

@@ -1,4 +1,5 @@
-"""The from-scratch LSTM and GRU equal PyTorch's: outputs, final states and every gradient."""
+"""The from-scratch LSTM and GRU equal PyTorch's: outputs, final states and every
+gradient."""
 
 import pytest
 import torch
@@ -7,8 +8,10 @@ from torch import nn
 from companion.recurrent import GRU, LSTM, LSTMSequence
 
 L, B, D, H, V = 6, 3, 4, 5, 2
-TOLERANCES = {torch.float64: {"rtol": 1e-10, "atol": 1e-10},
-              torch.float32: {"rtol": 1e-4, "atol": 1e-5}}
+TOLERANCES = {
+    torch.float64: {"rtol": 1e-10, "atol": 1e-10},
+    torch.float32: {"rtol": 1e-4, "atol": 1e-5},
+}
 
 
 def _pair(kind, dtype, seed=0):
@@ -41,15 +44,23 @@ def _torch_grads(kind, theirs):
     w_ih, w_hh = theirs.weight_ih_l0.grad, theirs.weight_hh_l0.grad
     b_ih, b_hh = theirs.bias_ih_l0.grad, theirs.bias_hh_l0.grad
     if kind == "lstm":
+
         def order(w):
             i, f, g, o = w.chunk(4)
             return torch.cat([f, i, o, g])
+
         return {"W_ih": order(w_ih), "W_hh": order(w_hh), "b": order(b_ih)}
 
     def flip(w):  # d/da of σ(-a): the update gate's gradient changes sign
         r, z, n = w.chunk(3)
         return torch.cat([r, -z, n])
-    return {"W_ih": flip(w_ih), "W_hh": flip(w_hh), "b_ih": flip(b_ih), "b_hh": flip(b_hh)}
+
+    return {
+        "W_ih": flip(w_ih),
+        "W_hh": flip(w_hh),
+        "b_ih": flip(b_ih),
+        "b_hh": flip(b_hh),
+    }
 
 
 @pytest.mark.parametrize("kind", ["lstm", "gru"])
@@ -59,8 +70,11 @@ def test_outputs_states_and_gradients_equal_torch(kind, dtype):
     torch.manual_seed(1)
     x = torch.randn(L, B, D, dtype=dtype)
     h0, c0 = torch.randn(B, H, dtype=dtype), torch.randn(B, H, dtype=dtype)
-    weights = [torch.randn(L, B, H, dtype=dtype), torch.randn(B, H, dtype=dtype),
-               torch.randn(B, H, dtype=dtype)]
+    weights = [
+        torch.randn(L, B, H, dtype=dtype),
+        torch.randn(B, H, dtype=dtype),
+        torch.randn(B, H, dtype=dtype),
+    ]
     results, input_grads = [], []
     for module, is_ours in ((ours, True), (theirs, False)):
         xs, hs, cs = (t.clone().requires_grad_() for t in (x, h0, c0))
@@ -199,8 +213,10 @@ def test_lstm_one_step_is_the_six_tp_equations():
     torch.manual_seed(9)
     model = LSTM(D, H, V).double()
     x, h, c = (torch.randn(B, n, dtype=torch.float64) for n in (D, H, H))
-    weights = [torch.cat([w_h, w_x], dim=1)
-               for w_h, w_x in zip(model.W_hh.chunk(4), model.W_ih.chunk(4), strict=True)]
+    weights = [
+        torch.cat([w_h, w_x], dim=1)
+        for w_h, w_x in zip(model.W_hh.chunk(4), model.W_ih.chunk(4), strict=True)
+    ]
     expected = _tp_lstm_step(x, h, c, *weights, *model.b.chunk(4))
     for a, b in zip(model.one_step(x, (h, c)), expected, strict=True):
         torch.testing.assert_close(a, b)
@@ -209,8 +225,12 @@ def test_lstm_one_step_is_the_six_tp_equations():
 def test_hand_written_backward_passes_gradcheck():
     torch.manual_seed(10)
     L_, B_, H_ = 4, 3, 2
-    inputs = [torch.randn(L_, B_, 4 * H_), torch.randn(B_, H_), torch.randn(B_, H_),
-              torch.randn(4 * H_, H_)]
+    inputs = [
+        torch.randn(L_, B_, 4 * H_),
+        torch.randn(B_, H_),
+        torch.randn(B_, H_),
+        torch.randn(4 * H_, H_),
+    ]
     inputs = [t.double().requires_grad_() for t in inputs]
     assert torch.autograd.gradcheck(LSTMSequence.apply, inputs)
 
@@ -232,7 +252,9 @@ def test_hand_written_backward_equals_autograd_loop(use):
         outs = {"states": [states], "final": [h, c], "all": [states, h, c]}[use]
         ws = {"states": weights[:1], "final": weights[1:], "all": weights}[use]
         sum((w.double() * o).sum() for w, o in zip(ws, outs, strict=True)).backward()
-        grads.append([xs.grad, hs.grad, cs.grad, model.W_ih.grad, model.W_hh.grad, model.b.grad])
+        grads.append(
+            [xs.grad, hs.grad, cs.grad, model.W_ih.grad, model.W_hh.grad, model.b.grad]
+        )
     for a, b in zip(*grads, strict=True):
         torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-10)
 
@@ -290,9 +312,17 @@ BAD_INPUTS = [
     # load_torch / to_torch
     (lambda: _lstm().load_torch(nn.GRU(D, H)), TypeError, "nn.LSTM"),
     (lambda: _lstm().load_torch(nn.LSTM(D, H, num_layers=2)), ValueError, "one-layer"),
-    (lambda: _gru().load_torch(nn.GRU(D, H, batch_first=True)), ValueError, "batch_first"),
+    (
+        lambda: _gru().load_torch(nn.GRU(D, H, batch_first=True)),
+        ValueError,
+        "batch_first",
+    ),
     (lambda: _gru().load_torch(nn.GRU(D, H + 1)), ValueError, "hidden_size"),
-    (lambda: GRU(D, H, V, reset="before").load_torch(nn.GRU(D, H)), ValueError, "reset"),
+    (
+        lambda: GRU(D, H, V, reset="before").load_torch(nn.GRU(D, H)),
+        ValueError,
+        "reset",
+    ),
     (lambda: GRU(D, H, V, reset="before").to_torch(), ValueError, "reset"),
 ]
 

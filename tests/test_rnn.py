@@ -1,4 +1,5 @@
-"""The RNN interface of the course: shapes, zero state, one_step against forward, decode."""
+"""The RNN interface of the course: shapes, zero state, one_step against forward,
+decode."""
 
 import pytest
 import torch
@@ -82,7 +83,11 @@ BAD_INPUTS = [
     (lambda m: m(X.numpy()), TypeError, "torch.as_tensor"),
     (lambda m: m(X.double()), TypeError, "torch.float32.*torch.float64"),
     (lambda m: m(X.long()), TypeError, "torch.float32.*torch.int64"),
-    (lambda m: m(torch.randn(20, 2)), ValueError, r"x of shape \(L, B, 3\), got \(20, 2\)"),
+    (
+        lambda m: m(torch.randn(20, 2)),
+        ValueError,
+        r"x of shape \(L, B, 3\), got \(20, 2\)",
+    ),
     (lambda m: m(torch.randn(4, 2, 4)), ValueError, r"x of shape \(L, B, 3\)"),
     (lambda m: m(torch.randn(0, 2, 3)), ValueError, "at least one time step"),
     (lambda m: m(X, torch.zeros(3, 5)), ValueError, r"h of shape \(B, 5\) with B=2"),
@@ -95,7 +100,11 @@ BAD_INPUTS = [
     (lambda m: m.one_step(X[0].long(), H0), TypeError, "torch.int64"),
     (lambda m: m.one_step(X[0].numpy(), H0), TypeError, "torch.as_tensor"),
     # decode
-    (lambda m: m.decode(torch.randn(5)), ValueError, r"h of shape \(B, 5\) or \(L, B, 5\)"),
+    (
+        lambda m: m.decode(torch.randn(5)),
+        ValueError,
+        r"h of shape \(B, 5\) or \(L, B, 5\)",
+    ),
     (lambda m: m.decode(torch.randn(2, 4)), ValueError, r"h of shape \(B, 5\)"),
     (lambda m: m.decode(H0.long()), TypeError, "torch.int64"),
     (lambda m: m.decode(H0.numpy()), TypeError, "torch.as_tensor"),

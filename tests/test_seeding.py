@@ -25,8 +25,10 @@ def test_different_seeds_differ():
     assert all(x != y for x, y in zip(a, draws(), strict=True))
 
 
-@pytest.mark.parametrize(("seed", "error"), [(-1, ValueError), (1.5, TypeError),
-                                             ("0", TypeError), (True, TypeError)])
+@pytest.mark.parametrize(
+    ("seed", "error"),
+    [(-1, ValueError), (1.5, TypeError), ("0", TypeError), (True, TypeError)],
+)
 def test_bad_seeds(seed, error):
     with pytest.raises(error, match="seed"):
         set_seed(seed)
@@ -39,8 +41,16 @@ def test_book_seed_shifts_every_generator(monkeypatch):
     assert shifted(3) == 8
     shifted_draws = (set_seed(3).random(), generator(3).initial_seed(), rng(3).random())
     monkeypatch.delenv("BOOK_SEED")
-    assert shifted_draws == (set_seed(8).random(), generator(8).initial_seed(), rng(8).random())
-    assert shifted_draws != (set_seed(3).random(), generator(3).initial_seed(), rng(3).random())
+    assert shifted_draws == (
+        set_seed(8).random(),
+        generator(8).initial_seed(),
+        rng(8).random(),
+    )
+    assert shifted_draws != (
+        set_seed(3).random(),
+        generator(3).initial_seed(),
+        rng(3).random(),
+    )
 
 
 @pytest.mark.parametrize("value", ["x", "-1", "1.5"])

@@ -18,14 +18,24 @@ TEXT = "Hello  world. Is pi 3.14?  Yes!\nobject.__init__ is called. Bye."
 
 
 def test_split_sentences_keeps_punctuation_and_inner_dots():
-    assert split_sentences(TEXT) == ["Hello world.", "Is pi 3.14?", "Yes!",
-                                     "object.__init__ is called.", "Bye."]
+    assert split_sentences(TEXT) == [
+        "Hello world.",
+        "Is pi 3.14?",
+        "Yes!",
+        "object.__init__ is called.",
+        "Bye.",
+    ]
 
 
 def test_split_sentences_known_limits():
     text = 'He said "stop." Then he left. 3. Loops end. e.g. this.'
-    assert split_sentences(text) == ['He said "stop." Then he left.', "3.", "Loops end.",
-                                     "e.g.", "this."]
+    assert split_sentences(text) == [
+        'He said "stop." Then he left.',
+        "3.",
+        "Loops end.",
+        "e.g.",
+        "this.",
+    ]
 
 
 def test_dataset_items_are_encoded_sentences():
@@ -69,8 +79,8 @@ def test_collate_columns_end_with_one_eos_then_pad(texts):
         column = batch[:, b]
         assert int((column == EOS_ID).sum()) == 1
         assert column[len(s)] == EOS_ID
-        assert torch.all(column[len(s) + 1:] == PAD_ID)
-        assert torch.equal(column[:len(s)], s)
+        assert torch.all(column[len(s) + 1 :] == PAD_ID)
+        assert torch.equal(column[: len(s)], s)
     assert decode_batch(batch) == texts
 
 
@@ -83,53 +93,116 @@ def test_items_are_fresh_tensors():
 def test_sentence_loaders_split_and_batch():
     text = " ".join(f"Sentence number {'x' * (i % 7)} {i}." for i in range(50))
     text += " " + "y" * 80 + "."  # longer than maxlen: left out
-    data = sentence_loaders(text, maxlen=40, held_out=8, batch_size=5, test_batch_size=3)
+    data = sentence_loaders(
+        text, maxlen=40, held_out=8, batch_size=5, test_batch_size=3
+    )
     assert len(data.held_out) == 8 and len(data.train) == 42
     assert [b.shape[1] for b in data.test_batches] == [3, 3, 2]
     assert decode_batch(data.test_batches[0]) == data.held_out[:3]
     held = set(data.held_out)
-    trained = {"".join(decode_batch(b[:, i:i + 1])) for b in data.train_loader()
-               for i in range(b.shape[1])}
-    assert len(trained) == 42 and not trained & held and all(len(t) <= 40 for t in trained)
+    trained = {
+        "".join(decode_batch(b[:, i : i + 1]))
+        for b in data.train_loader()
+        for i in range(b.shape[1])
+    }
+    assert (
+        len(trained) == 42 and not trained & held and all(len(t) <= 40 for t in trained)
+    )
     first = [b.tolist() for b in data.train_loader()]
-    assert first == [b.tolist() for b in data.train_loader()]  # same order at every call
+    assert first == [
+        b.tolist() for b in data.train_loader()
+    ]  # same order at every call
     budget = sentence_loaders(text, maxlen=40, held_out=8, batch_size=5, maxsent=18)
     assert len(budget.train) == 10
-    assert set(budget.held_out) | {decode_batch(b[:, None])[0] for b in budget.train} == \
-        set(TextDataset(text, maxsent=18, maxlen=40).sentences)
-    assert sentence_loaders(text, maxlen=40, held_out=8, batch_size=5, seed=1).held_out != \
-        data.held_out
+    assert set(budget.held_out) | {
+        decode_batch(b[:, None])[0] for b in budget.train
+    } == set(TextDataset(text, maxsent=18, maxlen=40).sentences)
+    assert (
+        sentence_loaders(text, maxlen=40, held_out=8, batch_size=5, seed=1).held_out
+        != data.held_out
+    )
 
 
-@pytest.mark.parametrize(("call", "error", "message"), [
-    (lambda: TextDataset(TEXT, maxlen=0), ValueError, "maxlen to be an int >= 1, got 0"),
-    (lambda: TextDataset(TEXT, maxsent=2.5), TypeError, "maxsent to be an int >= 1"),
-    (lambda: TextDataset(TEXT, maxlen=True), TypeError, "maxlen"),
-    (lambda: TextDataset(TEXT, maxlen=2), ValueError, "at least one sentence"),
-    (lambda: TextDataset(None), TypeError, "str"),
-    (lambda: TextDataset(__file__), ValueError, r"the path of a file .* load_text\(path\)"),
-    (lambda: split_sentences(b"abc"), TypeError, "str"),
-    (lambda: pad_collate_fn([]), ValueError, "non-empty list"),
-    (lambda: pad_collate_fn([torch.tensor([3]), torch.tensor([[3]])]), ValueError,
-     r"expected samples\[1\] of shape \(len,\)"),
-    (lambda: pad_collate_fn([torch.tensor([3.0])]), TypeError, "integer"),
-    (lambda: pad_collate_fn([np.array([3, 4])]), TypeError, "torch.as_tensor"),
-    (lambda: pad_collate_fn([torch.tensor([3, EOS_ID, 4])]), ValueError,
-     "without pad_id=0 or eos_id=1"),
-    (lambda: pad_collate_fn([torch.tensor([3, 4])], pad_id=1, eos_id=1), ValueError,
-     "pad_id and eos_id to differ"),
-    (lambda: pad_collate_fn([torch.tensor([3, 97])]), ValueError, r"ids in \[0, 97\)"),
-    (lambda: pad_collate_fn([torch.tensor([3, -2])]), ValueError, r"ids in \[0, 97\)"),
-    (lambda: pad_collate_fn([torch.tensor([3])], eos_id=97), ValueError, r"eos_id in \[0, 97\)"),
-    (lambda: pad_collate_fn([torch.tensor([3])], pad_id=-1), ValueError, "pad_id"),
-    (lambda: decode_batch(torch.tensor([3, 4])), ValueError, r"batch of shape \(L, B\)"),
-    (lambda: sentence_loaders(TEXT, maxlen=20, held_out=5, batch_size=2), ValueError,
-     "more than held_out=5 sentences"),
-    (lambda: sentence_loaders(TEXT, maxlen=20, held_out=0, batch_size=2), ValueError,
-     "held_out"),
-    (lambda: sentence_loaders(TEXT, maxlen=20, held_out=1, batch_size=2, maxsent=0),
-     ValueError, "maxsent"),
-])
+@pytest.mark.parametrize(
+    ("call", "error", "message"),
+    [
+        (
+            lambda: TextDataset(TEXT, maxlen=0),
+            ValueError,
+            "maxlen to be an int >= 1, got 0",
+        ),
+        (
+            lambda: TextDataset(TEXT, maxsent=2.5),
+            TypeError,
+            "maxsent to be an int >= 1",
+        ),
+        (lambda: TextDataset(TEXT, maxlen=True), TypeError, "maxlen"),
+        (lambda: TextDataset(TEXT, maxlen=2), ValueError, "at least one sentence"),
+        (lambda: TextDataset(None), TypeError, "str"),
+        (
+            lambda: TextDataset(__file__),
+            ValueError,
+            r"the path of a file .* load_text\(path\)",
+        ),
+        (lambda: split_sentences(b"abc"), TypeError, "str"),
+        (lambda: pad_collate_fn([]), ValueError, "non-empty list"),
+        (
+            lambda: pad_collate_fn([torch.tensor([3]), torch.tensor([[3]])]),
+            ValueError,
+            r"expected samples\[1\] of shape \(len,\)",
+        ),
+        (lambda: pad_collate_fn([torch.tensor([3.0])]), TypeError, "integer"),
+        (lambda: pad_collate_fn([np.array([3, 4])]), TypeError, "torch.as_tensor"),
+        (
+            lambda: pad_collate_fn([torch.tensor([3, EOS_ID, 4])]),
+            ValueError,
+            "without pad_id=0 or eos_id=1",
+        ),
+        (
+            lambda: pad_collate_fn([torch.tensor([3, 4])], pad_id=1, eos_id=1),
+            ValueError,
+            "pad_id and eos_id to differ",
+        ),
+        (
+            lambda: pad_collate_fn([torch.tensor([3, 97])]),
+            ValueError,
+            r"ids in \[0, 97\)",
+        ),
+        (
+            lambda: pad_collate_fn([torch.tensor([3, -2])]),
+            ValueError,
+            r"ids in \[0, 97\)",
+        ),
+        (
+            lambda: pad_collate_fn([torch.tensor([3])], eos_id=97),
+            ValueError,
+            r"eos_id in \[0, 97\)",
+        ),
+        (lambda: pad_collate_fn([torch.tensor([3])], pad_id=-1), ValueError, "pad_id"),
+        (
+            lambda: decode_batch(torch.tensor([3, 4])),
+            ValueError,
+            r"batch of shape \(L, B\)",
+        ),
+        (
+            lambda: sentence_loaders(TEXT, maxlen=20, held_out=5, batch_size=2),
+            ValueError,
+            "more than held_out=5 sentences",
+        ),
+        (
+            lambda: sentence_loaders(TEXT, maxlen=20, held_out=0, batch_size=2),
+            ValueError,
+            "held_out",
+        ),
+        (
+            lambda: sentence_loaders(
+                TEXT, maxlen=20, held_out=1, batch_size=2, maxsent=0
+            ),
+            ValueError,
+            "maxsent",
+        ),
+    ],
+)
 def test_bad_inputs(call, error, message):
     with pytest.raises(error, match=message):
         call()

@@ -1,4 +1,5 @@
-"""The encoder–decoder of chapter 7: BiGRU against nn.GRU, attention, masks, decoding."""
+"""The encoder–decoder of chapter 7: BiGRU against nn.GRU, attention, masks,
+decoding."""
 
 import math
 
@@ -78,7 +79,9 @@ def test_attention_weights_are_a_distribution_over_real_positions(score):
     assert context.shape == (B, 8) and weights.shape == (S, B)
     assert torch.all(weights[~_mask()] == 0) and torch.all(weights[_mask()] > 0)
     torch.testing.assert_close(weights.sum(0), torch.ones(B, dtype=torch.float64))
-    by_hand = torch.stack([sum(weights[j, b] * keys[j, b] for j in range(S)) for b in range(B)])
+    by_hand = torch.stack(
+        [sum(weights[j, b] * keys[j, b] for j in range(S)) for b in range(B)]
+    )
     torch.testing.assert_close(context, by_hand)
     # what lies under the mask changes nothing
     noisy = keys.detach().clone()
@@ -91,20 +94,30 @@ def test_attention_gradients_agree_with_finite_differences(score):
     torch.manual_seed(0)
     attention = Attention(score, 8, 8).double()
     query, keys = _attention_inputs()
-    assert torch.autograd.gradcheck(lambda q, k: attention(q, k, _mask()), (query, keys))
+    assert torch.autograd.gradcheck(
+        lambda q, k: attention(q, k, _mask()), (query, keys)
+    )
 
 
 def test_scores_match_their_formulas():
     torch.manual_seed(0)
     query, keys = _attention_inputs()
     additive = Attention("additive", 8, 8, attention_dim=5).double()
-    expected = additive.v(torch.tanh(additive.W_q(query) + additive.W_k(keys))).squeeze(-1)
-    torch.testing.assert_close(additive.scores(query, additive.project_keys(keys)), expected)
+    expected = additive.v(torch.tanh(additive.W_q(query) + additive.W_k(keys))).squeeze(
+        -1
+    )
+    torch.testing.assert_close(
+        additive.scores(query, additive.project_keys(keys)), expected
+    )
     general = Attention("general", 8, 8).double()
     expected = torch.einsum("bq,qk,sbk->sb", query, general.W.weight, keys)
-    torch.testing.assert_close(general.scores(query, general.project_keys(keys)), expected)
+    torch.testing.assert_close(
+        general.scores(query, general.project_keys(keys)), expected
+    )
     dot = Attention("dot", 8, 8).double()
-    torch.testing.assert_close(dot.scores(query, keys), torch.einsum("bd,sbd->sb", query, keys))
+    torch.testing.assert_close(
+        dot.scores(query, keys), torch.einsum("bd,sbd->sb", query, keys)
+    )
 
 
 def test_dot_attention_is_scaled_dot_product_attention_without_the_scale():
@@ -145,7 +158,7 @@ def test_padding_does_not_change_a_sequence_output():
     inputs = torch.randint(2, V, (4, B))
     batch = model(source, inputs)
     for b in range(B):
-        alone = model(source[:LENGTHS[b], b:b + 1], inputs[:, b:b + 1])
+        alone = model(source[: LENGTHS[b], b : b + 1], inputs[:, b : b + 1])
         torch.testing.assert_close(alone[:, 0], batch[:, b])
 
 
@@ -162,10 +175,14 @@ def test_chapter6_decoders_run_on_the_step_function(attention):
         beams = beam_search(step, empty, EOS_ID, 7, 4, bos_id=EOS_ID)
         log_probs, _ = step(None, torch.tensor([EOS_ID, EOS_ID]))
     written = tokens[:, 0].tolist()
-    cut = written[:written.index(EOS_ID) + 1] if EOS_ID in written else written
+    cut = written[: written.index(EOS_ID) + 1] if EOS_ID in written else written
     assert g.tokens == tuple(cut)
     assert g.log_prob == pytest.approx(
-        float(logits[:len(cut), 0].log_softmax(-1).gather(1, tokens[:len(cut)]).sum()), abs=1e-5)
+        float(
+            logits[: len(cut), 0].log_softmax(-1).gather(1, tokens[: len(cut)]).sum()
+        ),
+        abs=1e-5,
+    )
     assert len(beams) == 4 and beams[0].log_prob >= beams[-1].log_prob
     torch.testing.assert_close(log_probs.logsumexp(-1), torch.zeros(2))
 
@@ -174,43 +191,105 @@ def _model():
     return Seq2Seq(V, 6, 4, 8, attention="dot")
 
 
-@pytest.mark.parametrize(("call", "error", "message"), [
-    (lambda: Attention("cosine", 8, 8), ValueError, "score in"),
-    (lambda: Attention("dot", 8, 6), ValueError, "query_dim == key_dim"),
-    (lambda: Attention("dot", 8, 8, attention_dim=4), ValueError, "attention_dim=None"),
-    (lambda: Attention("additive", 0, 8), ValueError, "query_dim"),
-    (lambda: Attention("dot", 8, 8)(torch.zeros(B, 8, dtype=torch.long), torch.zeros(S, B, 8)),
-     TypeError, "query"),
-    (lambda: Attention("dot", 8, 8)(torch.zeros(B, 8), torch.zeros(S, B + 1, 8)),
-     ValueError, "keys of shape"),
-    (lambda: Attention("dot", 8, 8)(torch.zeros(B, 8), torch.zeros(S, B, 8), _mask().int()),
-     TypeError, "boolean mask"),
-    (lambda: Attention("dot", 8, 8)(torch.zeros(B, 8), torch.zeros(S, B, 8), _mask().T),
-     ValueError, "mask of shape"),
-    (lambda: Attention("dot", 8, 8)(torch.zeros(B, 8), torch.zeros(S, B, 8),
-                                    torch.zeros(S, B, dtype=torch.bool)),
-     ValueError, "padding only"),
-    (lambda: BiGRU(5, 7)(torch.zeros(S, B, 5), torch.tensor([6, 0, 4])), ValueError, "lengths"),
-    (lambda: BiGRU(5, 7)(torch.zeros(S, B, 5), torch.tensor([6.0, 2, 4])), TypeError,
-     "integer"),
-    (lambda: BiGRU(5, 7)(torch.zeros(S, B, 4), LENGTHS), ValueError, "x of shape"),
-    (lambda: BiGRU(5, 7).load_torch(nn.GRU(5, 7)), ValueError, "bidirectional"),
-    (lambda: BiGRU(5, 7).load_torch(nn.LSTM(5, 7, bidirectional=True)), TypeError, "nn.GRU"),
-    (lambda: BiGRU(5, 7).load_torch(nn.GRU(5, 6, bidirectional=True)), ValueError,
-     "hidden_size"),
-    (lambda: Seq2Seq(1, 6, 4, 8), ValueError, "vocab_size"),
-    (lambda: Seq2Seq(V, 6, 4, 8, attention="dot", attention_dim=3), ValueError,
-     "attention_dim"),
-    (lambda: Seq2Seq(V, 6, 4, 8, attention_dim=3), ValueError, "without attention"),
-    (lambda: _model()(_source().float(), _source()), TypeError, "source"),
-    (lambda: _model()(_source() + V, _source()), ValueError, r"source to hold ids in \[0, 12\)"),
-    (lambda: _model()(torch.zeros(S, B, dtype=torch.long), _source()), ValueError,
-     "start with a real symbol"),
-    (lambda: _model()(_source(), torch.zeros(4, B + 1, dtype=torch.long)), ValueError,
-     "inputs of shape"),
-    (lambda: _model().generate(_source(), 0), ValueError, "steps"),
-    (lambda: _model().step_function(_source()), ValueError, r"source of shape \(S,\)"),
-])
+@pytest.mark.parametrize(
+    ("call", "error", "message"),
+    [
+        (lambda: Attention("cosine", 8, 8), ValueError, "score in"),
+        (lambda: Attention("dot", 8, 6), ValueError, "query_dim == key_dim"),
+        (
+            lambda: Attention("dot", 8, 8, attention_dim=4),
+            ValueError,
+            "attention_dim=None",
+        ),
+        (lambda: Attention("additive", 0, 8), ValueError, "query_dim"),
+        (
+            lambda: Attention("dot", 8, 8)(
+                torch.zeros(B, 8, dtype=torch.long), torch.zeros(S, B, 8)
+            ),
+            TypeError,
+            "query",
+        ),
+        (
+            lambda: Attention("dot", 8, 8)(torch.zeros(B, 8), torch.zeros(S, B + 1, 8)),
+            ValueError,
+            "keys of shape",
+        ),
+        (
+            lambda: Attention("dot", 8, 8)(
+                torch.zeros(B, 8), torch.zeros(S, B, 8), _mask().int()
+            ),
+            TypeError,
+            "boolean mask",
+        ),
+        (
+            lambda: Attention("dot", 8, 8)(
+                torch.zeros(B, 8), torch.zeros(S, B, 8), _mask().T
+            ),
+            ValueError,
+            "mask of shape",
+        ),
+        (
+            lambda: Attention("dot", 8, 8)(
+                torch.zeros(B, 8),
+                torch.zeros(S, B, 8),
+                torch.zeros(S, B, dtype=torch.bool),
+            ),
+            ValueError,
+            "padding only",
+        ),
+        (
+            lambda: BiGRU(5, 7)(torch.zeros(S, B, 5), torch.tensor([6, 0, 4])),
+            ValueError,
+            "lengths",
+        ),
+        (
+            lambda: BiGRU(5, 7)(torch.zeros(S, B, 5), torch.tensor([6.0, 2, 4])),
+            TypeError,
+            "integer",
+        ),
+        (lambda: BiGRU(5, 7)(torch.zeros(S, B, 4), LENGTHS), ValueError, "x of shape"),
+        (lambda: BiGRU(5, 7).load_torch(nn.GRU(5, 7)), ValueError, "bidirectional"),
+        (
+            lambda: BiGRU(5, 7).load_torch(nn.LSTM(5, 7, bidirectional=True)),
+            TypeError,
+            "nn.GRU",
+        ),
+        (
+            lambda: BiGRU(5, 7).load_torch(nn.GRU(5, 6, bidirectional=True)),
+            ValueError,
+            "hidden_size",
+        ),
+        (lambda: Seq2Seq(1, 6, 4, 8), ValueError, "vocab_size"),
+        (
+            lambda: Seq2Seq(V, 6, 4, 8, attention="dot", attention_dim=3),
+            ValueError,
+            "attention_dim",
+        ),
+        (lambda: Seq2Seq(V, 6, 4, 8, attention_dim=3), ValueError, "without attention"),
+        (lambda: _model()(_source().float(), _source()), TypeError, "source"),
+        (
+            lambda: _model()(_source() + V, _source()),
+            ValueError,
+            r"source to hold ids in \[0, 12\)",
+        ),
+        (
+            lambda: _model()(torch.zeros(S, B, dtype=torch.long), _source()),
+            ValueError,
+            "start with a real symbol",
+        ),
+        (
+            lambda: _model()(_source(), torch.zeros(4, B + 1, dtype=torch.long)),
+            ValueError,
+            "inputs of shape",
+        ),
+        (lambda: _model().generate(_source(), 0), ValueError, "steps"),
+        (
+            lambda: _model().step_function(_source()),
+            ValueError,
+            r"source of shape \(S,\)",
+        ),
+    ],
+)
 def test_bad_arguments_are_rejected(call, error, message):
     with pytest.raises(error, match=message):
         call()

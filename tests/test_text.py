@@ -1,4 +1,5 @@
-"""Text conventions: normalisation, the codec round trip, loading files, windows for generation."""
+"""Text conventions: normalisation, the codec round trip, loading files, windows for
+generation."""
 
 import pytest
 import torch
@@ -94,28 +95,56 @@ def _file(tmp_path, name, data: bytes):
     return tmp_path / name
 
 
-@pytest.mark.parametrize(("call", "error", "message"), [
-    (lambda tmp: normalize(b"bytes"), TypeError, "str"),
-    (lambda tmp: string2code(None), TypeError, "str"),
-    (lambda tmp: code2string([97]), ValueError, r"ids in \[0, 97\)"),
-    (lambda tmp: code2string([2.0]), ValueError, r"ids in \[0, 97\)"),
-    (lambda tmp: code2string(torch.zeros(2, 2, dtype=torch.long)), ValueError,
-     r"expected t of shape \(L,\)"),
-    (lambda tmp: code2string(torch.zeros(2)), TypeError, "integer"),
-    (lambda tmp: code2string(torch.zeros(2).numpy()), TypeError, "torch.as_tensor"),
-    (lambda tmp: load_text(tmp / "nothing.txt"), FileNotFoundError, "nothing.txt"),
-    (lambda tmp: load_text(_file(tmp, "latin1.txt", "café".encode("latin-1"))), ValueError,
-     "UTF-8"),
-    (lambda tmp: load_text(_file(tmp, "euros.txt", "€€€".encode())), ValueError, "LETTRES"),
-    (lambda tmp: load_corpus(""), ValueError, "empty string"),
-    (lambda tmp: load_corpus(tmp / "missing.txt"), FileNotFoundError, "missing.txt"),
-    (lambda tmp: CharWindowDataset("abc", 0), ValueError, "length to be an int >= 1, got 0"),
-    (lambda tmp: CharWindowDataset("abc", True), TypeError, "length"),
-    (lambda tmp: CharWindowDataset("abc", 4), ValueError, "at least 5 usable characters"),
-    (lambda tmp: CharWindowDataset(str(_file(tmp, "s.txt", b"a" * 99)), 4), ValueError,
-     r"the path of a file .* load_text\(path\)"),
-    (lambda tmp: CharWindowDataset("abcdefghij", 4)[2], IndexError, "index"),
-])
+@pytest.mark.parametrize(
+    ("call", "error", "message"),
+    [
+        (lambda tmp: normalize(b"bytes"), TypeError, "str"),
+        (lambda tmp: string2code(None), TypeError, "str"),
+        (lambda tmp: code2string([97]), ValueError, r"ids in \[0, 97\)"),
+        (lambda tmp: code2string([2.0]), ValueError, r"ids in \[0, 97\)"),
+        (
+            lambda tmp: code2string(torch.zeros(2, 2, dtype=torch.long)),
+            ValueError,
+            r"expected t of shape \(L,\)",
+        ),
+        (lambda tmp: code2string(torch.zeros(2)), TypeError, "integer"),
+        (lambda tmp: code2string(torch.zeros(2).numpy()), TypeError, "torch.as_tensor"),
+        (lambda tmp: load_text(tmp / "nothing.txt"), FileNotFoundError, "nothing.txt"),
+        (
+            lambda tmp: load_text(_file(tmp, "latin1.txt", "café".encode("latin-1"))),
+            ValueError,
+            "UTF-8",
+        ),
+        (
+            lambda tmp: load_text(_file(tmp, "euros.txt", "€€€".encode())),
+            ValueError,
+            "LETTRES",
+        ),
+        (lambda tmp: load_corpus(""), ValueError, "empty string"),
+        (
+            lambda tmp: load_corpus(tmp / "missing.txt"),
+            FileNotFoundError,
+            "missing.txt",
+        ),
+        (
+            lambda tmp: CharWindowDataset("abc", 0),
+            ValueError,
+            "length to be an int >= 1, got 0",
+        ),
+        (lambda tmp: CharWindowDataset("abc", True), TypeError, "length"),
+        (
+            lambda tmp: CharWindowDataset("abc", 4),
+            ValueError,
+            "at least 5 usable characters",
+        ),
+        (
+            lambda tmp: CharWindowDataset(str(_file(tmp, "s.txt", b"a" * 99)), 4),
+            ValueError,
+            r"the path of a file .* load_text\(path\)",
+        ),
+        (lambda tmp: CharWindowDataset("abcdefghij", 4)[2], IndexError, "index"),
+    ],
+)
 def test_bad_inputs(tmp_path, call, error, message):
     with pytest.raises(error, match=message):
         call(tmp_path)

@@ -23,7 +23,7 @@ def regression_problem():
     torch.manual_seed(0)
     x = torch.randn(64, 3)
     y = x @ torch.tensor([[1.0], [-2.0], [0.5]]) + 0.3
-    batches = [(x[i:i + 16], y[i:i + 16]) for i in range(0, 64, 16)]
+    batches = [(x[i : i + 16], y[i : i + 16]) for i in range(0, 64, 16)]
     return batches
 
 
@@ -35,9 +35,16 @@ def mse(model, batch):
 def test_fit_learns_linear_regression_and_records_history():
     batches = regression_problem()
     model = nn.Linear(3, 1)
-    history = fit(model, batches, mse, torch.optim.SGD(model.parameters(), lr=0.1), 30,
-                  test_batches=batches, metrics={"mae": lambda m, b: (m(b[0]) - b[1]).abs().mean()},
-                  progress=False)
+    history = fit(
+        model,
+        batches,
+        mse,
+        torch.optim.SGD(model.parameters(), lr=0.1),
+        30,
+        test_batches=batches,
+        metrics={"mae": lambda m, b: (m(b[0]) - b[1]).abs().mean()},
+        progress=False,
+    )
     assert set(history) == {"train_loss", "grad_norm", "test_loss", "mae"}
     assert all(len(v) == 30 for v in history.values())
     assert history["test_loss"][-1] < 1e-3 < history["train_loss"][0]
@@ -47,10 +54,19 @@ def test_clipping_bounds_the_step():
     batches = regression_problem()
     model = nn.Linear(3, 1)
     before = [p.detach().clone() for p in model.parameters()]
-    stats = train_epoch(model, batches[:1], lambda m, b: 1e6 * mse(m, b),
-                        torch.optim.SGD(model.parameters(), lr=1.0), clip=0.5)
-    step = torch.cat([(p.detach() - b).ravel() for p, b in zip(model.parameters(), before,
-                                                              strict=True)])
+    stats = train_epoch(
+        model,
+        batches[:1],
+        lambda m, b: 1e6 * mse(m, b),
+        torch.optim.SGD(model.parameters(), lr=1.0),
+        clip=0.5,
+    )
+    step = torch.cat(
+        [
+            (p.detach() - b).ravel()
+            for p, b in zip(model.parameters(), before, strict=True)
+        ]
+    )
     assert stats["grad_norm"] > 0.5
     assert step.norm().item() == pytest.approx(0.5, rel=1e-4)
 
@@ -76,16 +92,33 @@ def test_writer_receives_every_value():
 
     writer = Recorder()
     model = nn.Linear(3, 1)
-    fit(model, regression_problem(), mse, torch.optim.SGD(model.parameters(), lr=0.01), 2,
-        writer=writer, progress=False)
-    assert writer.tags == [("train_loss", 0), ("grad_norm", 0), ("train_loss", 1),
-                           ("grad_norm", 1)]
+    fit(
+        model,
+        regression_problem(),
+        mse,
+        torch.optim.SGD(model.parameters(), lr=0.01),
+        2,
+        writer=writer,
+        progress=False,
+    )
+    assert writer.tags == [
+        ("train_loss", 0),
+        ("grad_norm", 0),
+        ("train_loss", 1),
+        ("grad_norm", 1),
+    ]
 
 
 def test_divergence_stops_training():
     model = nn.Linear(3, 1)
-    history = fit(model, regression_problem(), lambda m, b: mse(m, b) * math.inf,
-                  torch.optim.SGD(model.parameters(), lr=0.1), 5, progress=False)
+    history = fit(
+        model,
+        regression_problem(),
+        lambda m, b: mse(m, b) * math.inf,
+        torch.optim.SGD(model.parameters(), lr=0.1),
+        5,
+        progress=False,
+    )
     assert len(history["train_loss"]) == 1
 
 
@@ -98,13 +131,18 @@ def test_tensorboard_dir_is_fresh_and_under_the_repository():
     again.rmdir()
 
 
-BATCHES = [pad_collate_fn([string2code("hello there"), string2code("abc")]),
-           pad_collate_fn([string2code("general kenobi")])]
+BATCHES = [
+    pad_collate_fn([string2code("hello there"), string2code("abc")]),
+    pad_collate_fn([string2code("general kenobi")]),
+]
 
 
 def _models():
     torch.manual_seed(0)
-    return {"small": CharLM(RNN(4, 8, VOCAB_SIZE)), "large": CharLM(RNN(8, 64, VOCAB_SIZE))}
+    return {
+        "small": CharLM(RNN(4, 8, VOCAB_SIZE)),
+        "large": CharLM(RNN(8, 64, VOCAB_SIZE)),
+    }
 
 
 def test_race_spends_the_budget_and_records_curves():
@@ -120,7 +158,7 @@ def test_race_spends_the_budget_and_records_curves():
     for curve in curves.values():
         assert curve[0][:2] == (0.0, 0)
         seconds, steps, _ = zip(*curve, strict=True)
-        assert seconds[-1] >= 0.05                        # each used its budget
+        assert seconds[-1] >= 0.05  # each used its budget
         assert list(seconds) == sorted(seconds) and list(steps) == sorted(steps)
         assert steps[-1] >= 1
     assert sum(c is models["small"] for c in calls) == len(curves["small"])
@@ -134,14 +172,24 @@ def test_race_trains():
     def evaluate(model):
         return float(lm_loss(model, BATCHES[0]))
 
-    curves = race({"small": models["small"]}, BATCHES, lm_loss, evaluate, budget=0.3,
-                  every=0.3, lr=0.05)
+    curves = race(
+        {"small": models["small"]},
+        BATCHES,
+        lm_loss,
+        evaluate,
+        budget=0.3,
+        every=0.3,
+        lr=0.05,
+    )
     assert curves["small"][-1][2] < curves["small"][0][2] - 0.5
 
 
 def test_count_parameters_counts_every_entry():
     assert count_parameters(nn.Linear(3, 2)) == 3 * 2 + 2
-    assert count_parameters(nn.Sequential(nn.Linear(3, 2), nn.ReLU(), nn.Linear(2, 1))) == 11
+    assert (
+        count_parameters(nn.Sequential(nn.Linear(3, 2), nn.ReLU(), nn.Linear(2, 1)))
+        == 11
+    )
     rnn = RNN(4, 8, 3)
     assert count_parameters(rnn) == sum(p.numel() for p in rnn.parameters()) > 0
 
@@ -152,48 +200,74 @@ BATCHES_XY = regression_problem()
 
 
 def fit_with(**kwargs):
-    arguments = {"model": LINEAR, "train_batches": BATCHES_XY, "loss_fn": mse,
-                 "optimizer": SGD, "epochs": 1, "progress": False, **kwargs}
+    arguments = {
+        "model": LINEAR,
+        "train_batches": BATCHES_XY,
+        "loss_fn": mse,
+        "optimizer": SGD,
+        "epochs": 1,
+        "progress": False,
+        **kwargs,
+    }
     return fit(**arguments)
 
 
 def race_with(**kwargs):
-    arguments = {"models": {"m": LINEAR}, "train_batches": BATCHES_XY, "loss_fn": mse,
-                 "evaluate": lambda m: 0.0, "budget": 0.01, **kwargs}
+    arguments = {
+        "models": {"m": LINEAR},
+        "train_batches": BATCHES_XY,
+        "loss_fn": mse,
+        "evaluate": lambda m: 0.0,
+        "budget": 0.01,
+        **kwargs,
+    }
     return race(**arguments)
 
 
-@pytest.mark.parametrize(("call", "error", "name"), [
-    # fit(model, train_batches, loss_fn, optimizer, epochs, ...) and train_epoch, evaluate
-    (lambda: fit_with(epochs=0), ValueError, "epochs"),
-    (lambda: fit_with(epochs=2.0), TypeError, "epochs"),
-    (lambda: fit_with(clip=0.0), ValueError, "clip"),
-    (lambda: fit_with(clip=float("nan")), ValueError, "clip"),
-    (lambda: fit_with(metrics={"m": mse}), ValueError, "test_batches"),
-    (lambda: fit_with(test_batches=BATCHES_XY, metrics={"m": 3}), TypeError, "metrics"),
-    (lambda: fit_with(model=lambda x: x), TypeError, "model"),
-    (lambda: fit_with(loss_fn="mse"), TypeError, "loss_fn"),
-    (lambda: fit_with(optimizer=None), TypeError, "optimizer"),
-    (lambda: fit_with(train_batches=[]), ValueError, "training batches"),
-    (lambda: fit_with(test_batches=[]), ValueError, "evaluation batches"),
-    (lambda: train_epoch(LINEAR, [], mse, SGD), ValueError, "training batches"),
-    (lambda: evaluate(LINEAR, [], mse), ValueError, "evaluation batches"),
-    (lambda: evaluate(LINEAR, BATCHES_XY, None), TypeError, "loss_fn"),
-    # race(models, train_batches, loss_fn, evaluate, budget, every, lr, clip)
-    (lambda: race_with(models={}), TypeError, "models"),
-    (lambda: race_with(models={"m": 3}), TypeError, r"models\['m'\]"),
-    (lambda: race_with(train_batches=[]), ValueError, "train_batches"),
-    (lambda: race_with(train_batches=iter(BATCHES_XY)), TypeError, "train_batches"),
-    (lambda: race_with(evaluate=None), TypeError, "evaluate"),
-    (lambda: race_with(loss_fn=None), TypeError, "loss_fn"),
-    *[(lambda name=name: race_with(**{name: 0}), ValueError, name)
-      for name in ("budget", "every", "lr", "clip")],
-    # count_parameters, gradient_norm, tensorboard_dir
-    (lambda: count_parameters(torch.zeros(3)), TypeError, "model"),
-    (lambda: gradient_norm([torch.zeros(3)]), TypeError, "model"),
-    *[(lambda bad=bad: tensorboard_dir(bad), ValueError, "name") for bad in ("", "a/b", "..")],
-    (lambda: tensorboard_dir(None), TypeError, "name"),
-])
+@pytest.mark.parametrize(
+    ("call", "error", "name"),
+    [
+        # fit(model, train_batches, loss_fn, optimizer, epochs, ...) and train_epoch,
+        # evaluate
+        (lambda: fit_with(epochs=0), ValueError, "epochs"),
+        (lambda: fit_with(epochs=2.0), TypeError, "epochs"),
+        (lambda: fit_with(clip=0.0), ValueError, "clip"),
+        (lambda: fit_with(clip=float("nan")), ValueError, "clip"),
+        (lambda: fit_with(metrics={"m": mse}), ValueError, "test_batches"),
+        (
+            lambda: fit_with(test_batches=BATCHES_XY, metrics={"m": 3}),
+            TypeError,
+            "metrics",
+        ),
+        (lambda: fit_with(model=lambda x: x), TypeError, "model"),
+        (lambda: fit_with(loss_fn="mse"), TypeError, "loss_fn"),
+        (lambda: fit_with(optimizer=None), TypeError, "optimizer"),
+        (lambda: fit_with(train_batches=[]), ValueError, "training batches"),
+        (lambda: fit_with(test_batches=[]), ValueError, "evaluation batches"),
+        (lambda: train_epoch(LINEAR, [], mse, SGD), ValueError, "training batches"),
+        (lambda: evaluate(LINEAR, [], mse), ValueError, "evaluation batches"),
+        (lambda: evaluate(LINEAR, BATCHES_XY, None), TypeError, "loss_fn"),
+        # race(models, train_batches, loss_fn, evaluate, budget, every, lr, clip)
+        (lambda: race_with(models={}), TypeError, "models"),
+        (lambda: race_with(models={"m": 3}), TypeError, r"models\['m'\]"),
+        (lambda: race_with(train_batches=[]), ValueError, "train_batches"),
+        (lambda: race_with(train_batches=iter(BATCHES_XY)), TypeError, "train_batches"),
+        (lambda: race_with(evaluate=None), TypeError, "evaluate"),
+        (lambda: race_with(loss_fn=None), TypeError, "loss_fn"),
+        *[
+            (lambda name=name: race_with(**{name: 0}), ValueError, name)
+            for name in ("budget", "every", "lr", "clip")
+        ],
+        # count_parameters, gradient_norm, tensorboard_dir
+        (lambda: count_parameters(torch.zeros(3)), TypeError, "model"),
+        (lambda: gradient_norm([torch.zeros(3)]), TypeError, "model"),
+        *[
+            (lambda bad=bad: tensorboard_dir(bad), ValueError, "name")
+            for bad in ("", "a/b", "..")
+        ],
+        (lambda: tensorboard_dir(None), TypeError, "name"),
+    ],
+)
 def test_bad_input_gets_a_clear_error(call, error, name):
     with pytest.raises(error, match=name):
         call()

@@ -41,13 +41,17 @@ def test_same_generator_seed_same_data():
 
 
 def test_collate_adds_eos_then_pad_on_both_sides():
-    pairs = [(torch.tensor([2, 3, 4]), torch.tensor([4, 3, 2])),
-             (torch.tensor([5]), torch.tensor([5]))]
+    pairs = [
+        (torch.tensor([2, 3, 4]), torch.tensor([4, 3, 2])),
+        (torch.tensor([5]), torch.tensor([5])),
+    ]
     source, target = pad_collate_pairs(pairs)
-    assert torch.equal(source, torch.tensor([[2, 5], [3, EOS_ID], [4, PAD_ID],
-                                             [EOS_ID, PAD_ID]]))
-    assert torch.equal(target, torch.tensor([[4, 5], [3, EOS_ID], [2, PAD_ID],
-                                             [EOS_ID, PAD_ID]]))
+    assert torch.equal(
+        source, torch.tensor([[2, 5], [3, EOS_ID], [4, PAD_ID], [EOS_ID, PAD_ID]])
+    )
+    assert torch.equal(
+        target, torch.tensor([[4, 5], [3, EOS_ID], [2, PAD_ID], [EOS_ID, PAD_ID]])
+    )
 
 
 def test_length_buckets_cover_every_index_once_with_close_lengths():
@@ -66,7 +70,7 @@ def test_exact_match_reads_up_to_the_first_eos():
     target = torch.tensor([[2, 3, 4], [EOS_ID, 5, EOS_ID], [PAD_ID, EOS_ID, PAD_ID]])
     assert exact_match(target, target).tolist() == [True, True, True]
     after_eos = target.clone()
-    after_eos[2, 0] = 7                     # after EOS: not read
+    after_eos[2, 0] = 7  # after EOS: not read
     assert exact_match(after_eos, target).tolist() == [True, True, True]
     wrong = target.clone()
     wrong[0, 1] = 9
@@ -79,28 +83,46 @@ def test_exact_match_reads_up_to_the_first_eos():
     assert exact_match(short, target).tolist() == [False, False, True]
 
 
-@pytest.mark.parametrize(("call", "error", "message"), [
-    (lambda: ReversalDataset(0, 3, 5), ValueError, "size"),
-    (lambda: ReversalDataset(10, 0, 5), ValueError, "min_len"),
-    (lambda: ReversalDataset(10, 6, 5), ValueError, "max_len to be an int >= 6"),
-    (lambda: ReversalDataset(10, 3, 5.0), TypeError, "max_len"),
-    (lambda: ReversalDataset(10, 3, 5, generator=3), TypeError, "generator"),
-    (lambda: pad_collate_pairs([]), ValueError, "non-empty list"),
-    (lambda: pad_collate_pairs([torch.tensor([2])]), TypeError, "pair"),
-    (lambda: pad_collate_pairs([(torch.tensor([2, EOS_ID]), torch.tensor([2]))]),
-     ValueError, "without pad_id"),
-    (lambda: length_buckets([3, 4], 2), TypeError, "lengths"),
-    (lambda: length_buckets(torch.tensor([3.0]), 2), TypeError, "integer"),
-    (lambda: length_buckets(torch.tensor([3, 4]), 0), ValueError, "batch_size"),
-    (lambda: exact_match(torch.zeros(3, 2), torch.zeros(3, 2, dtype=torch.long)),
-     TypeError, "predicted"),
-    (lambda: exact_match(torch.ones(3, 2, dtype=torch.long), torch.ones(3, 3,
-                                                                     dtype=torch.long)),
-     ValueError, "target of shape"),
-    (lambda: exact_match(torch.ones(3, 2, dtype=torch.long),
-                         torch.tensor([[2, PAD_ID], [EOS_ID, PAD_ID]])),
-     ValueError, "only of padding"),
-])
+@pytest.mark.parametrize(
+    ("call", "error", "message"),
+    [
+        (lambda: ReversalDataset(0, 3, 5), ValueError, "size"),
+        (lambda: ReversalDataset(10, 0, 5), ValueError, "min_len"),
+        (lambda: ReversalDataset(10, 6, 5), ValueError, "max_len to be an int >= 6"),
+        (lambda: ReversalDataset(10, 3, 5.0), TypeError, "max_len"),
+        (lambda: ReversalDataset(10, 3, 5, generator=3), TypeError, "generator"),
+        (lambda: pad_collate_pairs([]), ValueError, "non-empty list"),
+        (lambda: pad_collate_pairs([torch.tensor([2])]), TypeError, "pair"),
+        (
+            lambda: pad_collate_pairs([(torch.tensor([2, EOS_ID]), torch.tensor([2]))]),
+            ValueError,
+            "without pad_id",
+        ),
+        (lambda: length_buckets([3, 4], 2), TypeError, "lengths"),
+        (lambda: length_buckets(torch.tensor([3.0]), 2), TypeError, "integer"),
+        (lambda: length_buckets(torch.tensor([3, 4]), 0), ValueError, "batch_size"),
+        (
+            lambda: exact_match(torch.zeros(3, 2), torch.zeros(3, 2, dtype=torch.long)),
+            TypeError,
+            "predicted",
+        ),
+        (
+            lambda: exact_match(
+                torch.ones(3, 2, dtype=torch.long), torch.ones(3, 3, dtype=torch.long)
+            ),
+            ValueError,
+            "target of shape",
+        ),
+        (
+            lambda: exact_match(
+                torch.ones(3, 2, dtype=torch.long),
+                torch.tensor([[2, PAD_ID], [EOS_ID, PAD_ID]]),
+            ),
+            ValueError,
+            "only of padding",
+        ),
+    ],
+)
 def test_bad_arguments_are_rejected(call, error, message):
     with pytest.raises(error, match=message):
         call()

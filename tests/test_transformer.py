@@ -1,4 +1,5 @@
-"""The decoder-only Transformer LM: shapes, causality, cached steps, decoders, learning."""
+"""The decoder-only Transformer LM: shapes, causality, cached steps, decoders,
+learning."""
 
 import math
 
@@ -40,10 +41,12 @@ def test_logits_never_depend_on_future_tokens(length, data, seed):
     tokens = _tokens(length, 3, seed)
     t = data.draw(st.integers(0, length - 2))
     changed = tokens.clone()
-    changed[t + 1:] = (changed[t + 1:] + 1 - 2) % (VOCAB_SIZE - 2) + 2  # another letter
+    changed[t + 1 :] = (changed[t + 1 :] + 1 - 2) % (
+        VOCAB_SIZE - 2
+    ) + 2  # another letter
     before, after = lm(tokens), lm(changed)
     torch.testing.assert_close(after[: t + 1], before[: t + 1], rtol=0, atol=1e-6)
-    assert not torch.allclose(after[t + 1:], before[t + 1:])
+    assert not torch.allclose(after[t + 1 :], before[t + 1 :])
 
 
 def test_step_equals_forward():
@@ -64,8 +67,12 @@ def test_plugs_into_chapter_6_greedy_decoder():
     start = string2code("The ")
     with torch.no_grad():
         hyp = greedy(lm.step, start, EOS_ID, 6, bos_id=EOS_ID)
-        tokens = torch.cat([torch.tensor([EOS_ID]), start, torch.tensor(hyp.tokens[:-1])])
-        expected = torch.log_softmax(lm(tokens[:, None])[:, 0], -1).argmax(-1)[len(start):]
+        tokens = torch.cat(
+            [torch.tensor([EOS_ID]), start, torch.tensor(hyp.tokens[:-1])]
+        )
+        expected = torch.log_softmax(lm(tokens[:, None])[:, 0], -1).argmax(-1)[
+            len(start) :
+        ]
     assert list(hyp.tokens) == expected.tolist()
 
 
@@ -96,21 +103,48 @@ BAD_INPUTS = [
     (lambda: FeedForward(8, 0), ValueError, "d_ff to be an int >= 1"),
     # forward
     (lambda: LM(torch.zeros(3, 2)), TypeError, "integer"),
-    (lambda: LM(torch.zeros(3, 2, dtype=torch.long).numpy()), TypeError, "torch.as_tensor"),
-    (lambda: LM(torch.zeros(3, dtype=torch.long)), ValueError, r"tokens of shape \(L, B\)"),
+    (
+        lambda: LM(torch.zeros(3, 2, dtype=torch.long).numpy()),
+        TypeError,
+        "torch.as_tensor",
+    ),
+    (
+        lambda: LM(torch.zeros(3, dtype=torch.long)),
+        ValueError,
+        r"tokens of shape \(L, B\)",
+    ),
     (lambda: LM(torch.full((3, 2), 97)), ValueError, r"ids in \[0, 97\)"),
     (lambda: LM(torch.full((3, 2), -1)), ValueError, r"ids in \[0, 97\)"),
     # step
-    (lambda: LM.step(None, torch.zeros(2, 2, dtype=torch.long)), ValueError,
-     r"tokens of shape \(B,\)"),
-    (lambda: LM.step((torch.zeros(2, 2, 1, 4),), torch.zeros(2, dtype=torch.long)),
-     ValueError, "tuple of 2 tensors"),
-    (lambda: LM.step(STATE, torch.zeros(3, dtype=torch.long)), ValueError,
-     r"state of shape \(3, h, t, d\)"),
-    (lambda: LM.step(tuple(t.detach().numpy() for t in STATE), torch.zeros(2, dtype=torch.long)),
-     TypeError, "torch.as_tensor"),
-    (lambda: LM.step(tuple(t.double() for t in STATE), torch.zeros(2, dtype=torch.long)),
-     TypeError, "torch.float32.*torch.float64"),
+    (
+        lambda: LM.step(None, torch.zeros(2, 2, dtype=torch.long)),
+        ValueError,
+        r"tokens of shape \(B,\)",
+    ),
+    (
+        lambda: LM.step((torch.zeros(2, 2, 1, 4),), torch.zeros(2, dtype=torch.long)),
+        ValueError,
+        "tuple of 2 tensors",
+    ),
+    (
+        lambda: LM.step(STATE, torch.zeros(3, dtype=torch.long)),
+        ValueError,
+        r"state of shape \(3, h, t, d\)",
+    ),
+    (
+        lambda: LM.step(
+            tuple(t.detach().numpy() for t in STATE), torch.zeros(2, dtype=torch.long)
+        ),
+        TypeError,
+        "torch.as_tensor",
+    ),
+    (
+        lambda: LM.step(
+            tuple(t.double() for t in STATE), torch.zeros(2, dtype=torch.long)
+        ),
+        TypeError,
+        "torch.float32.*torch.float64",
+    ),
 ]
 
 

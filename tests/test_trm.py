@@ -1,4 +1,5 @@
-"""Tests of the Tiny Recursive Model: shapes, where gradients flow, halting, training."""
+"""Tests of the Tiny Recursive Model: shapes, where gradients flow, halting,
+training."""
 
 import pytest
 import torch
@@ -53,10 +54,12 @@ def test_forward_shapes_and_detached_state():
 def recursion_calls(trm):
     """Run deep recursion from fresh (y0, z0) that require grad, and back-propagate.
 
-    Returns whether grad mode was on at each network call, and (y0, z0) to inspect .grad.
-    """
+    Returns whether grad mode was on at each network call, and (y0, z0) to inspect
+    .grad."""
     calls = []
-    hook = trm.net.register_forward_hook(lambda *_: calls.append(torch.is_grad_enabled()))
+    hook = trm.net.register_forward_hook(
+        lambda *_: calls.append(torch.is_grad_enabled())
+    )
     y0 = torch.randn(L, B, D, requires_grad=True)
     z0 = torch.randn(L, B, D, requires_grad=True)
     y, _ = trm.deep_recursion(trm.embed(tokens()), y0, z0)
@@ -126,7 +129,9 @@ def test_training_learns_to_copy():
     torch.manual_seed(0)
     x = torch.randint(C, (200, L))
     trm = TRM(C, L, C, dim=16, n=1, T=1, n_sup=2)
-    history = train_trm(trm, PuzzleBatches(x, x, 50), epochs=15, lr=1e-2, progress=False)
+    history = train_trm(
+        trm, PuzzleBatches(x, x, 50), epochs=15, lr=1e-2, progress=False
+    )
     assert history[-1] < 0.5 * history[0]
     preds, halts = trm.unroll(x.T)
     assert preds.shape == (2, L, 200) and halts.shape == (2, 200)
@@ -172,7 +177,9 @@ def test_cell_loss_and_one_pass_loss():
     torch.testing.assert_close(cell_loss(logits, target), by_hand)
     base = OnePass(V, L, C, dim=D)
     x = tokens()
-    torch.testing.assert_close(one_pass_loss(base, (x, target)), cell_loss(base(x), target))
+    torch.testing.assert_close(
+        one_pass_loss(base, (x, target)), cell_loss(base(x), target)
+    )
 
 
 def test_supervision_loss_halting_target():
@@ -187,11 +194,17 @@ def test_exact_and_cell_accuracy():
     ok = torch.zeros(L, B, dtype=torch.long)
     wrong = ok.clone()
     wrong[0, :2] = 1  # two puzzles with one wrong cell each
-    assert exact_and_cell_accuracy(wrong, ok) == pytest.approx(((B - 2) / B, 1 - 2 / (L * B)))
+    assert exact_and_cell_accuracy(wrong, ok) == pytest.approx(
+        ((B - 2) / B, 1 - 2 / (L * B))
+    )
 
 
 TRM_ = model()
-LOGITS, TARGET, OK = torch.randn(L, B, C), torch.randint(C, (L, B)), torch.zeros(L, B).long()
+LOGITS, TARGET, OK = (
+    torch.randn(L, B, C),
+    torch.randint(C, (L, B)),
+    torch.zeros(L, B).long(),
+)
 YZ = torch.zeros(L, B, D)
 BAD_INPUTS = [
     # constructors
@@ -201,37 +214,75 @@ BAD_INPUTS = [
     (lambda: MixerBlock(L, D, expansion=0), ValueError, "expansion to be an int >= 1"),
     (lambda: MixerBlock(L, 8.0), TypeError, "dim to be an int >= 1"),
     # forward, solve
-    (lambda: TRM_(torch.zeros(B, L, dtype=torch.long)), ValueError,
-     rf"tokens of shape \({L}, B\)"),
+    (
+        lambda: TRM_(torch.zeros(B, L, dtype=torch.long)),
+        ValueError,
+        rf"tokens of shape \({L}, B\)",
+    ),
     (lambda: TRM_(torch.zeros(L, B)), TypeError, "integer dtype"),
     (lambda: TRM_(tokens().numpy()), TypeError, "torch.as_tensor"),
     (lambda: TRM_(torch.full((L, B), V)), ValueError, rf"ids in \[0, {V}\)"),
-    (lambda: TRM_(tokens(), (torch.zeros(L, B + 1, D), YZ)), ValueError,
-     rf"y of shape \({L}, {B}, {D}\)"),
-    (lambda: TRM_(tokens(), (YZ, torch.zeros(L, B - 1, D))), ValueError,
-     rf"z of shape \({L}, {B}, {D}\)"),
-    (lambda: TRM_(tokens(), (YZ.double(), YZ)), TypeError, "torch.float32.*torch.float64"),
+    (
+        lambda: TRM_(tokens(), (torch.zeros(L, B + 1, D), YZ)),
+        ValueError,
+        rf"y of shape \({L}, {B}, {D}\)",
+    ),
+    (
+        lambda: TRM_(tokens(), (YZ, torch.zeros(L, B - 1, D))),
+        ValueError,
+        rf"z of shape \({L}, {B}, {D}\)",
+    ),
+    (
+        lambda: TRM_(tokens(), (YZ.double(), YZ)),
+        TypeError,
+        "torch.float32.*torch.float64",
+    ),
     (lambda: TRM_.solve(tokens(), n_steps=0), ValueError, "n_steps to be an int >= 1"),
     # losses
     (lambda: cell_loss(LOGITS, TARGET.T), ValueError, r"target of shape \(L, B\)"),
     (lambda: cell_loss(LOGITS[0], TARGET), ValueError, r"logits of shape \(L, B, C\)"),
     (lambda: cell_loss(LOGITS, TARGET.float()), TypeError, "integer dtype"),
     (lambda: cell_loss(LOGITS, TARGET.numpy()), TypeError, "torch.as_tensor"),
-    (lambda: supervision_loss(LOGITS, torch.zeros(B), TARGET.T), ValueError,
-     r"target of shape \(L, B\)"),
-    (lambda: supervision_loss(LOGITS, torch.zeros(B + 1), TARGET), ValueError,
-     r"halt_logit of shape \(B,\)"),
+    (
+        lambda: supervision_loss(LOGITS, torch.zeros(B), TARGET.T),
+        ValueError,
+        r"target of shape \(L, B\)",
+    ),
+    (
+        lambda: supervision_loss(LOGITS, torch.zeros(B + 1), TARGET),
+        ValueError,
+        r"halt_logit of shape \(B,\)",
+    ),
     # data and metrics
-    (lambda: PuzzleBatches(torch.zeros(4, L).long(), torch.zeros(4, L + 1).long(), 2),
-     ValueError, r"targets of shape \(N, L\)"),
-    (lambda: PuzzleBatches(torch.zeros(4, L).long().numpy(), torch.zeros(4, L).long(), 2),
-     TypeError, "torch.as_tensor"),
-    (lambda: exact_and_cell_accuracy(OK, torch.zeros(L, B + 1).long()), ValueError,
-     rf"target of shape \(L, B\) with L={L}, B={B}"),
-    (lambda: exact_and_cell_accuracy(OK[0], OK[0]), ValueError,
-     r"predictions of shape \(L, B\)"),
-    (lambda: exact_and_cell_accuracy(OK.float(), OK), TypeError,
-     "predictions to have an integer dtype"),
+    (
+        lambda: PuzzleBatches(
+            torch.zeros(4, L).long(), torch.zeros(4, L + 1).long(), 2
+        ),
+        ValueError,
+        r"targets of shape \(N, L\)",
+    ),
+    (
+        lambda: PuzzleBatches(
+            torch.zeros(4, L).long().numpy(), torch.zeros(4, L).long(), 2
+        ),
+        TypeError,
+        "torch.as_tensor",
+    ),
+    (
+        lambda: exact_and_cell_accuracy(OK, torch.zeros(L, B + 1).long()),
+        ValueError,
+        rf"target of shape \(L, B\) with L={L}, B={B}",
+    ),
+    (
+        lambda: exact_and_cell_accuracy(OK[0], OK[0]),
+        ValueError,
+        r"predictions of shape \(L, B\)",
+    ),
+    (
+        lambda: exact_and_cell_accuracy(OK.float(), OK),
+        TypeError,
+        "predictions to have an integer dtype",
+    ),
 ]
 
 

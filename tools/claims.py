@@ -1,18 +1,18 @@
-"""Calibrate a chapter's claims: run it under several ``BOOK_SEED``s and summarise its asserts.
+"""Calibrate a chapter's claims: run it under several ``BOOK_SEED``s and summarise its
+asserts.
 
     .venv/bin/python tools/claims.py book/05_lstm_gru.md --seeds 0-9 [--jobs 2]
         [--env TEXT_PATH=_build/data/fortunes.txt] [--out claims.jsonl]
 
-Every ``assert`` of the chapter is rewritten, before it runs, into a call that records whether
-it held and the value of each operand of its comparisons (``assert gap > 0.03`` records
-``gap`` and ``0.03``; ``assert a < b and c == 0`` records ``a``, ``b``, ``c``), then lets the
-chapter go on, so that one failing claim does not hide the others. Each seed runs the whole
-chapter in a fresh kernel (``nbclient``), in ``book/``, with ``BOOK_SEED`` set. The summary
-lists, for every assert, how many seeds it held on, the min / median / max of each operand,
-and the worst margin of each comparison over the seeds: a claim is calibrated when it held on
-every seed with room to spare. It ends with the wall and CPU time of each run, and any cell
-that failed for another reason.
-"""
+Every ``assert`` of the chapter is rewritten, before it runs, into a call that records
+whether it held and the value of each operand of its comparisons (``assert gap > 0.03``
+records ``gap`` and ``0.03``; ``assert a < b and c == 0`` records ``a``, ``b``, ``c``),
+then lets the chapter go on, so that one failing claim does not hide the others. Each
+seed runs the whole chapter in a fresh kernel (``nbclient``), in ``book/``, with
+``BOOK_SEED`` set. The summary lists, for every assert, how many seeds it held on, the
+min / median / max of each operand, and the worst margin of each comparison over the
+seeds: a claim is calibrated when it held on every seed with room to spare. It ends with
+the wall and CPU time of each run, and any cell that failed for another reason."""
 
 import argparse
 import json
@@ -26,13 +26,14 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-HOOK = r'''
+HOOK = r"""
 import ast as _ast, builtins as _builtins, json as _json, math as _math
 
 def _number(value):
     try:
         import numpy as _np
-        array = _np.asarray(value.detach() if hasattr(value, "detach") else value, dtype=float)
+        value = value.detach() if hasattr(value, "detach") else value
+        array = _np.asarray(value, dtype=float)
         return float(array.reshape(())) if array.size == 1 else None
     except Exception:
         return None
@@ -49,7 +50,8 @@ def _claim(key, source, test, operands):
         except Exception:
             values[text] = None
     with open(OUT, "a") as f:
-        f.write(_json.dumps({"key": key, "source": source, "held": held, "values": values}) + "\n")
+        record = {"key": key, "source": source, "held": held, "values": values}
+        f.write(_json.dumps(record) + "\n")
 
 _builtins.__claim__ = _claim
 _cell = [0]
@@ -66,8 +68,9 @@ class _Rewrite(_ast.NodeTransformer):
             text = _ast.unparse(expr)
             if text not in seen:
                 seen.add(text)
-                operands.append(_ast.Tuple([_ast.Constant(text), _ast.Lambda(
-                    _ast.arguments([], [], None, [], [], None, []), expr)], _ast.Load()))
+                no_args = _ast.arguments([], [], None, [], [], None, [])
+                pair = [_ast.Constant(text), _ast.Lambda(no_args, expr)]
+                operands.append(_ast.Tuple(pair, _ast.Load()))
         key = f"cell {_cell[0]}, line {node.lineno}"
         call = _ast.Call(_ast.Name("__claim__", _ast.Load()), [
             _ast.Constant(key), _ast.Constant(_ast.unparse(node.test)),
@@ -81,7 +84,7 @@ class _Rewrite(_ast.NodeTransformer):
         return node
 
 get_ipython().ast_transformers.append(_Rewrite())
-'''
+"""
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -99,7 +102,8 @@ def parse_seeds(text: str) -> list[int]:
 
 
 def run_once(chapter: str, seed: int, env: dict, out: str) -> dict:
-    """Execute ``chapter`` once with ``BOOK_SEED=seed``; return times and failed cells."""
+    """Execute ``chapter`` once with ``BOOK_SEED=seed``; return times and failed
+    cells."""
     import jupytext
     import nbformat
     from nbclient import NotebookClient
@@ -111,8 +115,13 @@ def run_once(chapter: str, seed: int, env: dict, out: str) -> dict:
     notebook.cells.insert(0, nbformat.v4.new_code_cell(f"OUT = {out!r}\n{HOOK}"))
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    client = NotebookClient(notebook, timeout=900, kernel_name="python3", allow_errors=True,
-                            resources={"metadata": {"path": str(Path(chapter).parent)}})
+    client = NotebookClient(
+        notebook,
+        timeout=900,
+        kernel_name="python3",
+        allow_errors=True,
+        resources={"metadata": {"path": str(Path(chapter).parent)}},
+    )
     client.execute()
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -138,19 +147,25 @@ def summarise(records: list[dict], runs: list[dict]) -> str:
     for key in sorted(by_key, key=cell_order):
         rows = by_key[key]
         held = sum(r["held"] is True for r in rows)
-        lines.append(f"\n[{key}] held {held}/{len(rows)}: assert {rows[0]['source'][:150]}")
+        lines.append(
+            f"\n[{key}] held {held}/{len(rows)}: assert {rows[0]['source'][:150]}"
+        )
         names = list(rows[0]["values"])
         for name in names:
             values = [r["values"].get(name) for r in rows]
             values = [v for v in values if v is not None]
             if not values or all(v == values[0] for v in values) and len(values) > 1:
                 continue
-            lines.append(f"    {name[:60]:<60} min {min(values):.4g}  median "
-                         f"{statistics.median(values):.4g}  max {max(values):.4g}")
+            lines.append(
+                f"    {name[:60]:<60} min {min(values):.4g}  median "
+                f"{statistics.median(values):.4g}  max {max(values):.4g}"
+            )
     lines.append("\nruns:")
     for run in sorted(runs, key=lambda r: r["seed"]):
-        lines.append(f"  seed {run['seed']}: wall {run['wall']:.1f} s, cpu {run['cpu']:.1f} s"
-                     + ("" if not run["errors"] else "; errors: " + " | ".join(run["errors"])))
+        lines.append(
+            f"  seed {run['seed']}: wall {run['wall']:.1f} s, cpu {run['cpu']:.1f} s"
+            + ("" if not run["errors"] else "; errors: " + " | ".join(run["errors"]))
+        )
     return "\n".join(lines)
 
 
@@ -159,7 +174,9 @@ def main(argv=None) -> int:
     parser.add_argument("chapter")
     parser.add_argument("--seeds", default="0-9")
     parser.add_argument("--jobs", type=int, default=1)
-    parser.add_argument("--env", action="append", default=[], help="NAME=VALUE, repeatable")
+    parser.add_argument(
+        "--env", action="append", default=[], help="NAME=VALUE, repeatable"
+    )
     parser.add_argument("--out", default=None, help="JSON lines file of every record")
     args = parser.parse_args(argv)
     chapter = Path(args.chapter).resolve()
@@ -170,7 +187,9 @@ def main(argv=None) -> int:
         if "=" not in item:
             raise SystemExit(f"expected --env NAME=VALUE, got {item!r}")
         name, value = item.split("=", 1)
-        env[name] = str(Path(value).resolve()) if name.endswith("_PATH") and value else value
+        env[name] = (
+            str(Path(value).resolve()) if name.endswith("_PATH") and value else value
+        )
     seeds = parse_seeds(args.seeds)
     work = Path(tempfile.mkdtemp(prefix="claims-"))
     outs = {seed: str(work / f"seed{seed}.jsonl") for seed in seeds}

@@ -2,19 +2,22 @@
 
     .venv/bin/python tools/test_data.py OUT_DIR
 
-The chapters' claims must hold on the course's own files, which are not in the repository.
-These stand-ins have the same kind but another shape than the defaults:
+The chapters' claims must hold on the course's own files, which are not in the
+repository. These stand-ins have the same kind but another shape than the defaults:
 
-* ``metro_twin.pch``: a second synthetic Hangzhou metro twin, drawn with another seed (so
-  other peak times, widths, plateaus and station sizes, inside the real ranges of
-  ``companion.data.metro``), saved like the course's ``hzdataset.pch``: a ``torch.save``d
-  pair ``(train (18, 73, 80, 2), test (7, 73, 80, 2))`` of float32 counts.
-* ``fortunes.txt``: short, spoken-style English sentences, about 2 MB: the fortune-cookie
-  quotations of Debian's ``fortunes`` package (sayings, jokes, dialogue), one per line. Like
-  the course's speeches (median sentence 60 characters, 22% under 30), unlike the default
-  corpus (median 105). Its size also tests that chapters train on a budget, not on the file.
-* ``licenses.txt``: legal English with long sentences, Debian's ``/usr/share/common-licenses``
-  (GPL, LGPL, Apache, MPL, Artistic, CC0, GFDL), each text once.
+* ``metro_twin.pch``: a second synthetic Hangzhou metro twin, drawn with another seed
+  (so other peak times, widths, plateaus and station sizes, inside the real ranges of
+  ``companion.data.metro``), saved like the course's ``hzdataset.pch``: a
+  ``torch.save``d pair ``(train (18, 73, 80, 2), test (7, 73, 80, 2))`` of float32
+  counts.
+* ``fortunes.txt``: short, spoken-style English sentences, about 2 MB: the
+  fortune-cookie quotations of Debian's ``fortunes`` package (sayings, jokes, dialogue),
+  one per line. Like the course's speeches (median sentence 60 characters, 22% under
+  30), unlike the default corpus (median 105). Its size also tests that chapters train
+  on a budget, not on the file.
+* ``licenses.txt``: legal English with long sentences, Debian's
+  ``/usr/share/common-licenses`` (GPL, LGPL, Apache, MPL, Artistic, CC0, GFDL), each
+  text once.
 
 Each file is printed with its sentence-length figures.
 """
@@ -38,8 +41,10 @@ NOT_PROSE = {"art", "ascii-art", "definitions", "translate-me", "debian", "knght
 def fortunes_text() -> str:
     """One quotation per line, attributions and layout removed."""
     if not (FORTUNES / "fortunes").is_file():
-        raise SystemExit(f"expected Debian's 'fortunes' package in {FORTUNES}: "
-                         "apt-get install fortunes (make test-data does it as root)")
+        raise SystemExit(
+            f"expected Debian's 'fortunes' package in {FORTUNES}: "
+            "apt-get install fortunes (make test-data does it as root)"
+        )
     quotes = []
     for path in sorted(FORTUNES.iterdir()):
         if path.suffix or path.name in NOT_PROSE or not path.is_file():
@@ -69,9 +74,11 @@ def describe(name: str, text: str) -> str:
     q = statistics.quantiles(lengths, n=10)
     short = sum(n < 30 for n in lengths) / len(lengths)
     long = sum(n > 100 for n in lengths) / len(lengths)
-    return (f"{name}: {len(text) / 1e6:.2f} M characters, {len(lengths)} sentences, lengths q10 "
-            f"{q[0]:.0f} median {statistics.median(lengths):.0f} q90 {q[8]:.0f}; "
-            f"{short:.0%} under 30, {long:.0%} over 100")
+    return (
+        f"{name}: {len(text) / 1e6:.2f} M characters, {len(lengths)} sentences, lengths q10 "  # noqa: E501
+        f"{q[0]:.0f} median {statistics.median(lengths):.0f} q90 {q[8]:.0f}; "
+        f"{short:.0%} under 30, {long:.0%} over 100"
+    )
 
 
 def main(out_dir: str) -> None:
@@ -79,7 +86,10 @@ def main(out_dir: str) -> None:
     out.mkdir(parents=True, exist_ok=True)
     torch.save(synthetic_metro(seed=2026), out / "metro_twin.pch")
     print(f"metro_twin.pch: synthetic_metro(seed=2026) in {out}")
-    for name, text in (("fortunes.txt", fortunes_text()), ("licenses.txt", licenses_text())):
+    for name, text in (
+        ("fortunes.txt", fortunes_text()),
+        ("licenses.txt", licenses_text()),
+    ):
         (out / name).write_text(text, encoding="utf-8")
         print(describe(name, text))
 

@@ -1,12 +1,13 @@
-"""A local Sphinx extension: bibliography labels in author–year form, like the citations.
+"""A local Sphinx extension: bibliography labels in author–year form, like the
+citations.
 
-The chapters cite with ``bibtex_reference_style: author_year`` ("Cho et al. (2014)"), but
-sphinxcontrib-bibtex labels the bibliography with pybtex's ``alpha`` style by default
-("[CvMerrienboerG+14]"). The pybtex formatting style ``author_year`` registered here is
-pybtex's ``unsrt`` with labels "Cho et al. 2014" (one author: "Elman 1990"; two: "Minsky and
-Papert 1969"), a letter added when two entries would get the same label, and entries sorted
-by author, year and title. Select it with ``bibtex_default_style: author_year``.
-"""
+The chapters cite with ``bibtex_reference_style: author_year`` ("Cho et al. (2014)"),
+but sphinxcontrib-bibtex labels the bibliography with pybtex's ``alpha`` style by
+default ("[CvMerrienboerG+14]"). The pybtex formatting style ``author_year`` registered
+here is pybtex's ``unsrt`` with labels "Cho et al. 2014" (one author: "Elman 1990"; two:
+"Minsky and Papert 1969"), a letter added when two entries would get the same label, and
+entries sorted by author, year and title. Select it with
+``bibtex_default_style: author_year``."""
 
 from collections import Counter
 
@@ -17,7 +18,8 @@ from pybtex.style.sorting.author_year_title import SortingStyle
 
 
 def author_year_label(entry) -> str:
-    """``"Surname year"``, ``"A and B year"`` or ``"A et al. year"`` for a pybtex entry."""
+    """``"Surname year"``, ``"A and B year"`` or ``"A et al. year"`` for a pybtex
+    entry."""
     people = entry.persons.get("author") or entry.persons.get("editor") or []
     surnames = [" ".join(p.prelast_names + p.last_names) for p in people]
     if not surnames:
@@ -28,7 +30,9 @@ def author_year_label(entry) -> str:
         names = f"{surnames[0]} and {surnames[1]}"
     else:
         names = f"{surnames[0]} et al."
-    return f"{names} {entry.fields.get('year', 'n.d.')}".replace("{", "").replace("}", "")
+    return f"{names} {entry.fields.get('year', 'n.d.')}".replace("{", "").replace(
+        "}", ""
+    )
 
 
 class AuthorYearLabels(BaseLabelStyle):

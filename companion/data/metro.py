@@ -1,21 +1,22 @@
-"""Hangzhou metro flows: the course's file, an offline synthetic twin, and the two TP3 data sets.
+"""Hangzhou metro flows: the course's file, an offline synthetic twin, and the two TP3
+data sets.
 
-The course (AMAL TP3) ships ``hzdataset.pch``, a ``torch.save``d tuple ``(train, test)`` of
-float32 tensors of shape ``(D, T, S, 2)``: days × quarter-hour slots from 5:30 to 23:30
-(``T = 73``) × stations (``S = 80``) × (in-flow, out-flow), holding passenger counts; train has
-18 days and test 7. ``load_metro(path)`` reads it; ``load_metro()`` without a path returns
-``synthetic_metro()``, a twin with the same layout and the same summary figures (see
-``describe_metro``), so that everything runs offline.
+The course (AMAL TP3) ships ``hzdataset.pch``, a ``torch.save``d tuple ``(train, test)``
+of float32 tensors of shape ``(D, T, S, 2)``: days × quarter-hour slots from 5:30 to
+23:30 (``T = 73``) × stations (``S = 80``) × (in-flow, out-flow), holding passenger
+counts; train has 18 days and test 7. ``load_metro(path)`` reads it; ``load_metro()``
+without a path returns ``synthetic_metro()``, a twin with the same layout and the same
+summary figures (see ``describe_metro``), so that everything runs offline.
 
-``SampleMetroDataset`` (which station does a sequence come from?) and ``ForecastMetroDataset``
-(what comes next?) follow the course's semantics: flows are divided by the per-station,
-per-direction maximum computed on train (``stations_max``, ``(S, C)``), reused on test.
-Flows are passenger counts: a NaN, infinite or negative cell is an error (a single NaN
-would make its station's maximum NaN and leave the whole station unnormalised).
+``SampleMetroDataset`` (which station does a sequence come from?) and
+``ForecastMetroDataset`` (what comes next?) follow the course's semantics: flows are
+divided by the per-station, per-direction maximum computed on train (``stations_max``,
+``(S, C)``), reused on test. Flows are passenger counts: a NaN, infinite or negative
+cell is an error (a single NaN would make its station's maximum NaN and leave the whole
+station unnormalised).
 
-Reference: the course handout TP3 (AMAL, Sorbonne); the data come from the Hangzhou metro
-challenge of Tianchi (Alibaba Cloud, 2019).
-"""
+Reference: the course handout TP3 (AMAL, Sorbonne); the data come from the Hangzhou
+metro challenge of Tianchi (Alibaba Cloud, 2019)."""
 
 import operator
 from pathlib import Path
@@ -24,42 +25,58 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from companion.checks import check_floating, check_positive_int, check_real, check_tensor
+from companion.checks import (
+    check_floating,
+    check_positive_int,
+    check_real,
+    check_tensor,
+)
 
 SLOTS = 73
 STATIONS = 80
 TRAIN_DAYS = 18
 TEST_DAYS = 7
 
-# The course's hzdataset.pch, summarised like ``describe_metro`` does (medians and daily totals
-# rounded as published with the course; the two peaks as the ranges of slots they span).
+# The course's hzdataset.pch, summarised like ``describe_metro`` does (medians and daily
+# totals rounded as published with the course; the two peaks as the ranges of slots they
+# span).
 REAL_METRO_FIGURES = {
-    "max_in_min": 168.0, "max_in_median": 630.0, "max_in_max": 4207.0,
-    "max_out_min": 185.0, "max_out_median": 770.0, "max_out_max": 4876.0,
-    "daily_total_min": 2.0e6, "daily_total_max": 2.7e6,
+    "max_in_min": 168.0,
+    "max_in_median": 630.0,
+    "max_in_max": 4207.0,
+    "max_out_min": 185.0,
+    "max_out_median": 770.0,
+    "max_out_max": 4876.0,
+    "daily_total_min": 2.0e6,
+    "daily_total_max": 2.7e6,
     "zero_fraction": 0.02,
-    "morning_peak_slot": (10, 13), "evening_peak_slot": (48, 53),
+    "morning_peak_slot": (10, 13),
+    "evening_peak_slot": (48, 53),
     "morning_in_fraction": 0.5,
     "profile_correlation_median": 0.72,
 }
 
 
 def slot_time(slot: int) -> str:
-    """Clock time at the start of quarter-hour slot ``slot`` (0 is 5:30), e.g. ``"8:00"``."""
+    """Clock time at the start of quarter-hour slot ``slot`` (0 is 5:30), e.g.
+    ``"8:00"``."""
     minutes = 5 * 60 + 30 + 15 * slot
     return f"{minutes // 60}:{minutes % 60:02d}"
 
 
 def _check_counts(name: str, x, spec: tuple, dims: dict | None = None) -> dict:
-    """Check that ``x`` is a floating-point tensor of shape ``spec`` holding counts >= 0."""
+    """Check that ``x`` is a floating-point tensor of shape ``spec`` holding counts >=
+    0."""
     dims = check_tensor(name, x, spec, dims)
     check_floating(name, x)
     bad = ~(x >= 0) | (x == torch.inf)  # NaN compares false
     if bool(bad.any()):
         where = tuple(bad.nonzero()[0].tolist())
-        raise ValueError(f"expected {name} to hold finite counts >= 0, got "
-                         f"{float(x[where])} at index {where} ({int(bad.sum())} such cells): "
-                         "fill or drop them first")
+        raise ValueError(
+            f"expected {name} to hold finite counts >= 0, got "
+            f"{float(x[where])} at index {where} ({int(bad.sum())} such cells): "
+            "fill or drop them first"
+        )
     return dims
 
 
@@ -73,31 +90,42 @@ def load_metro(path: str | Path | None = None) -> tuple[torch.Tensor, torch.Tens
     With ``path`` the course's ``hzdataset.pch`` is read (``torch.load`` with
     ``weights_only=True``); without, the offline ``synthetic_metro()`` twin is returned.
     Raises ``FileNotFoundError`` if nothing is at ``path``, ``ValueError``/``TypeError``
-    saying what was expected if the file is not a tuple of two such tensors with the same
-    ``T`` and ``S``.
-    """
+    saying what was expected if the file is not a tuple of two such tensors with the
+    same ``T`` and ``S``."""
     if path is None:
         return synthetic_metro()
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"expected the metro file hzdataset.pch at {path}, "
-                                "found nothing there")
+        raise FileNotFoundError(
+            f"expected the metro file hzdataset.pch at {path}, found nothing there"
+        )
     try:
         content = torch.load(path, weights_only=True)
-    except Exception as err:  # pickle, zip and weights-only errors all mean "not that file"
-        raise ValueError(f"expected {path} to be a torch.save'd tuple (train, test) of "
-                         f"tensors, could not load it: {err}") from err
+    except (
+        Exception
+    ) as err:  # pickle, zip and weights-only errors all mean "not that file"
+        raise ValueError(
+            f"expected {path} to be a torch.save'd tuple (train, test) of "
+            f"tensors, could not load it: {err}"
+        ) from err
     if not isinstance(content, tuple | list) or len(content) != 2:
-        raise ValueError(f"expected {path} to hold a tuple (train, test) of two tensors, "
-                         f"got {type(content).__name__}"
-                         + (f" of length {len(content)}" if isinstance(content, tuple | list)
-                            else ""))
+        raise ValueError(
+            f"expected {path} to hold a tuple (train, test) of two tensors, "
+            f"got {type(content).__name__}"
+            + (
+                f" of length {len(content)}"
+                if isinstance(content, tuple | list)
+                else ""
+            )
+        )
     train, test = content
     _check_flows("train", train)
     _check_flows("test", test)
     if train.shape[1:] != test.shape[1:]:
-        raise ValueError("expected train and test with the same (T, S, 2), got "
-                         f"{tuple(train.shape[1:])} and {tuple(test.shape[1:])}")
+        raise ValueError(
+            "expected train and test with the same (T, S, 2), got "
+            f"{tuple(train.shape[1:])} and {tuple(test.shape[1:])}"
+        )
     return train.float(), test.float()
 
 
@@ -110,22 +138,27 @@ def _service(t: np.ndarray, start: float, end: float) -> np.ndarray:
     return 1 / (1 + np.exp(-(t - start) / 0.5)) / (1 + np.exp((t - end) / 0.5))
 
 
-def synthetic_metro(seed: int = 0, stations: int = STATIONS, train_days: int = TRAIN_DAYS,
-                    test_days: int = TEST_DAYS) -> tuple[torch.Tensor, torch.Tensor]:
-    """An offline twin of ``hzdataset.pch``: ``(train (18, 73, 80, 2), test (7, 73, 80, 2))``.
+def synthetic_metro(
+    seed: int = 0,
+    stations: int = STATIONS,
+    train_days: int = TRAIN_DAYS,
+    test_days: int = TEST_DAYS,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """An offline twin of ``hzdataset.pch``:
+    ``(train (18, 73, 80, 2), test (7, 73, 80, 2))``.
 
-    Each station mixes a morning peak (slots 10–13, 8:00–8:45) and an evening peak (slots
-    48–53, 17:30–18:45) over a daytime plateau. Residential stations (half of them) send
-    their passengers in the morning and receive them in the evening; business stations the
-    mirror. Peak times, widths and plateau levels vary from station to station, which is
-    what makes stations recognisable after normalisation. Station sizes are log-spaced with
-    the real data's medians, so that with ``seed = 0`` the per-station maximum in-flow spans
-    179 to 3887 (median 627; real 168 to 4207) and the out-flow 165 to 4270 (real 185 to
-    4876): the twin's busiest stations are about 10% quieter than the real ones. Every day
-    has its own level (daily totals 2.05 to 2.74 million) and per-station fluctuations;
-    counts are Poisson draws, hence integers with a few zeros at the ends of the service.
-    ``describe_metro`` measures these figures and ``REAL_METRO_FIGURES`` holds the real ones.
-    """
+    Each station mixes a morning peak (slots 10–13, 8:00–8:45) and an evening peak
+    (slots 48–53, 17:30–18:45) over a daytime plateau. Residential stations (half of
+    them) send their passengers in the morning and receive them in the evening; business
+    stations the mirror. Peak times, widths and plateau levels vary from station to
+    station, which is what makes stations recognisable after normalisation. Station
+    sizes are log-spaced with the real data's medians, so that with ``seed = 0`` the
+    per-station maximum in-flow spans 179 to 3887 (median 627; real 168 to 4207) and the
+    out-flow 165 to 4270 (real 185 to 4876): the twin's busiest stations are about 10%
+    quieter than the real ones. Every day has its own level (daily totals 2.05 to 2.74
+    million) and per-station fluctuations; counts are Poisson draws, hence integers with
+    a few zeros at the ends of the service. ``describe_metro`` measures these figures
+    and ``REAL_METRO_FIGURES`` holds the real ones."""
     check_positive_int("stations", stations)
     check_positive_int("train_days", train_days)
     check_positive_int("test_days", test_days)
@@ -135,8 +168,11 @@ def synthetic_metro(seed: int = 0, stations: int = STATIONS, train_days: int = T
 
     residential = rng.permutation(np.arange(stations) % 2 == 0)
     # Share of the morning peak in the in-flow: high for residential stations.
-    morning = np.where(residential, rng.uniform(0.55, 0.85, stations),
-                       rng.uniform(0.15, 0.45, stations))
+    morning = np.where(
+        residential,
+        rng.uniform(0.55, 0.85, stations),
+        rng.uniform(0.15, 0.45, stations),
+    )
     profiles = np.empty((stations, SLOTS, 2))
     for s in range(stations):
         m_c, e_c = rng.uniform(9.5, 13.5), rng.uniform(47.5, 53.5)
@@ -148,12 +184,14 @@ def synthetic_metro(seed: int = 0, stations: int = STATIONS, train_days: int = T
             delay = 0.0 if c == 0 else rng.uniform(1.0, 2.5)
             envelope = _service(t, start + delay, end + c)
             plateau = rng.uniform(0.05, 0.3)
-            peaks = (share * _profile(t, m_c + delay, m_w)
-                     + (1 - share) * _profile(t, e_c + delay, e_w))
+            peaks = share * _profile(t, m_c + delay, m_w) + (1 - share) * _profile(
+                t, e_c + delay, e_w
+            )
             shape = envelope * (plateau + peaks + lunch)
             profiles[s, :, c] = shape / shape.max()
 
-    # Peak sizes: log-spaced between the real data's extremes, median at the real median.
+    # Peak sizes: log-spaced between the real data's extremes, median at the real
+    # median.
     quantiles = (np.arange(stations) + 0.5) / stations
     knots = [0, 0.5, 0.9, 1]
     log_in = np.interp(quantiles, knots, np.log([165, 630, 1000, 4300]))
@@ -175,11 +213,10 @@ def describe_metro(train: torch.Tensor, test: torch.Tensor) -> dict[str, float]:
     """Summary figures of a metro data set (the ones the synthetic twin is matched to).
 
     Returns per-station maximum in- and out-flow (min, median, max over stations, on all
-    days), daily totals (min and max of in + out over all stations), the fraction of zero
-    cells, the slots of the busiest mean in- and out-flow for the whole network, the
-    fraction of stations whose mean in-flow peaks before noon, and the median Pearson
-    correlation between stations' mean daily in-flow profiles.
-    """
+    days), daily totals (min and max of in + out over all stations), the fraction of
+    zero cells, the slots of the busiest mean in- and out-flow for the whole network,
+    the fraction of stations whose mean in-flow peaks before noon, and the median
+    Pearson correlation between stations' mean daily in-flow profiles."""
     _check_flows("train", train)
     _check_flows("test", test)
     data = torch.cat([train, test]).double()
@@ -192,10 +229,14 @@ def describe_metro(train: torch.Tensor, test: torch.Tensor) -> dict[str, float]:
     corr = torch.corrcoef(inflow[inflow.std(dim=1) > 0])
     off_diagonal = corr[~torch.eye(len(corr), dtype=torch.bool)]
     return {
-        "max_in_min": float(peak[:, 0].min()), "max_in_median": float(peak[:, 0].median()),
-        "max_in_max": float(peak[:, 0].max()), "max_out_min": float(peak[:, 1].min()),
-        "max_out_median": float(peak[:, 1].median()), "max_out_max": float(peak[:, 1].max()),
-        "daily_total_min": float(daily.min()), "daily_total_max": float(daily.max()),
+        "max_in_min": float(peak[:, 0].min()),
+        "max_in_median": float(peak[:, 0].median()),
+        "max_in_max": float(peak[:, 0].max()),
+        "max_out_min": float(peak[:, 1].min()),
+        "max_out_median": float(peak[:, 1].median()),
+        "max_out_max": float(peak[:, 1].max()),
+        "daily_total_min": float(daily.min()),
+        "daily_total_max": float(daily.max()),
         "zero_fraction": float((data == 0).double().mean()),
         "morning_peak_slot": int(network[:noon, 0].argmax()),
         "evening_peak_slot": int(noon + network[noon:, 0].argmax()),
@@ -205,11 +246,11 @@ def describe_metro(train: torch.Tensor, test: torch.Tensor) -> dict[str, float]:
 
 
 def close_to_real(stats: dict, rtol: float = 0.2) -> dict[str, bool]:
-    """Which figures of ``stats`` (from ``describe_metro``) match ``REAL_METRO_FIGURES``.
+    """Which figures of ``stats`` (from ``describe_metro``) match
+    ``REAL_METRO_FIGURES``.
 
-    A number matches when it is within ``rtol`` (relative) of the real one, a peak slot when
-    it lies in the real range. Returns ``{figure: bool}`` for every figure.
-    """
+    A number matches when it is within ``rtol`` (relative) of the real one, a peak slot
+    when it lies in the real range. Returns ``{figure: bool}`` for every figure."""
     rtol = check_real("rtol", rtol, 0, None, low_open=True)
     missing = sorted(set(REAL_METRO_FIGURES) - set(stats))
     if missing:
@@ -223,9 +264,11 @@ def close_to_real(stats: dict, rtol: float = 0.2) -> dict[str, bool]:
     return result
 
 
-def _normalise(data: torch.Tensor, stations_max: torch.Tensor | None) -> tuple[torch.Tensor,
-                                                                            torch.Tensor]:
-    """``data / stations_max`` and ``stations_max`` (computed on ``data`` when ``None``)."""
+def _normalise(
+    data: torch.Tensor, stations_max: torch.Tensor | None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``data / stations_max`` and ``stations_max`` (computed on ``data`` when
+    ``None``)."""
     dims = _check_counts("data", data, ("D", "T", "S", "C"))
     if stations_max is None:
         stations_max = data.amax(dim=(0, 1))
@@ -234,15 +277,19 @@ def _normalise(data: torch.Tensor, stations_max: torch.Tensor | None) -> tuple[t
     _check_counts("stations_max", stations_max, ("S", "C"), dims)
     if bool((stations_max == 0).any()):
         where = tuple((stations_max == 0).nonzero()[0].tolist())
-        raise ValueError(f"expected stations_max > 0 everywhere (the train maxima), got 0 at "
-                         f"(station, direction) {where}")
+        raise ValueError(
+            f"expected stations_max > 0 everywhere (the train maxima), got 0 at "
+            f"(station, direction) {where}"
+        )
     return data / stations_max, stations_max
 
 
 def _check_length(length: int, slots: int, minimum: int) -> None:
     if check_positive_int("length", length, minimum) > slots:
-        raise ValueError(f"expected length to be an int in [{minimum}, {slots}] (the slots "
-                         f"of a day), got {length}")
+        raise ValueError(
+            f"expected length to be an int in [{minimum}, {slots}] (the slots "
+            f"of a day), got {length}"
+        )
 
 
 def _check_index(i, n: int) -> int:
@@ -255,16 +302,19 @@ def _check_index(i, n: int) -> int:
 class SampleMetroDataset(Dataset):
     """Many-to-one: a window of one station's flows, labelled with the station.
 
-    ``data (D, T, S, C)`` (``C = 1`` for in-flow only, 2 for in and out); every window of
-    ``length`` consecutive slots of every day and station is a sample, so there are
-    ``S · D · (T - length + 1)`` of them. Item ``i`` is ``(sequence (length, C), station)``,
-    with flows divided by ``stations_max (S, C)`` (computed here on ``data`` when ``None``;
-    pass the train one to the test set). Items are copies: editing one leaves the data set
-    as it was.
-    """
+    ``data (D, T, S, C)`` (``C = 1`` for in-flow only, 2 for in and out); every window
+    of ``length`` consecutive slots of every day and station is a sample, so there are
+    ``S · D · (T - length + 1)`` of them. Item ``i`` is
+    ``(sequence (length, C), station)``, with flows divided by ``stations_max (S, C)``
+    (computed here on ``data`` when ``None``; pass the train one to the test set). Items
+    are copies: editing one leaves the data set as it was."""
 
-    def __init__(self, data: torch.Tensor, length: int = 20,
-                 stations_max: torch.Tensor | None = None):
+    def __init__(
+        self,
+        data: torch.Tensor,
+        length: int = 20,
+        stations_max: torch.Tensor | None = None,
+    ):
         self.data, self.stations_max = _normalise(data, stations_max)
         self.days, self.slots, self.stations, _ = self.data.shape
         _check_length(length, self.slots, 1)
@@ -277,20 +327,24 @@ class SampleMetroDataset(Dataset):
     def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
         station, i = divmod(_check_index(i, len(self)), self.days * self.windows)
         slot, day = divmod(i, self.days)
-        return self.data[day, slot:slot + self.length, station].clone(), station
+        return self.data[day, slot : slot + self.length, station].clone(), station
 
 
 class ForecastMetroDataset(Dataset):
-    """Many-to-many: all stations' flows over a window, and the same window shifted by one.
+    """Many-to-many: all stations' flows over a window, and the same window shifted by
+    one.
 
-    ``data (D, T, S, C)``; every window of ``length`` slots of every day is a sample, so there
-    are ``D · (T - length + 1)`` of them. Item ``i`` is ``(x[d, t:t+length-1],
-    x[d, t+1:t+length])``, both ``(length - 1, S, C)``, normalised like
-    ``SampleMetroDataset``. Items are copies.
-    """
+    ``data (D, T, S, C)``; every window of ``length`` slots of every day is a sample, so
+    there are ``D · (T - length + 1)`` of them. Item ``i`` is
+    ``(x[d, t:t+length-1], x[d, t+1:t+length])``, both ``(length - 1, S, C)``,
+    normalised like ``SampleMetroDataset``. Items are copies."""
 
-    def __init__(self, data: torch.Tensor, length: int = 20,
-                 stations_max: torch.Tensor | None = None):
+    def __init__(
+        self,
+        data: torch.Tensor,
+        length: int = 20,
+        stations_max: torch.Tensor | None = None,
+    ):
         self.data, self.stations_max = _normalise(data, stations_max)
         self.days, self.slots = self.data.shape[:2]
         _check_length(length, self.slots, 2)
@@ -302,5 +356,5 @@ class ForecastMetroDataset(Dataset):
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
         slot, day = divmod(_check_index(i, len(self)), self.days)
-        window = self.data[day, slot:slot + self.length]
+        window = self.data[day, slot : slot + self.length]
         return window[:-1].clone(), window[1:].clone()

@@ -1,20 +1,21 @@
-"""Puzzles generated on the fly, seeded and offline: 4×4 Sudoku and small mazes (chapter 9).
+"""Puzzles generated on the fly, seeded and offline: 4×4 Sudoku and small mazes (chapter
+9).
 
 **4×4 Sudoku.** A grid is 16 cells read row by row, each holding a digit 1–4, every row,
 column and 2×2 box holding each digit once. There are exactly 288 such grids
 (``sudoku_grids``). A puzzle keeps some cells of a grid as *clues* and blanks the others
-(value 0), so that the grid is its *only* completion: ``make_sudoku`` removes clues one by
-one in random order and keeps a removal only if the solution stays unique. No 4×4 puzzle with
-fewer than 4 clues has a unique solution, so ``n_clues`` goes from 4 (hard: several rounds of
-deduction) to 16. ``solve_sudoku`` is an independent backtracking solver used to check
-uniqueness.
+(value 0), so that the grid is its *only* completion: ``make_sudoku`` removes clues one
+by one in random order and keeps a removal only if the solution stays unique. No 4×4
+puzzle with fewer than 4 clues has a unique solution, so ``n_clues`` goes from 4 (hard:
+several rounds of deduction) to 16. ``solve_sudoku`` is an independent backtracking
+solver used to check uniqueness.
 
-**Mazes.** A perfect maze (one path between any two cells, randomised
-depth-first search) on ``k × k`` rooms is drawn on a ``(2k-1) × (2k-1)`` grid of tokens: rooms
-at even coordinates, the passages or walls between them at odd ones. Tokens are ``WALL``,
-``OPEN``, ``START`` and ``GOAL``; the target marks the cells of the path from start to goal,
-found by breadth-first search (``maze_path``). Following a corridor is a sequential
-computation, the kind a single feed-forward pass does badly.
+**Mazes.** A perfect maze (one path between any two cells, randomised depth-first
+search) on ``k × k`` rooms is drawn on a ``(2k-1) × (2k-1)`` grid of tokens: rooms at
+even coordinates, the passages or walls between them at odd ones. Tokens are ``WALL``,
+``OPEN``, ``START`` and ``GOAL``; the target marks the cells of the path from start to
+goal, found by breadth-first search (``maze_path``). Following a corridor is a
+sequential computation, the kind a single feed-forward pass does badly.
 
 Data sets are ``(N, L)`` integer tensors, one puzzle per row (``L = 16`` for Sudoku,
 ``L = (2k-1)²`` for mazes); models of chapter 9 read batches as ``(L, B)``.
@@ -41,22 +42,28 @@ def _rng(rng) -> np.random.Generator:
         return rng
     if isinstance(rng, int) and not isinstance(rng, bool):
         return np.random.default_rng(rng)
-    raise TypeError("expected rng to be a numpy Generator or an int seed, "
-                    f"got {type(rng).__name__}")
+    raise TypeError(
+        f"expected rng to be a numpy Generator or an int seed, got {type(rng).__name__}"
+    )
 
 
 def _units(size: int) -> list[list[int]]:
-    """The rows, columns and boxes of a ``size × size`` Sudoku, as lists of cell indices."""
-    box = int(round(size ** 0.5))
+    """The rows, columns and boxes of a ``size × size`` Sudoku, as lists of cell
+    indices."""
+    box = int(round(size**0.5))
     rows = [[r * size + c for c in range(size)] for r in range(size)]
     cols = [[r * size + c for r in range(size)] for c in range(size)]
-    boxes = [[(br + r) * size + bc + c for r in range(box) for c in range(box)]
-             for br in range(0, size, box) for bc in range(0, size, box)]
+    boxes = [
+        [(br + r) * size + bc + c for r in range(box) for c in range(box)]
+        for br in range(0, size, box)
+        for bc in range(0, size, box)
+    ]
     return rows + cols + boxes
 
 
 def is_valid_sudoku(grid) -> bool:
-    """True if the complete grid ``(16,)`` (digits 1–4) has every digit once per unit."""
+    """True if the complete grid ``(16,)`` (digits 1–4) has every digit once per
+    unit."""
     grid = np.asarray(grid)
     check_shape("grid", grid, (SUDOKU_CELLS,))
     full = set(range(1, SUDOKU_SIZE + 1))
@@ -65,16 +72,18 @@ def is_valid_sudoku(grid) -> bool:
 
 @cache
 def _all_grids() -> np.ndarray:
-    """Enumerate the valid grids row by row, keeping partial grids that break no unit."""
+    """Enumerate the valid grids row by row, keeping partial grids that break no
+    unit."""
     rows = np.array(list(permutations(range(1, SUDOKU_SIZE + 1))))
-    box = int(round(SUDOKU_SIZE ** 0.5))
+    box = int(round(SUDOKU_SIZE**0.5))
     partial = rows
     for r in range(1, SUDOKU_SIZE):
-        grown = np.concatenate([np.repeat(partial, len(rows), 0),
-                                np.tile(rows, (len(partial), 1))], axis=1)
+        grown = np.concatenate(
+            [np.repeat(partial, len(rows), 0), np.tile(rows, (len(partial), 1))], axis=1
+        )
         cells = grown.reshape(len(grown), r + 1, SUDOKU_SIZE)
         columns_ok = (cells[:, :r] != cells[:, r:]).all((1, 2))
-        band = cells[:, r - r % box:].reshape(len(grown), -1, SUDOKU_SIZE // box, box)
+        band = cells[:, r - r % box :].reshape(len(grown), -1, SUDOKU_SIZE // box, box)
         boxes = band.transpose(0, 2, 1, 3).reshape(len(grown), SUDOKU_SIZE // box, -1)
         boxes_ok = np.array([all(len(set(b)) == b.size for b in g) for g in boxes])
         partial = grown[columns_ok & boxes_ok]
@@ -82,7 +91,8 @@ def _all_grids() -> np.ndarray:
 
 
 def _bits(cells: np.ndarray) -> np.ndarray:
-    """Encode ``(N, 16)`` cells (0 = blank) as one ``uint64`` per row: bit ``4·i + v - 1``."""
+    """Encode ``(N, 16)`` cells (0 = blank) as one ``uint64`` per row: bit
+    ``4·i + v - 1``."""
     shifts = (SUDOKU_SIZE * np.arange(SUDOKU_CELLS) + cells - 1).astype(np.uint64)
     ones = np.where(cells > 0, np.uint64(1), np.uint64(0)) << shifts
     return np.bitwise_or.reduce(ones, axis=1)
@@ -117,8 +127,10 @@ def solve_sudoku(puzzle, limit: int = 2) -> list[torch.Tensor]:
         if not blanks:
             solutions.append(torch.tensor(cells, dtype=torch.long))
             return
-        options = {i: set(range(1, SUDOKU_SIZE + 1)) - {cells[j] for j in peers[i]}
-                   for i in blanks}
+        options = {
+            i: set(range(1, SUDOKU_SIZE + 1)) - {cells[j] for j in peers[i]}
+            for i in blanks
+        }
         cell = min(blanks, key=lambda i: len(options[i]))
         for value in sorted(options[cell]):
             cells[cell] = value
@@ -131,20 +143,24 @@ def solve_sudoku(puzzle, limit: int = 2) -> list[torch.Tensor]:
     return solutions
 
 
-def make_sudoku(n: int, n_clues: int, rng, grids=None) -> tuple[torch.Tensor, torch.Tensor]:
-    """``n`` well-posed puzzles with exactly ``n_clues`` clues each, and their solutions.
+def make_sudoku(
+    n: int, n_clues: int, rng, grids=None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``n`` well-posed puzzles with exactly ``n_clues`` clues each, and their
+    solutions.
 
     Returns ``(puzzles, solutions)``, both ``(n, 16)`` long: puzzles hold 0 for blanks.
-    Solutions are drawn uniformly from ``grids`` (``(G, 16)``, default all 288), so a test
-    set can use grids never seen in training. Clues are removed in random order, a removal
-    kept only if the puzzle still has a single completion among *all* 288 grids; a puzzle
-    that gets stuck with more than ``n_clues`` clues is drawn again.
-    """
+    Solutions are drawn uniformly from ``grids`` (``(G, 16)``, default all 288), so a
+    test set can use grids never seen in training. Clues are removed in random order, a
+    removal kept only if the puzzle still has a single completion among *all* 288 grids;
+    a puzzle that gets stuck with more than ``n_clues`` clues is drawn again."""
     check_positive_int("n", n)
     check_positive_int("n_clues", n_clues, minimum=0)
     if not MIN_SUDOKU_CLUES <= n_clues <= SUDOKU_CELLS:
-        raise ValueError(f"expected n_clues in {MIN_SUDOKU_CLUES}..{SUDOKU_CELLS} "
-                         f"(no 4×4 Sudoku with fewer than 4 clues is unique), got {n_clues!r}")
+        raise ValueError(
+            f"expected n_clues in {MIN_SUDOKU_CLUES}..{SUDOKU_CELLS} "
+            f"(no 4×4 Sudoku with fewer than 4 clues is unique), got {n_clues!r}"
+        )
     rng = _rng(rng)
     every = _all_grids()
     every_bits = _bits(every)
@@ -155,7 +171,9 @@ def make_sudoku(n: int, n_clues: int, rng, grids=None) -> tuple[torch.Tensor, to
         check_shape("grids", grids, ("G", SUDOKU_CELLS))
         grids = np.asarray(grids).astype(np.int64)
         if not all(is_valid_sudoku(g) for g in grids):
-            raise ValueError("expected grids to hold only valid complete 4×4 Sudoku grids")
+            raise ValueError(
+                "expected grids to hold only valid complete 4×4 Sudoku grids"
+            )
     puzzles, solutions = [], []
     missing = n
     while missing > 0:
@@ -175,8 +193,10 @@ def make_sudoku(n: int, n_clues: int, rng, grids=None) -> tuple[torch.Tensor, to
         puzzles.append(puz[done])
         solutions.append(sol[done])
         missing -= int(done.sum())
-    return (torch.from_numpy(np.concatenate(puzzles)).long(),
-            torch.from_numpy(np.concatenate(solutions)).long())
+    return (
+        torch.from_numpy(np.concatenate(puzzles)).long(),
+        torch.from_numpy(np.concatenate(solutions)).long(),
+    )
 
 
 def _maze_rooms(k: int, rng: np.random.Generator) -> np.ndarray:
@@ -190,8 +210,11 @@ def _maze_rooms(k: int, rng: np.random.Generator) -> np.ndarray:
     grid[2 * start[0], 2 * start[1]] = OPEN
     while stack:
         r, c = stack[-1]
-        nexts = [(r + dr, c + dc) for dr, dc in ((0, 1), (1, 0), (0, -1), (-1, 0))
-                 if 0 <= r + dr < k and 0 <= c + dc < k and not seen[r + dr, c + dc]]
+        nexts = [
+            (r + dr, c + dc)
+            for dr, dc in ((0, 1), (1, 0), (0, -1), (-1, 0))
+            if 0 <= r + dr < k and 0 <= c + dc < k and not seen[r + dr, c + dc]
+        ]
         if not nexts:
             stack.pop()
             continue
@@ -206,17 +229,19 @@ def _maze_rooms(k: int, rng: np.random.Generator) -> np.ndarray:
 def maze_path(maze) -> torch.Tensor:
     """The cells on a shortest path from ``START`` to ``GOAL`` in ``maze (S, S)``.
 
-    Breadth-first search over ``OPEN``/``START``/``GOAL`` cells (4-neighbours). Returns a
-    ``(S, S)`` long tensor with 1 on the path (start and goal included), 0 elsewhere. Raises
-    ``ValueError`` if there is not exactly one start and one goal, or no path.
+    Breadth-first search over ``OPEN``/``START``/``GOAL`` cells (4-neighbours). Returns
+    a ``(S, S)`` long tensor with 1 on the path (start and goal included), 0 elsewhere.
+    Raises ``ValueError`` if there is not exactly one start and one goal, or no path.
     """
     check_integer("maze", maze)
     check_shape("maze", maze, ("S", "S"))
     grid = np.asarray(maze)
     starts, goals = np.argwhere(grid == START), np.argwhere(grid == GOAL)
     if len(starts) != 1 or len(goals) != 1:
-        raise ValueError(f"expected one START ({START}) and one GOAL ({GOAL}) cell, "
-                         f"got {len(starts)} and {len(goals)}")
+        raise ValueError(
+            f"expected one START ({START}) and one GOAL ({GOAL}) cell, "
+            f"got {len(starts)} and {len(goals)}"
+        )
     start, goal = tuple(starts[0]), tuple(goals[0])
     parent = {start: None}
     queue = deque([start])
@@ -226,8 +251,12 @@ def maze_path(maze) -> torch.Tensor:
             break
         r, c = cell
         for nxt in ((r, c + 1), (r + 1, c), (r, c - 1), (r - 1, c)):
-            if (0 <= nxt[0] < grid.shape[0] and 0 <= nxt[1] < grid.shape[1]
-                    and grid[nxt] != WALL and nxt not in parent):
+            if (
+                0 <= nxt[0] < grid.shape[0]
+                and 0 <= nxt[1] < grid.shape[1]
+                and grid[nxt] != WALL
+                and nxt not in parent
+            ):
                 parent[nxt] = cell
                 queue.append(nxt)
     if goal not in parent:
@@ -241,12 +270,12 @@ def maze_path(maze) -> torch.Tensor:
 
 
 def make_mazes(n: int, k: int, rng) -> tuple[torch.Tensor, torch.Tensor]:
-    """``n`` perfect mazes on ``k × k`` rooms with a start and a goal room, and their paths.
+    """``n`` perfect mazes on ``k × k`` rooms with a start and a goal room, and their
+    paths.
 
-    Returns ``(mazes, paths)``, both ``(n, (2k-1)²)`` long: mazes hold ``WALL``/``OPEN``/
-    ``START``/``GOAL`` tokens row by row, paths 1 on the cells of the (unique) path.
-    Start and goal are distinct rooms drawn uniformly.
-    """
+    Returns ``(mazes, paths)``, both ``(n, (2k-1)²)`` long: mazes hold
+    ``WALL``/``OPEN``/ ``START``/``GOAL`` tokens row by row, paths 1 on the cells of the
+    (unique) path. Start and goal are distinct rooms drawn uniformly."""
     check_positive_int("n", n)
     check_positive_int("k", k, minimum=2)
     rng = _rng(rng)

@@ -1,12 +1,12 @@
-"""Sentences of any length as a data set, and the collate function that pads them (chapter 4).
+"""Sentences of any length as a data set, and the collate function that pads them
+(chapter 4).
 
 ``TextDataset`` cuts a text into sentences and serves each one as a 1-D tensor of ids
-(AMAL TP4, question 1); ``pad_collate_fn`` turns a list of them into one ``(L, B)`` batch
-whose column ``b`` holds sentence ``b``, then ``EOS``, then ``PAD`` up to the common length
-``L = max_len + 1`` (course conventions: ``PAD`` id 0, ``EOS`` id 1). ``sentence_loaders``
-does what chapters 4 to 8 all need: the sentences of a text split into a training set,
-served in shuffled padded batches, and held-out sentences.
-"""
+(AMAL TP4, question 1); ``pad_collate_fn`` turns a list of them into one ``(L, B)``
+batch whose column ``b`` holds sentence ``b``, then ``EOS``, then ``PAD`` up to the
+common length ``L = max_len + 1`` (course conventions: ``PAD`` id 0, ``EOS`` id 1).
+``sentence_loaders`` does what chapters 4 to 8 all need: the sentences of a text split
+into a training set, served in shuffled padded batches, and held-out sentences."""
 
 import re
 from dataclasses import dataclass
@@ -36,28 +36,31 @@ def split_sentences(text: str) -> list[str]:
     Requiring the space keeps ``3.14`` and ``object.__init__`` whole. Runs of spaces are
     collapsed and empty pieces dropped; each sentence keeps its final punctuation.
 
-    The rule is deliberately simple, and wrong in two common cases: a period followed by a
-    closing quote or bracket (``He said "stop." Then``) is not a cut, so the two sentences
-    stay together; and a numbered list item or an abbreviation (``3. Loops``, ``e.g. this``)
-    is cut after its period, so ``3.`` or ``e.g.`` becomes a sentence of its own.
-    """
+    The rule is deliberately simple, and wrong in two common cases: a period followed by
+    a closing quote or bracket (``He said "stop." Then``) is not a cut, so the two
+    sentences stay together; and a numbered list item or an abbreviation (``3. Loops``,
+    ``e.g. this``) is cut after its period, so ``3.`` or ``e.g.`` becomes a sentence of
+    its own."""
     if not isinstance(text, str):
         raise TypeError(f"expected text to be a str, got {type(text).__name__}")
-    pieces = (re.sub(" +", " ", p).strip() for p in _SENTENCE_END.split(normalize(text)))
+    pieces = (
+        re.sub(" +", " ", p).strip() for p in _SENTENCE_END.split(normalize(text))
+    )
     return [p for p in pieces if p]
 
 
 class TextDataset(Dataset):
     """One example per sentence: ``dataset[i]`` is a ``LongTensor (len(sentence_i),)``.
 
-    ``maxlen`` drops the sentences longer than ``maxlen`` characters (the course truncates
-    them instead; a truncated sentence would teach the model to stop in the middle of a
-    word). ``maxsent`` then keeps the first ``maxsent`` sentences. ``dataset.sentences``
-    holds the text of each example. ``text`` is the text itself, not the path of a file
-    (``load_text(path)`` reads one).
-    """
+    ``maxlen`` drops the sentences longer than ``maxlen`` characters (the course
+    truncates them instead; a truncated sentence would teach the model to stop in the
+    middle of a word). ``maxsent`` then keeps the first ``maxsent`` sentences.
+    ``dataset.sentences`` holds the text of each example. ``text`` is the text itself,
+    not the path of a file (``load_text(path)`` reads one)."""
 
-    def __init__(self, text: str, maxsent: int | None = None, maxlen: int | None = None):
+    def __init__(
+        self, text: str, maxsent: int | None = None, maxlen: int | None = None
+    ):
         for name, value in (("maxsent", maxsent), ("maxlen", maxlen)):
             if value is not None:
                 check_positive_int(name, value)
@@ -66,7 +69,9 @@ class TextDataset(Dataset):
             sentences = [s for s in sentences if len(s) <= maxlen]
         self.sentences = sentences[:maxsent]
         if not self.sentences:
-            raise ValueError("expected text with at least one sentence within maxlen, got none")
+            raise ValueError(
+                "expected text with at least one sentence within maxlen, got none"
+            )
 
     def __len__(self) -> int:
         return len(self.sentences)
@@ -75,8 +80,12 @@ class TextDataset(Dataset):
         return string2code(self.sentences[i])
 
 
-def pad_collate_fn(samples: list[torch.Tensor], pad_id: int = PAD_ID,
-                   eos_id: int = EOS_ID, vocab_size: int = VOCAB_SIZE) -> torch.Tensor:
+def pad_collate_fn(
+    samples: list[torch.Tensor],
+    pad_id: int = PAD_ID,
+    eos_id: int = EOS_ID,
+    vocab_size: int = VOCAB_SIZE,
+) -> torch.Tensor:
     """Batch 1-D id tensors of any lengths into a ``(max_len + 1, B)`` LongTensor.
 
     Column ``b`` is ``samples[b]``, then ``eos_id``, then ``pad_id`` down to the bottom.
@@ -85,8 +94,10 @@ def pad_collate_fn(samples: list[torch.Tensor], pad_id: int = PAD_ID,
     padding) but must not contain ``pad_id`` or ``eos_id`` itself.
     """
     if not isinstance(samples, list | tuple) or not samples:
-        raise ValueError(f"expected samples to be a non-empty list of 1-D LongTensors, "
-                         f"got {samples!r:.60}")
+        raise ValueError(
+            f"expected samples to be a non-empty list of 1-D LongTensors, "
+            f"got {samples!r:.60}"
+        )
     for name, value in (("pad_id", pad_id), ("eos_id", eos_id)):
         if check_positive_int(name, value, minimum=0) >= vocab_size:
             raise ValueError(f"expected {name} in [0, {vocab_size}), got {value}")
@@ -96,15 +107,18 @@ def pad_collate_fn(samples: list[torch.Tensor], pad_id: int = PAD_ID,
         check_tensor(f"samples[{i}]", s, ("len",))
         check_ids(f"samples[{i}]", s, vocab_size)
         if bool(((s == pad_id) | (s == eos_id)).any()):
-            raise ValueError(f"expected samples[{i}] without pad_id={pad_id} or "
-                             f"eos_id={eos_id}, found one")
+            raise ValueError(
+                f"expected samples[{i}] without pad_id={pad_id} or "
+                f"eos_id={eos_id}, found one"
+            )
     eos = torch.tensor([eos_id], dtype=torch.long)
     columns = [torch.cat([s.long(), eos]) for s in samples]
     return pad_sequence(columns, padding_value=pad_id)
 
 
 def decode_batch(batch: torch.Tensor) -> list[str]:
-    """The text of each column of a ``(L, B)`` batch (``EOS`` and ``PAD`` print as nothing)."""
+    """The text of each column of a ``(L, B)`` batch (``EOS`` and ``PAD`` print as
+    nothing)."""
     check_tensor("batch", batch, ("L", "B"))
     check_integer("batch", batch)
     return [code2string(column) for column in batch.T]
@@ -129,13 +143,25 @@ class SentenceLoaders:
         """Shuffled ``(L, B)`` batches of ``batch_size`` training sentences (the last
         one may be smaller), in the same order at every call: each model compared sees
         the same batches."""
-        return DataLoader(self.train, batch_size=self.batch_size, shuffle=True,
-                          collate_fn=pad_collate_fn, generator=generator(self.seed + 1))
+        return DataLoader(
+            self.train,
+            batch_size=self.batch_size,
+            shuffle=True,
+            collate_fn=pad_collate_fn,
+            generator=generator(self.seed + 1),
+        )
 
 
-def sentence_loaders(text: str, *, maxlen: int, held_out: int, batch_size: int,
-                     test_batch_size: int | None = None, maxsent: int | None = None,
-                     seed: int = 0) -> SentenceLoaders:
+def sentence_loaders(
+    text: str,
+    *,
+    maxlen: int,
+    held_out: int,
+    batch_size: int,
+    test_batch_size: int | None = None,
+    maxsent: int | None = None,
+    seed: int = 0,
+) -> SentenceLoaders:
     """The sentences of ``text`` of at most ``maxlen`` characters, split for training.
 
     The budget is ``TextDataset(text, maxsent, maxlen)``: the first ``maxsent``
@@ -152,12 +178,16 @@ def sentence_loaders(text: str, *, maxlen: int, held_out: int, batch_size: int,
         check_positive_int("test_batch_size", test_batch_size)
     dataset = TextDataset(text, maxsent=maxsent, maxlen=maxlen)
     if len(dataset) <= held_out:
-        raise ValueError(f"expected more than held_out={held_out} sentences of at most "
-                         f"{maxlen} characters, got {len(dataset)}")
+        raise ValueError(
+            f"expected more than held_out={held_out} sentences of at most "
+            f"{maxlen} characters, got {len(dataset)}"
+        )
     order = torch.randperm(len(dataset), generator=generator(seed)).tolist()
     texts = [dataset.sentences[i] for i in order[:held_out]]
     train = [dataset[i] for i in order[held_out:]]
     size = test_batch_size or held_out
-    test_batches = [pad_collate_fn([string2code(s) for s in texts[i:i + size]])
-                    for i in range(0, held_out, size)]
+    test_batches = [
+        pad_collate_fn([string2code(s) for s in texts[i : i + size]])
+        for i in range(0, held_out, size)
+    ]
     return SentenceLoaders(train, texts, test_batches, batch_size, seed)

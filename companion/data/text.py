@@ -1,10 +1,9 @@
 """Characters ↔ ids with the course's conventions, and the offline default corpus.
 
 ``PAD`` is id 0, ``EOS`` id 1, and the characters of ``LETTRES`` (letters, punctuation,
-digits, space: 95 symbols) have ids 2 to 96, so the vocabulary has ``VOCAB_SIZE = 97`` ids.
-Text is normalised with Unicode NFD and every character outside ``LETTRES`` is dropped
-(accents fall off their letters, line breaks disappear).
-"""
+digits, space: 95 symbols) have ids 2 to 96, so the vocabulary has ``VOCAB_SIZE = 97``
+ids. Text is normalised with Unicode NFD and every character outside ``LETTRES`` is
+dropped (accents fall off their letters, line breaks disappear)."""
 
 import os
 import string
@@ -41,25 +40,29 @@ def string2code(s: str) -> torch.Tensor:
 
 
 def code2string(t) -> str:
-    """Decode a 1-D sequence of ids (tensor or list) to text; PAD and EOS print as nothing."""
+    """Decode a 1-D sequence of ids (tensor or list) to text; PAD and EOS print as
+    nothing."""
     if not isinstance(t, list | tuple):
         check_tensor("t", t, ("L",))
         check_integer("t", t)
         t = t.tolist()
-    bad = [i for i in t if isinstance(i, bool) or not isinstance(i, int)
-           or not 0 <= i < VOCAB_SIZE]
+    bad = [
+        i
+        for i in t
+        if isinstance(i, bool) or not isinstance(i, int) or not 0 <= i < VOCAB_SIZE
+    ]
     if bad:
         raise ValueError(f"expected t to hold ids in [0, {VOCAB_SIZE}), got {bad[0]!r}")
     return "".join(ID2LETTRE[i] for i in t)
 
 
 def default_corpus() -> str:
-    """Real English prose shipped with every CPython: the language reference's help topics.
+    """Real English prose shipped with every CPython: the language reference's help
+    topics.
 
     ``pydoc_data.topics`` holds the text that ``help("if")`` prints (about 0.5 MB once
-    normalised). The topics are sorted by name, so the result is the same on every machine
-    with the same Python version.
-    """
+    normalised). The topics are sorted by name, so the result is the same on every
+    machine with the same Python version."""
     from pydoc_data.topics import topics
 
     return normalize(" ".join(topics[k] for k in sorted(topics)))
@@ -67,34 +70,40 @@ def default_corpus() -> str:
 
 def load_corpus(path: str | Path | None = None) -> str:
     """The corpus a chapter trains on: ``path`` if given, else the file named by the
-    environment variable ``TEXT_PATH`` (how a teacher points every chapter at the course's
-    speeches; empty counts as unset), else ``default_corpus()``. Normalised in every case.
-    An empty ``path`` raises ``ValueError``: pass ``None`` for the default."""
+    environment variable ``TEXT_PATH`` (how a teacher points every chapter at the
+    course's speeches; empty counts as unset), else ``default_corpus()``. Normalised in
+    every case. An empty ``path`` raises ``ValueError``: pass ``None`` for the
+    default."""
     if path is None:
         path = os.environ.get("TEXT_PATH") or None
     elif not str(path):
-        raise ValueError("expected path to name a text file, got an empty string "
-                         "(pass None for the default corpus)")
+        raise ValueError(
+            "expected path to name a text file, got an empty string "
+            "(pass None for the default corpus)"
+        )
     return default_corpus() if path is None else load_text(path)
 
 
 def check_text(name: str, text) -> str:
     """Return ``text`` if it is a ``str`` of text, not the path of a file.
 
-    A dataset takes the text itself: given the path of an existing file, it would build a
-    data set of the path's characters, so that raises ``ValueError`` with the hint
-    ``load_text(path)``.
-    """
+    A dataset takes the text itself: given the path of an existing file, it would build
+    a data set of the path's characters, so that raises ``ValueError`` with the hint
+    ``load_text(path)``."""
     if not isinstance(text, str):
-        raise TypeError(f"expected {name} to be a str of text, got {type(text).__name__}")
+        raise TypeError(
+            f"expected {name} to be a str of text, got {type(text).__name__}"
+        )
     if "\n" not in text and len(text) < 4096:
         try:
             is_file = Path(text).is_file()
         except (OSError, ValueError):  # not a valid path at all
             is_file = False
         if is_file:
-            raise ValueError(f"expected {name} to be the text itself, got the path of a file "
-                             f"({text!r}): read it with load_text(path) first")
+            raise ValueError(
+                f"expected {name} to be the text itself, got the path of a file "
+                f"({text!r}): read it with load_text(path) first"
+            )
     return text
 
 
@@ -106,34 +115,41 @@ def load_text(path: str | Path) -> str:
     """
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"expected a UTF-8 text file at {path}, found nothing there")
+        raise FileNotFoundError(
+            f"expected a UTF-8 text file at {path}, found nothing there"
+        )
     try:
         raw = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as err:
         raise ValueError(f"expected a UTF-8 text file at {path}: {err}") from err
     text = normalize(raw)
     if not text:
-        raise ValueError(f"expected text with characters from LETTRES in {path}, got none")
+        raise ValueError(
+            f"expected text with characters from LETTRES in {path}, got none"
+        )
     return text
 
 
 class CharWindowDataset(torch.utils.data.Dataset):
-    """Fixed-length windows of a text for next-character prediction (TP3's generation task).
+    """Fixed-length windows of a text for next-character prediction (TP3's generation
+    task).
 
-    The text is encoded once with ``string2code`` and cut into consecutive, non-overlapping
-    windows of ``length + 1`` ids (window ``i`` starts at ``i * length``, so each one shares
-    its first id with the end of the previous). Item ``i`` is ``(input (length,),
-    target (length,))``, the target being the input shifted by one character; a
-    ``DataLoader`` batches them to ``(B, length)``. No PAD and no EOS: every sequence has the
-    same length, as in TP3. Items are copies: editing one leaves the data set as it was.
-    """
+    The text is encoded once with ``string2code`` and cut into consecutive,
+    non-overlapping windows of ``length + 1`` ids (window ``i`` starts at
+    ``i * length``, so each one shares its first id with the end of the previous). Item
+    ``i`` is ``(input (length,), target (length,))``, the target being the input shifted
+    by one character; a ``DataLoader`` batches them to ``(B, length)``. No PAD and no
+    EOS: every sequence has the same length, as in TP3. Items are copies: editing one
+    leaves the data set as it was."""
 
     def __init__(self, text: str, length: int = 32):
         check_positive_int("length", length)
         self.codes = string2code(check_text("text", text))
         if len(self.codes) < length + 1:
-            raise ValueError(f"expected a text of at least {length + 1} usable characters, "
-                             f"got {len(self.codes)}")
+            raise ValueError(
+                f"expected a text of at least {length + 1} usable characters, "
+                f"got {len(self.codes)}"
+            )
         self.length = length
 
     def __len__(self) -> int:
@@ -143,5 +159,5 @@ class CharWindowDataset(torch.utils.data.Dataset):
         if not -len(self) <= i < len(self):
             raise IndexError(f"expected an index in [0, {len(self)}), got {i}")
         start = (i % len(self)) * self.length
-        window = self.codes[start:start + self.length + 1]
+        window = self.codes[start : start + self.length + 1]
         return window[:-1].clone(), window[1:].clone()

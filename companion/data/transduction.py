@@ -1,26 +1,31 @@
 """A transduction task made offline: reverse a random string (chapter 7).
 
-The source is a string of ``L`` symbols drawn uniformly from ``ALPHABET`` (the ten letters
-``a`` to ``j``), the target the same string reversed. Output symbol ``t`` (from 0) is input
-symbol ``L - 1 - t``: the first symbol written depends on the last one read and the last
-written on the first read, so an encoder–decoder must carry every symbol across the whole
-sequence, and the task gets harder as ``L`` grows. The true alignment is the anti-diagonal.
-Reversal is one of the tasks on which attention was first shown to learn an alignment
-(Bahdanau, Cho & Bengio 2015 use translation; the reversal and copy tasks go back to
-Sutskever, Vinyals & Le 2014 and Graves et al.'s Neural Turing Machines, 2014).
+The source is a string of ``L`` symbols drawn uniformly from ``ALPHABET`` (the ten
+letters ``a`` to ``j``), the target the same string reversed. Output symbol ``t`` (from
+0) is input symbol ``L - 1 - t``: the first symbol written depends on the last one read
+and the last written on the first read, so an encoder–decoder must carry every symbol
+across the whole sequence, and the task gets harder as ``L`` grows. The true alignment
+is the anti-diagonal. Reversal is one of the tasks on which attention was first shown to
+learn an alignment (Bahdanau, Cho & Bengio 2015 use translation; the reversal and copy
+tasks go back to Sutskever, Vinyals & Le 2014 and Graves et al.'s Neural Turing
+Machines, 2014).
 
 Ids follow the course: ``PAD`` 0, ``EOS`` 1, and the letters keep their ids of
-``companion.data.text`` (``a`` is 2, …, ``j`` is 11), so ``code2string`` prints them and a
-model needs only ``VOCAB_SIZE = 12`` ids. ``pad_collate_pairs`` batches ``(source, target)``
-pairs with chapter 4's ``pad_collate_fn``: each column is a sequence, then ``EOS``, then
-``PAD``; ``length_buckets`` groups sequences of similar lengths into batches.
-``exact_match`` scores whole sequences.
-"""
+``companion.data.text`` (``a`` is 2, …, ``j`` is 11), so ``code2string`` prints them and
+a model needs only ``VOCAB_SIZE = 12`` ids. ``pad_collate_pairs`` batches
+``(source, target)`` pairs with chapter 4's ``pad_collate_fn``: each column is a
+sequence, then ``EOS``, then ``PAD``; ``length_buckets`` groups sequences of similar
+lengths into batches. ``exact_match`` scores whole sequences."""
 
 import torch
 from torch.utils.data import Dataset
 
-from companion.checks import check_integer, check_positive_int, check_shape, check_tensor
+from companion.checks import (
+    check_integer,
+    check_positive_int,
+    check_shape,
+    check_tensor,
+)
 from companion.data.sentences import pad_collate_fn
 from companion.data.text import EOS_ID, LETTRE2ID, PAD_ID
 
@@ -32,24 +37,32 @@ VOCAB_SIZE = max(SYMBOL_IDS) + 1
 class ReversalDataset(Dataset):
     """``size`` pairs ``(source (L,), target (L,))`` with ``target = source`` reversed.
 
-    Each length ``L`` is drawn uniformly in ``[min_len, max_len]``, each symbol uniformly in
-    ``ALPHABET``, with ``generator`` (a ``torch.Generator``; the global one when ``None``).
-    Everything is drawn at construction: the data set is a fixed list, ``lengths`` a
-    ``LongTensor (size,)``.
-    """
+    Each length ``L`` is drawn uniformly in ``[min_len, max_len]``, each symbol
+    uniformly in ``ALPHABET``, with ``generator`` (a ``torch.Generator``; the global one
+    when ``None``). Everything is drawn at construction: the data set is a fixed list,
+    ``lengths`` a ``LongTensor (size,)``."""
 
-    def __init__(self, size: int, min_len: int, max_len: int,
-                 generator: torch.Generator | None = None):
+    def __init__(
+        self,
+        size: int,
+        min_len: int,
+        max_len: int,
+        generator: torch.Generator | None = None,
+    ):
         check_positive_int("size", size)
         check_positive_int("min_len", min_len)
         check_positive_int("max_len", max_len, minimum=min_len)
         if generator is not None and not isinstance(generator, torch.Generator):
-            raise TypeError(f"expected generator to be a torch.Generator or None, got "
-                            f"{type(generator).__name__}")
+            raise TypeError(
+                f"expected generator to be a torch.Generator or None, got "
+                f"{type(generator).__name__}"
+            )
         self.lengths = torch.randint(min_len, max_len + 1, (size,), generator=generator)
         symbols = torch.tensor(SYMBOL_IDS)
         draws = torch.randint(len(SYMBOL_IDS), (size, max_len), generator=generator)
-        self.sources = [symbols[draws[i, :n]] for i, n in enumerate(self.lengths.tolist())]
+        self.sources = [
+            symbols[draws[i, :n]] for i, n in enumerate(self.lengths.tolist())
+        ]
 
     def __len__(self) -> int:
         return len(self.sources)
@@ -60,60 +73,72 @@ class ReversalDataset(Dataset):
 
 
 def pad_collate_pairs(samples: list[tuple[torch.Tensor, torch.Tensor]]):
-    """Batch ``(source (S_b,), target (T_b,))`` pairs into ``source (S, B)``, ``target (T, B)``.
+    """Batch ``(source (S_b,), target (T_b,))`` pairs into ``source (S, B)``,
+    ``target (T, B)``.
 
-    Both sides go through ``pad_collate_fn``: column ``b`` is the sequence, ``EOS``, then
-    ``PAD``, so ``S = max S_b + 1`` and ``T = max T_b + 1``.
-    """
+    Both sides go through ``pad_collate_fn``: column ``b`` is the sequence, ``EOS``,
+    then ``PAD``, so ``S = max S_b + 1`` and ``T = max T_b + 1``."""
     if not isinstance(samples, list | tuple) or not samples:
-        raise ValueError(f"expected a non-empty list of (source, target) pairs, got "
-                         f"{samples!r:.60}")
+        raise ValueError(
+            f"expected a non-empty list of (source, target) pairs, got {samples!r:.60}"
+        )
     for i, pair in enumerate(samples):
         if not isinstance(pair, tuple | list) or len(pair) != 2:
-            raise TypeError(f"expected samples[{i}] to be a (source, target) pair, got "
-                            f"{type(pair).__name__}")
+            raise TypeError(
+                f"expected samples[{i}] to be a (source, target) pair, got "
+                f"{type(pair).__name__}"
+            )
     sources, targets = zip(*samples, strict=True)
     return pad_collate_fn(list(sources)), pad_collate_fn(list(targets))
 
 
-def length_buckets(lengths: torch.Tensor, batch_size: int,
-                   generator: torch.Generator | None = None) -> list[list[int]]:
+def length_buckets(
+    lengths: torch.Tensor, batch_size: int, generator: torch.Generator | None = None
+) -> list[list[int]]:
     """Batches of indices of similar lengths, in random order: a ``batch_sampler``.
 
-    The indices are shuffled, sorted by ``lengths (N,)`` (a stable sort, so equal lengths
-    stay shuffled) and cut into consecutive batches of ``batch_size`` (the last may be
-    smaller), whose order is then shuffled. A batch then pads its columns to nearly their
-    own length, and a recurrent network does not spend its steps on padding.
-    """
+    The indices are shuffled, sorted by ``lengths (N,)`` (a stable sort, so equal
+    lengths stay shuffled) and cut into consecutive batches of ``batch_size`` (the last
+    may be smaller), whose order is then shuffled. A batch then pads its columns to
+    nearly their own length, and a recurrent network does not spend its steps on
+    padding."""
     check_tensor("lengths", lengths, ("N",))
     check_integer("lengths", lengths)
     check_positive_int("batch_size", batch_size)
     shuffled = torch.randperm(len(lengths), generator=generator)
     ordered = shuffled[lengths[shuffled].sort(stable=True).indices].tolist()
-    batches = [ordered[i:i + batch_size] for i in range(0, len(ordered), batch_size)]
-    return [batches[i] for i in torch.randperm(len(batches), generator=generator).tolist()]
+    batches = [ordered[i : i + batch_size] for i in range(0, len(ordered), batch_size)]
+    return [
+        batches[i] for i in torch.randperm(len(batches), generator=generator).tolist()
+    ]
 
 
 def _cut_at_eos(column: list[int], eos_id: int) -> list[int]:
-    return column[:column.index(eos_id) + 1] if eos_id in column else column
+    return column[: column.index(eos_id) + 1] if eos_id in column else column
 
 
-def exact_match(predicted: torch.Tensor, target: torch.Tensor,
-                eos_id: int = EOS_ID) -> torch.Tensor:
+def exact_match(
+    predicted: torch.Tensor, target: torch.Tensor, eos_id: int = EOS_ID
+) -> torch.Tensor:
     """Whether each predicted sequence equals its target: a ``BoolTensor (B,)``.
 
     ``predicted (Lp, B)`` and ``target (Lt, B)`` are id columns; each is cut after its
     first ``eos_id`` (what follows is never read), and the two cuts must be equal,
-    ``EOS`` included. A prediction that never writes ``EOS`` matches nothing. The exact-match
-    accuracy of a batch is ``exact_match(...).float().mean()``.
-    """
+    ``EOS`` included. A prediction that never writes ``EOS`` matches nothing. The
+    exact-match accuracy of a batch is ``exact_match(...).float().mean()``."""
     for name, ids in (("predicted", predicted), ("target", target)):
         check_integer(name, ids)
     dims = check_shape("predicted", predicted, ("Lp", "B"))
     check_shape("target", target, ("Lt", "B"), dims)
     if bool((target == PAD_ID).all(0).any()):
-        raise ValueError("expected every target column to hold a sequence, got one "
-                         "made only of padding")
-    return torch.tensor([_cut_at_eos(p, eos_id) == _cut_at_eos(t, eos_id)
-                         for p, t in zip(predicted.T.tolist(), target.T.tolist(),
-                                         strict=True)], dtype=torch.bool)
+        raise ValueError(
+            "expected every target column to hold a sequence, got one "
+            "made only of padding"
+        )
+    return torch.tensor(
+        [
+            _cut_at_eos(p, eos_id) == _cut_at_eos(t, eos_id)
+            for p, t in zip(predicted.T.tolist(), target.T.tolist(), strict=True)
+        ],
+        dtype=torch.bool,
+    )

@@ -1,10 +1,11 @@
-"""`make lab` for a class: JupyterLab opens the chapters as notebooks and renders their MyST.
+"""`make lab` for a class: JupyterLab opens the chapters as notebooks and renders their
+MyST.
 
-Starts the JupyterLab server the way ``make lab`` does (after the target wrote its settings
-into ``.venv``), asks its settings API for the default viewers, opens a chapter through the
-contents API the way the notebook viewer does, then in headless Chromium double-clicks a
-chapter in the file browser as a student would: it must open as a notebook whose exercises
-are rendered by jupyterlab-myst, with every solution folded.
+Starts the JupyterLab server the way ``make lab`` does (after the target wrote its
+settings into ``.venv``), asks its settings API for the default viewers, opens a chapter
+through the contents API the way the notebook viewer does, then in headless Chromium
+double-clicks a chapter in the file browser as a student would: it must open as a
+notebook whose exercises are rendered by jupyterlab-myst, with every solution folded.
 """
 
 import json
@@ -20,7 +21,13 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-SETTINGS = Path(sys.prefix) / "etc" / "jupyter" / "labconfig" / "default_setting_overrides.json"
+SETTINGS = (
+    Path(sys.prefix)
+    / "etc"
+    / "jupyter"
+    / "labconfig"
+    / "default_setting_overrides.json"
+)
 
 
 def free_port():
@@ -32,18 +39,30 @@ def free_port():
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
     if not SETTINGS.is_file():
-        pytest.fail(f"expected {SETTINGS}: `make lab` (or `make {SETTINGS.relative_to(ROOT)}`)"
-                    " writes it")
+        pytest.fail(
+            f"expected {SETTINGS}: `make lab` (or `make {SETTINGS.relative_to(ROOT)}`)"
+            " writes it"
+        )
     port, token = free_port(), secrets.token_hex(16)
     state = tmp_path_factory.mktemp("lab")  # fresh workspace and user settings
     server = subprocess.Popen(
-        [sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}",
-         "--ServerApp.ip=127.0.0.1", "--ServerApp.allow_root=True",
-         f"--IdentityProvider.token={token}",
-         f"--ServerApp.root_dir={ROOT / 'book'}",
-         f"--LabApp.user_settings_dir={state / 'settings'}",
-         f"--LabApp.workspaces_dir={state / 'workspaces'}"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ})
+        [
+            sys.executable,
+            "-m",
+            "jupyterlab",
+            "--no-browser",
+            f"--port={port}",
+            "--ServerApp.ip=127.0.0.1",
+            "--ServerApp.allow_root=True",
+            f"--IdentityProvider.token={token}",
+            f"--ServerApp.root_dir={ROOT / 'book'}",
+            f"--LabApp.user_settings_dir={state / 'settings'}",
+            f"--LabApp.workspaces_dir={state / 'workspaces'}",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ},
+    )
     base = f"http://127.0.0.1:{port}"
     for _ in range(120):
         try:
@@ -55,7 +74,8 @@ def lab(tmp_path_factory):
         server.kill()
         pytest.fail("JupyterLab did not start within a minute")
     api = lambda path, query="": json.load(  # noqa: E731
-        urllib.request.urlopen(f"{base}{path}?token={token}{query}", timeout=60))
+        urllib.request.urlopen(f"{base}{path}?token={token}{query}", timeout=60)
+    )
     api.url = f"{base}/lab?token={token}"
     yield api
     server.terminate()
@@ -64,9 +84,12 @@ def lab(tmp_path_factory):
 
 def test_markdown_chapters_open_as_notebooks(lab):
     plugin = lab("/lab/api/settings/@jupyterlab/docmanager-extension:plugin")
-    # labconfig overrides become the schema's defaults; the user's own settings stay empty
-    viewers = {**plugin["schema"]["properties"]["defaultViewers"]["default"],
-               **plugin["settings"].get("defaultViewers", {})}
+    # labconfig overrides become the schema's defaults; the user's own settings stay
+    # empty
+    viewers = {
+        **plugin["schema"]["properties"]["defaultViewers"]["default"],
+        **plugin["settings"].get("defaultViewers", {}),
+    }
     assert viewers["markdown"] == "Jupytext Notebook"
     assert viewers["myst"] == "Jupytext Notebook"
 
@@ -95,7 +118,13 @@ def test_a_chapter_renders_exercises_with_folded_solutions(lab, browser):
         shown = page.locator(".jp-Notebook .jp-RenderedMarkdown, .jp-Notebook .myst")
         source = " ".join(shown.all_text_contents())
         assert "Backpropagation by hand" in source and "Solution to" in source
-        for raw in (":class: dropdown", "{solution}", "{exercise}", "{cite}", ":label:"):
+        for raw in (
+            ":class: dropdown",
+            "{solution}",
+            "{exercise}",
+            "{cite}",
+            ":label:",
+        ):
             assert raw not in source, f"raw MyST {raw!r} shown in JupyterLab"
     finally:
         page.close()

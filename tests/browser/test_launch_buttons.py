@@ -1,10 +1,10 @@
-"""Launch and repository buttons stay configurable (README, "Hosting and launch buttons").
+"""Launch and repository buttons stay configurable (README, "Hosting and launch
+buttons").
 
 The book is built once more, without executing the chapters, from a temporary copy of
-``_config.yml`` that names a repository, a BinderHub and a JupyterHub. Each chapter page must
-then carry a repository button to that repository and launch links that open the chapter's
-own source in JupyterLab on that branch.
-"""
+``_config.yml`` that names a repository, a BinderHub and a JupyterHub. Each chapter page
+must then carry a repository button to that repository and launch links that open the
+chapter's own source in JupyterLab on that branch."""
 
 import subprocess
 import sys
@@ -24,20 +24,36 @@ def test_configured_launch_buttons_lead_to_the_chapter(tmp_path):
     config["launch_buttons"]["binderhub_url"] = "https://mybinder.org"
     config["launch_buttons"]["jupyterhub_url"] = "https://hub.example.edu"
     config["execute"]["execute_notebooks"] = "off"
-    extensions = config["sphinx"]["local_extensions"]  # paths relative to the config file
-    config["sphinx"]["local_extensions"] = {name: str(ROOT / path)
-                                            for name, path in extensions.items()}
+    extensions = config["sphinx"][
+        "local_extensions"
+    ]  # paths relative to the config file
+    config["sphinx"]["local_extensions"] = {
+        name: str(ROOT / path) for name, path in extensions.items()
+    }
     (tmp_path / "_config.yml").write_text(yaml.safe_dump(config), encoding="utf-8")
     build = subprocess.run(
-        [str(Path(sys.executable).with_name("jupyter-book")), "build", str(ROOT), "--all",
-         "--config", str(tmp_path / "_config.yml"), "--path-output", str(tmp_path)],
-        capture_output=True, text=True, timeout=900)
+        [
+            str(Path(sys.executable).with_name("jupyter-book")),
+            "build",
+            str(ROOT),
+            "--all",
+            "--config",
+            str(tmp_path / "_config.yml"),
+            "--path-output",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert build.returncode == 0, build.stdout[-3000:] + build.stderr[-3000:]
 
     page = (tmp_path / "_build" / "html" / "book" / "01_backprop_xor.html").read_text()
     assert f'href="{REPOSITORY}"' in page
     binder = "https://mybinder.org/v2/gh/example-org/rnn-book/main"
     assert f'href="{binder}?urlpath=lab/tree/book/01_backprop_xor.md"' in page
-    hub = ("https://hub.example.edu/hub/user-redirect/git-pull?repo=https%3A//github.com/"
-           "example-org/rnn-book&urlpath=lab/tree/rnn-book/book/01_backprop_xor.md&branch=main")
+    hub = (
+        "https://hub.example.edu/hub/user-redirect/git-pull?repo=https%3A//github.com/"
+        "example-org/rnn-book&urlpath=lab/tree/rnn-book/book/01_backprop_xor.md&branch=main"
+    )
     assert f'href="{hub}"' in page

@@ -1,12 +1,12 @@
-"""The built book in a real browser: headless Chromium through every page (make browser-test).
+"""The built book in a real browser: headless Chromium through every page (make
+browser-test).
 
 Serves ``_build/html`` on 127.0.0.1 and checks, on each page: it loads without console
-errors, requests nothing from any other host, every image decodes, every formula is typeset by
-MathJax with no raw TeX left, every download button leads to a file (chapters offer ``.md``,
-the executed ``.ipynb`` and the student ``.ipynb`` without solutions), and (for chapters)
-saves a screenshot to ``_build/screenshots``.
-Then: the search page finds "LSTM", and a solution stays hidden until its toggle is clicked.
-"""
+errors, requests nothing from any other host, every image decodes, every formula is
+typeset by MathJax with no raw TeX left, every download button leads to a file (chapters
+offer ``.md``, the executed ``.ipynb`` and the student ``.ipynb`` without solutions),
+and (for chapters) saves a screenshot to ``_build/screenshots``. Then: the search page
+finds "LSTM", and a solution stays hidden until its toggle is clicked."""
 
 import functools
 import http.server
@@ -24,8 +24,8 @@ LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 PAGES = sorted(p.relative_to(HTML).as_posix() for p in (HTML / "book").glob("*.html"))
 CHAPTERS = [p for p in PAGES if p.split("/")[-1][:2].isdigit()]
 PHONE = {"width": 390, "height": 844}
-# Block elements of the text that must fit the screen's width, unless they sit inside (or are)
-# a block that scrolls sideways on purpose (code, wide tables and equations).
+# Block elements of the text that must fit the screen's width, unless they sit inside
+# (or are) a block that scrolls sideways on purpose (code, wide tables and equations).
 OVERFLOWING = """() => {
   const width = document.documentElement.clientWidth;
   const scrolls = e => ["auto", "scroll"].includes(getComputedStyle(e).overflowX);
@@ -71,15 +71,22 @@ def page(browser):
     page.requests, page.errors = [], []
     page.on("request", lambda request: page.requests.append(request.url))
     page.on("console", lambda m: m.type == "error" and page.errors.append(m.text))
-    page.on("response", lambda r: r.status >= 400 and page.errors.append(f"{r.status} {r.url}"))
+    page.on(
+        "response",
+        lambda r: r.status >= 400 and page.errors.append(f"{r.status} {r.url}"),
+    )
     page.on("pageerror", lambda error: page.errors.append(str(error)))
     yield page
     context.close()
 
 
 def foreign(urls):
-    return [u for u in urls if urlparse(u).scheme in ("http", "https", "ws", "wss")
-            and urlparse(u).hostname not in LOCAL_HOSTS]
+    return [
+        u
+        for u in urls
+        if urlparse(u).scheme in ("http", "https", "ws", "wss")
+        and urlparse(u).hostname not in LOCAL_HOSTS
+    ]
 
 
 def test_every_chapter_is_built():
@@ -90,9 +97,12 @@ def test_every_chapter_is_built():
 def test_page_is_offline_complete_and_typeset(page, base_url, path):
     page.goto(f"{base_url}/{path}", wait_until="networkidle")
     page.evaluate("document.querySelectorAll('img').forEach(i => i.loading = 'eager')")
-    page.wait_for_function("[...document.images].every(i => i.complete)", timeout=20_000)
+    page.wait_for_function(
+        "[...document.images].every(i => i.complete)", timeout=20_000
+    )
     broken = page.evaluate(
-        "[...document.images].filter(i => i.naturalWidth === 0).map(i => i.src)")
+        "[...document.images].filter(i => i.naturalWidth === 0).map(i => i.src)"
+    )
     assert broken == [], f"images that did not load on {path}: {broken}"
 
     typeset(page)
@@ -100,28 +110,38 @@ def test_page_is_offline_complete_and_typeset(page, base_url, path):
     for raw in ("$$", "\\(", "\\["):
         assert raw not in text, f"raw TeX {raw!r} left on {path}"
 
-    downloads = page.eval_on_selector_all("a[href*='_sources/']", "els => els.map(e => e.href)")
+    downloads = page.eval_on_selector_all(
+        "a[href*='_sources/']", "els => els.map(e => e.href)"
+    )
     for url in downloads:
-        assert page.request.get(url).status == 200, f"dead download button {url} on {path}"
+        assert page.request.get(url).status == 200, (
+            f"dead download button {url} on {path}"
+        )
 
     assert foreign(page.requests) == [], f"{path} requested other hosts"
     assert page.errors == [], f"console errors on {path}: {page.errors}"
     if path.split("/")[-1][:2].isdigit():
-        assert any(u.endswith(".ipynb") and not u.endswith(".student.ipynb")
-                   for u in downloads), f"no executed .ipynb download on {path}"
-        assert any(u.endswith(".student.ipynb") for u in downloads), \
+        assert any(
+            u.endswith(".ipynb") and not u.endswith(".student.ipynb") for u in downloads
+        ), f"no executed .ipynb download on {path}"
+        assert any(u.endswith(".student.ipynb") for u in downloads), (
             f"no student notebook download on {path}"
+        )
         figures = page.locator("div.cell_output img").count()
         assert figures > 0, f"no figure rendered on chapter page {path}"
         SHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SHOTS / path.replace("/", "_").replace(".html", ".png")))
+        page.screenshot(
+            path=str(SHOTS / path.replace("/", "_").replace(".html", ".png"))
+        )
 
 
 def typeset(page):
     formulas = page.locator(".math").count()
     if formulas:
         page.wait_for_function(
-            f"document.querySelectorAll('mjx-container').length >= {formulas}", timeout=30_000)
+            f"document.querySelectorAll('mjx-container').length >= {formulas}",
+            timeout=30_000,
+        )
 
 
 @pytest.mark.parametrize("path", CHAPTERS)
@@ -140,9 +160,13 @@ def test_chapter_fits_a_phone(browser, base_url, path):
         page.goto(f"{base_url}/{path}", wait_until="networkidle")
         typeset(page)
         overflowing = page.evaluate(OVERFLOWING)
-        assert overflowing == [], f"text wider than a 390 px screen on {path}: {overflowing}"
+        assert overflowing == [], (
+            f"text wider than a 390 px screen on {path}: {overflowing}"
+        )
         SHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SHOTS / path.replace("/", "_").replace(".html", "-390px.png")))
+        page.screenshot(
+            path=str(SHOTS / path.replace("/", "_").replace(".html", "-390px.png"))
+        )
     finally:
         context.close()
 
