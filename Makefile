@@ -53,8 +53,9 @@ test-seeds: $(STAMP)
 
 # ... and on other data of the same kind (tools/test_data.py says what each file is).
 DATA := $(CURDIR)/_build/data
-DATA_CHAPTERS := book/02_rnn.md book/04_sentences.md book/05_lstm_gru.md book/06_decoding.md \
-  book/08_transformers.md
+DATA_CHAPTERS := book/02_rnn.md book/02b_metro_experiments.md book/04_sentences.md \
+  book/04b_truncated_bptt.md book/05_lstm_gru.md book/05b_language_models.md \
+  book/05c_monitoring.md book/06_decoding.md book/08_transformers.md
 FORTUNES := /usr/share/games/fortunes/fortunes
 
 $(FORTUNES):

@@ -9,13 +9,23 @@ about, then, after "also", those it borrows from another chapter:
 * Chapter 2, the RNN: ``rnn``, ``rnn_numpy`` (BPTT by hand), ``forecasting``,
   ``baselines``, ``data.metro``, ``data.text``; also ``decoding`` (character
   generation).
+* Page 2b, metro experiments: ``forecasting``, ``baselines``, ``data.metro``; also
+  ``rnn``.
 * Chapter 3, vanishing and exploding gradients: ``gradients`` (gradient norms through
   time, clipping), ``long_range`` (the adding and copy tasks); also ``rnn``.
 * Chapter 4, sentences of any length: ``data.sentences``, ``losses``,
   ``language_model``; also ``rnn``, ``decoding`` (generation), ``baselines``,
   ``data.text``.
-* Chapter 5, LSTM and GRU: ``recurrent``, ``monitoring``; also ``rnn``, ``gradients``,
-  ``long_range``, ``language_model``, ``decoding``, ``data.sentences``, ``data.text``.
+* Page 4b, long texts: ``truncated_bptt`` (text streams, a state carried between
+  chunks); also ``rnn``, ``language_model``, ``data.text``.
+* Chapter 5, LSTM and GRU: ``recurrent``, ``stacked`` (layers stacked and run in both
+  directions); also ``rnn``, ``gradients``, ``long_range``, ``language_model``,
+  ``decoding``, ``data.sentences``, ``data.text``.
+* Page 5b, three character models read closely: ``ngram`` (a smoothed character
+  n-gram), ``units`` (what a trained unit tracks); also ``language_model``,
+  ``recurrent``, ``rnn``, ``decoding``, ``data.sentences``, ``data.text``.
+* Page 5c, watching the gates with TensorBoard: ``monitoring``; also ``recurrent``,
+  ``language_model``, ``data.sentences``, ``data.text``.
 * Chapter 6, decoding: ``decoding`` (greedy, sampling, top-k, nucleus, beam search);
   also ``rnn``, ``language_model``, ``data.sentences``, ``data.text``.
 * Chapter 7, sequence to sequence and attention: ``seq2seq``, ``data.transduction``;
@@ -24,15 +34,16 @@ about, then, after "also", those it borrows from another chapter:
   ``recurrent``, ``language_model``, ``decoding``, ``baselines``, ``data.sentences``,
   ``data.text``.
 * Chapter 9, Tiny Recursive Models: ``trm``, ``data.puzzles``.
+* Page 9b, why two states: ``trm``, ``data.puzzles``.
 
 Shared modules, which the chapters import as they need them: ``seeding`` (``set_seed``,
 ``generator``, ``rng``), ``training`` (``fit``, ``race``, ``count_parameters``,
 TensorBoard folders), ``timing`` (wall time, CPU time, memory saved for backward) and
-``display`` (source listings, HTML tables, diagram boxes); and ``checks`` (the input
-checks of every public function), which the other modules use.
+``display`` (source listings, HTML tables, diagram boxes, and the book's figure
+style: ``use_book_style``, ``book_figure``, ``legend_outside``); and ``checks`` (the
+input checks of every public function), which the other modules use.
 
-In the package but imported by no chapter yet: ``ngram`` (a smoothed character n-gram
-language model, a baseline measured like ``language_model.CharLM``).
+In the package but imported by no chapter yet: none.
 
 The package follows a few conventions, and every module keeps to them:
 

@@ -26,6 +26,7 @@ import torch
 from matplotlib.patches import Patch
 
 from companion.checks import check_floating, check_positive_int, check_real, check_shape
+from companion.display import legend_outside
 
 PARAM_SHAPES = {"W1": (2, 2), "b1": (2,), "W2": (2, 1), "b2": (1,)}
 PARAM_NAMES = tuple(PARAM_SHAPES)
@@ -240,14 +241,27 @@ def solved(params: dict, X: np.ndarray, T: np.ndarray) -> np.ndarray | bool:
 
 
 def plot_xor_decision(
-    params: dict, X: np.ndarray, T: np.ndarray, ax=None, title: str = ""
+    params: dict,
+    X: np.ndarray,
+    T: np.ndarray,
+    ax=None,
+    title: str = "",
+    legend: str | None = "right",
 ):
     """Output regions of a 2-2-1 network on the square [-0.5, 1.5]², its two hidden
     units' lines ``w·x + b = 0`` and the training points ``X (N, 2)`` coloured by target
-    ``T (N, 1)``."""
+    ``T (N, 1)``.
+
+    The legend stays off the data (``companion.display.legend_outside``): right of the
+    square (``legend="right"``), under the figure (``"below"``, one legend for several
+    panels) or none (``None``)."""
     if _check_params(params) is not None:
         raise ValueError("expected the parameters of one network, got a population")
     _check_data(X, T)
+    if legend not in ("right", "below", None):
+        raise ValueError(
+            f'expected legend to be "right", "below" or None, got {legend!r}'
+        )
     ax = ax or plt.gca()
     grid = np.linspace(-0.5, 1.5, 201)
     gx, gy = np.meshgrid(grid, grid)
@@ -291,10 +305,12 @@ def plot_xor_decision(
         title=title,
         aspect="equal",
     )
-    handles, _ = ax.get_legend_handles_labels()
-    handles += [
-        Patch(color="#fbe3d4", label="output > 0.5"),
-        Patch(color="#dbe9f6", label="output < 0.5"),
-    ]
-    ax.legend(handles=handles, loc="upper right", fontsize=7, framealpha=0.9)
+    if legend is not None:
+        handles, _ = ax.get_legend_handles_labels()
+        handles += [
+            Patch(color="#fbe3d4", label="output > 0.5"),
+            Patch(color="#dbe9f6", label="output < 0.5"),
+        ]
+        ncols = {"right": 1, "below": 3}[legend]
+        legend_outside(ax, side=legend, handles=handles, ncols=ncols)
     return ax

@@ -5,6 +5,9 @@
   moves, so a recurrent classifier that reads the order of the values should beat it.
 * ``persistence_forecast``: tomorrow's weather is today's; the next value is the last
   one.
+* ``seasonal_forecast``: the mean day; the value at a slot is its mean over the
+  training days. It knows the clock, which a network reading a window of flows must
+  infer, so a forecaster that "learned the daily shape" should beat it.
 * ``unigram_entropy``: the loss (in nats per symbol) of a model that predicts every
   character with its corpus frequency, ignoring the context; a language model must go
   below it.
@@ -114,6 +117,24 @@ def persistence_forecast(x: torch.Tensor) -> torch.Tensor:
     if x.dim() < 2:
         raise ValueError(f"expected x of shape (L, B, ...), got {tuple(x.shape)}")
     return x.clone()
+
+
+def seasonal_forecast(history: torch.Tensor, slots: torch.Tensor) -> torch.Tensor:
+    """The mean day of ``history (D, T, ...)`` read at ``slots`` (integer tensor of any
+    shape, values in ``[0, T)``): ``slots.shape + history.shape[2:]``.
+
+    For metro flows ``(D, T, S, C)`` the forecast of slot ``t`` of any day is the mean,
+    over the ``D`` training days, of slot ``t`` of each station and direction, whatever
+    the flows before ``t``."""
+    check_tensor("history", history)
+    check_floating("history", history)
+    if history.dim() < 2 or 0 in history.shape[:2]:
+        raise ValueError(
+            f"expected history of shape (D, T, ...) with D, T >= 1, "
+            f"got {tuple(history.shape)}"
+        )
+    check_ids("slots", slots, history.shape[1])
+    return history.mean(dim=0)[slots.long()]
 
 
 def unigram_entropy(codes: torch.Tensor, vocab_size: int) -> float:

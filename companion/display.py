@@ -8,20 +8,163 @@ diagrams.
   tables, so chapters display their result tables as HTML (every cell escaped).
 * ``box``, ``node`` and ``arrow`` draw the parts of the block diagrams of chapters 5 and
   9 on a Matplotlib axis, in data coordinates, in one style for the whole book.
+* The book's figure style. ``use_book_style()``, called in a chapter's first cell, sets
+  Matplotlib's fonts (no text under ``MIN_FONT_PT`` = 9 pt) and makes the notebook show
+  figures as SVG at their exact size (no tight cropping); ``book_figure(nrows, ncols)``
+  returns ``(fig, axes)`` as wide as the book's text column, ``COLUMN_WIDTH_IN`` = 7.5
+  in, that is 720 CSS px at 96 CSS px per inch: the page shows it at 1:1, so a 9 pt
+  label reads at 12 CSS px; ``legend_outside(ax)`` puts a legend off the data, to the
+  right of the axes or under the figure. ``svg_font_sizes(svg)`` lists the font sizes
+  of the text of an SVG figure (the tests check that none is under 9 pt).
+
+  A figure cell gives its figure a name, a caption (numbered "Fig. N.M") and alt text in
+  its metadata::
+
+      ---
+      tags: [hide-input]
+      mystnb:
+        figure:
+          name: fig-ch1-regions
+          caption: One sentence saying what the figure shows.
+        image:
+          alt: A plain description of the picture for screen readers.
+      ---
 
 IPython, which renders the listings and tables, is imported only when a notebook
 displays them."""
 
 import html
 import inspect
+import re
 import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 
+import matplotlib as mpl
 import matplotlib.pyplot as plt
+from matplotlib.legend import Legend
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
+from companion.checks import check_positive_int, check_real
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
+
+CSS_PX_PER_IN = 96  # what a browser draws for one inch of an SVG or a 1x image
+COLUMN_WIDTH_IN = 7.5  # 720 CSS px: the text column is 784 px wide in a 1400 px window
+ROW_HEIGHT_IN = 2.8  # the default height of one row of axes
+MIN_FONT_PT = 9  # the smallest text in a figure: 12 CSS px at 1:1
+
+# Relative sizes are fractions of font.size: "small" is 0.833 x 11 = 9.2 pt, so a label
+# asked to be "small" still reads; tick labels and legends are "small".
+BOOK_RC = {
+    "font.size": 11,
+    "axes.titlesize": "medium",
+    "axes.labelsize": "medium",
+    "xtick.labelsize": "small",
+    "ytick.labelsize": "small",
+    "legend.fontsize": "small",
+    "legend.title_fontsize": "small",
+    "figure.titlesize": "large",
+    "figure.labelsize": "medium",
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "figure.figsize": (COLUMN_WIDTH_IN, ROW_HEIGHT_IN),
+    "figure.constrained_layout.use": True,  # labels and outside legends fit the figure
+    "figure.dpi": CSS_PX_PER_IN,
+    "savefig.dpi": 2 * CSS_PX_PER_IN,  # images inside an SVG (imshow) at 2x
+    "savefig.format": "svg",
+    "svg.hashsalt": "book",  # the same SVG at every build
+    "svg.fonttype": "path",  # text as outlines: no font needed, sizes readable back
+}
+# What the notebook's inline backend passes to savefig: the figure at its own size (no
+# "tight" crop, which would change its width), images inside at 2x, no date stamp.
+INLINE_SAVEFIG = {
+    "bbox_inches": None,
+    "dpi": 2 * CSS_PX_PER_IN,
+    "metadata": {"Date": None},
+}
+
+
+def use_book_style() -> None:
+    """Set the book's figure style: Matplotlib's ``rcParams`` from ``BOOK_RC`` and, in a
+    notebook, figures shown as SVG at exactly their size (``INLINE_SAVEFIG``).
+
+    Call it once, in a chapter's first cell, after importing ``matplotlib.pyplot``."""
+    mpl.rcParams.update(BOOK_RC)
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython comes with the notebook tools
+        return
+    if get_ipython() is not None and "inline" in mpl.get_backend():
+        from matplotlib_inline.backend_inline import set_matplotlib_formats
+
+        set_matplotlib_formats("svg", **INLINE_SAVEFIG)
+
+
+def book_figure(
+    nrows: int = 1,
+    ncols: int = 1,
+    *,
+    height: float | None = None,
+    width: float = COLUMN_WIDTH_IN,
+    **subplots_kw,
+):
+    """A figure ``width`` inches wide (the text column's width by default) and
+    ``height`` inches high (``ROW_HEIGHT_IN`` per row by default) holding
+    ``nrows x ncols`` axes.
+
+    Returns ``(fig, axes)`` as ``plt.subplots`` does (``axes`` is one ``Axes`` for a
+    single plot, else an array of shape ``(nrows, ncols)``, squeezed); ``subplots_kw``
+    go to ``plt.subplots`` (``sharex``, ``subplot_kw``, ``width_ratios`` ...). The
+    layout is constrained, so labels and a legend placed with ``legend_outside`` fit
+    inside the figure without changing its size."""
+    check_positive_int("nrows", nrows)
+    check_positive_int("ncols", ncols)
+    width = check_real("width", width, 0, COLUMN_WIDTH_IN, low_open=True)
+    if height is None:
+        height = ROW_HEIGHT_IN * nrows
+    height = check_real("height", height, 0, 4 * COLUMN_WIDTH_IN, low_open=True)
+    for taken in ("figsize", "layout"):
+        if taken in subplots_kw:
+            raise TypeError(
+                f"expected no {taken} (book_figure sets it from width and height), "
+                f"got {taken}={subplots_kw[taken]!r}"
+            )
+    return plt.subplots(
+        nrows, ncols, figsize=(width, height), layout="constrained", **subplots_kw
+    )
+
+
+def legend_outside(ax: plt.Axes, side: str = "right", **legend_kw) -> Legend:
+    """A legend off the data: to the right of ``ax``, top-aligned with it
+    (``side="right"``), or under the whole figure, centred, in two columns
+    (``side="below"``, a figure legend of ``ax``'s entries, for long labels or for a
+    legend that several panels share).
+
+    ``legend_kw`` go to ``ax.legend`` or ``fig.legend`` (``title``, ``ncols``,
+    ``handles`` ...). In a ``book_figure`` the layout makes room for the legend."""
+    if side == "right":
+        place = {"loc": "upper left", "bbox_to_anchor": (1.02, 1.0)}
+        return ax.legend(**{**place, "borderaxespad": 0.0, **legend_kw})
+    if side == "below":
+        if "handles" not in legend_kw:
+            legend_kw["handles"], legend_kw["labels"] = ax.get_legend_handles_labels()
+        place = {"loc": "outside lower center", "ncols": 2}
+        return ax.figure.legend(**{**place, **legend_kw})
+    raise ValueError(f'expected side to be "right" or "below", got {side!r}')
+
+
+_TEXT_SCALE = re.compile(r'<g transform="[^"]*?scale\(([0-9.eE+-]+)[ ,]')
+
+
+def svg_font_sizes(svg: str) -> list[float]:
+    """The font size, in points, of every piece of text in an SVG saved by Matplotlib.
+
+    Matplotlib draws text as glyph outlines 100 units high (``svg.fonttype`` "path")
+    scaled by ``fontsize / 100``: this reads those scales back."""
+    if not isinstance(svg, str):
+        raise TypeError(f"expected svg to be the text of an SVG file, got {svg!r:.60}")
+    return [round(100 * float(s), 3) for s in _TEXT_SCALE.findall(svg)]
 
 
 class Listing:

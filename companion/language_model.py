@@ -140,3 +140,38 @@ def bits_per_character(
             "expected batches with at least one non-PAD character, got none"
         )
     return total / count / math.log(2)
+
+
+@torch.no_grad()
+def perplexity(
+    model: nn.Module,
+    batches: Iterable[torch.Tensor],
+    pad_id: int = PAD_ID,
+    start_id: int = EOS_ID,
+) -> float:
+    """Per-character perplexity of ``model`` on ``batches``: the geometric mean of
+    ``1 / p(y_t | y_<t)`` over every non-``pad_id`` target (``EOS`` included).
+
+    ``model(tokens (L, B)) -> scores (L, B, V)`` (logits or log-probabilities); the
+    inputs of each batch ``(L, B)`` are ``shift_right(batch, start_id)``. Computed from
+    the probabilities themselves, ``exp(-mean log p)``, not from ``lm_loss``, so that
+    ``perplexity == 2 ** bits_per_character`` is a check of both. A model that gives
+    some target probability 0 has an infinite perplexity. Runs in evaluation mode, then
+    restores the model's mode."""
+    training = model.training
+    model.eval()
+    total, count = 0.0, 0
+    try:
+        for batch in batches:
+            log_p = F.log_softmax(model(shift_right(batch, start_id)), dim=-1)
+            target_log_p = log_p.gather(2, batch.long()[..., None]).squeeze(2)
+            mask = batch != pad_id
+            total += float(target_log_p.double()[mask].sum())
+            count += int(mask.sum())
+    finally:
+        model.train(training)
+    if count == 0:
+        raise ValueError(
+            "expected batches with at least one non-PAD character, got none"
+        )
+    return math.exp(-total / count)

@@ -1,26 +1,43 @@
-"""Watching a recurrent network train: gradient norms per parameter and gate histograms
-(chapter 5).
+"""Watching a recurrent network train (TP4 question 5, chapter 5's TensorBoard page):
+gradient norms and histograms per parameter, gate histograms, and reading them back from
+TensorBoard's files.
 
 ``TrainingMonitor`` attaches to a model and its optimiser without touching the training
 loop (it works with ``companion.training.fit`` as is):
 
 * a hook on every parameter (``register_post_accumulate_grad_hook``) reads the norm of
   its gradient as soon as backpropagation has written it, so the norm is the one
-  *before* clipping;
+  *before* clipping; every ``every`` updates it also logs the gradient's histogram;
 * a hook on the optimiser (``register_step_pre_hook``) closes each update: it stores the
   norms, and every ``every`` updates copies the gate values that the recurrent layer
   recorded in its last forward pass (``record_gates``, ``last_gates``, see
   ``companion.recurrent``). The layer records its gates only for those updates, so the
   other forward passes keep their fast path (the LSTM's hand-written backward).
 
-With a TensorBoard ``SummaryWriter`` the same values are logged as scalars
-(``grad_norm/<parameter>``) and histograms (``gates/<gate>``, via ``add_histogram``), as
-the course's TP4 asks."""
+With a TensorBoard ``SummaryWriter`` the same values are logged, as the course's TP4
+asks: scalars ``grad_norm/<parameter>`` at every update, and with ``add_histogram``
+every ``every`` updates, ``grad/<parameter>`` (the gradient before clipping) and
+``gates/<gate>`` (all the values of one batch, ``(L, B, H)``, on fixed bins: ``[0, 1]``
+for a sigmoid gate, ``[-1, 1]`` for the tanh candidate, so that histograms of different
+updates and runs share their bins).
 
+``read_histograms(run_dir)`` reads the histograms of one run back from its event files
+with TensorBoard's ``EventAccumulator``, as ``Histogram`` records (bin edges, counts and
+the exact moments TensorBoard stores), so that a page can draw what TensorBoard
+shows."""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
 import torch
+from tensorboard.backend.event_processing import event_accumulator
 from torch import nn
 
 from companion.checks import check_positive_int
+
+SIGMOID_BINS = np.linspace(0.0, 1.0, 41)  # 40 bins of width 0.025 for f, i, o, r, z
+TANH_BINS = np.linspace(-1.0, 1.0, 41)  # and for the candidates, in (-1, 1)
 
 
 class TrainingMonitor:
@@ -31,7 +48,10 @@ class TrainingMonitor:
     ``record_gates`` and ``last_gates``); ``None`` records gradient norms only.
     Attributes after training: ``grad_norms[name]`` is a list with one float per update;
     ``gates[step]`` is a dict ``{gate: tensor (L, B, H)}`` for the updates
-    ``0, every, 2 every, …``. Call ``close()`` to remove the hooks."""
+    ``0, every, 2 every, …``. With a ``writer`` (a ``SummaryWriter``, or anything with
+    its ``add_scalar`` and ``add_histogram``), the norms go to TensorBoard at every
+    update, the histograms of the gradients and of the gates every ``every`` updates.
+    Call ``close()`` to remove the hooks."""
 
     def __init__(
         self,
@@ -72,7 +92,10 @@ class TrainingMonitor:
 
     def _grad_hook(self, name: str):
         def hook(parameter: torch.Tensor) -> None:
-            self._pending[name] = float(parameter.grad.detach().norm())
+            grad = parameter.grad.detach()
+            self._pending[name] = float(grad.norm())
+            if self.writer is not None and self.step % self.every == 0:
+                self.writer.add_histogram(f"grad/{name}", grad, self.step)
 
         return hook
 
@@ -87,16 +110,15 @@ class TrainingMonitor:
             and self.step % self.every == 0
             and self.layer.last_gates
         ):
-            self.gates[self.step] = (
-                self.layer.last_gates
-            )  # new tensors at every forward
+            self.gates[self.step] = self.layer.last_gates  # new tensors at each forward
             if self.writer is not None:
                 for gate, values in self.layer.last_gates.items():
-                    self.writer.add_histogram(f"gates/{gate}", values, self.step)
+                    bins = TANH_BINS if gate == "candidate" else SIGMOID_BINS
+                    self.writer.add_histogram(
+                        f"gates/{gate}", values, self.step, bins=bins
+                    )
         self.step += 1
-        if (
-            self.layer is not None
-        ):  # record the gates of the next forward only if needed
+        if self.layer is not None:  # record the next forward's gates only if needed
             self.layer.record_gates = self.step % self.every == 0
 
     def close(self) -> None:
@@ -106,3 +128,76 @@ class TrainingMonitor:
         self._handles = []
         if self.layer is not None:
             self.layer.record_gates = False
+
+
+@dataclass(frozen=True)
+class Histogram:
+    """One histogram as TensorBoard stores it, at update ``step``.
+
+    ``edges (K + 1,)`` and ``counts (K,)``: ``counts[k]`` values fell in
+    ``[edges[k], edges[k + 1])`` (the last bin also holds its right edge, as in
+    ``np.histogram``). TensorBoard drops the empty bins at both ends, so
+    ``edges`` spans the values' range only. ``num``, ``total``, ``sum_squares``,
+    ``low`` and ``high`` are the exact count, sum, sum of squares, minimum and maximum
+    of the values (not of the binned counts)."""
+
+    step: int
+    edges: np.ndarray
+    counts: np.ndarray
+    num: int
+    total: float
+    sum_squares: float
+    low: float
+    high: float
+
+    @property
+    def mean(self) -> float:
+        return self.total / self.num
+
+    @property
+    def std(self) -> float:
+        """The values' standard deviation, from the stored moments."""
+        return float(np.sqrt(max(self.sum_squares / self.num - self.mean**2, 0.0)))
+
+    @property
+    def norm(self) -> float:
+        """The Euclidean norm of the values (of a gradient: its norm)."""
+        return float(np.sqrt(self.sum_squares))
+
+
+def read_histograms(run_dir: str | Path) -> dict[str, list[Histogram]]:
+    """Every histogram logged in the event files of ``run_dir``: ``{tag: [Histogram,
+    …]}``, each list in the order of the steps.
+
+    ``run_dir`` is the folder given to one ``SummaryWriter``. The accumulator keeps all
+    the histograms of each tag (``size_guidance`` 0; its default keeps one)."""
+    if not isinstance(run_dir, str | Path):
+        raise TypeError(
+            "expected run_dir to be a folder (str or Path), "
+            f"got {type(run_dir).__name__}"
+        )
+    run_dir = Path(run_dir)
+    if not any(run_dir.glob("events.out.tfevents.*")):
+        raise ValueError(f"expected run_dir to hold TensorBoard event files: {run_dir}")
+    accumulator = event_accumulator.EventAccumulator(
+        str(run_dir), size_guidance={event_accumulator.HISTOGRAMS: 0}
+    )
+    accumulator.Reload()
+    histograms = {}
+    for tag in accumulator.Tags()["histograms"]:
+        events = sorted(accumulator.Histograms(tag), key=lambda e: e.step)
+        histograms[tag] = [
+            Histogram(
+                step=e.step,
+                edges=np.array(e.histogram_value.bucket_limit),
+                # the first count is the empty bin TensorBoard keeps left of the range
+                counts=np.array(e.histogram_value.bucket[1:]),
+                num=int(e.histogram_value.num),
+                total=e.histogram_value.sum,
+                sum_squares=e.histogram_value.sum_squares,
+                low=e.histogram_value.min,
+                high=e.histogram_value.max,
+            )
+            for e in events
+        ]
+    return histograms

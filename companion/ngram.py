@@ -18,7 +18,11 @@ of ids (``PAD`` after ``EOS``) is preceded by ``EOS``, the book's start-of-sente
 convention, and the model predicts every character and the final ``EOS``. Its
 ``forward(tokens (L, B))`` returns log-probabilities ``(L, B, V)`` of the next symbol,
 so ``lm_loss`` and ``bits_per_character`` of ``companion.language_model`` measure it
-unchanged; ``PAD`` is neither counted nor used as a context."""
+unchanged; ``PAD`` is neither counted nor used as a context. Its
+``step(state, tokens (B,))`` is the step function of ``companion.decoding`` (the state
+is the last ``order - 1`` symbols of each sequence), so ``generate_many`` writes
+sentences with it as with a recurrent model: Shannon's (1948) samples of English from
+letter n-grams, drawn the book's way."""
 
 from collections import Counter, defaultdict
 
@@ -55,7 +59,7 @@ class CharNGram(nn.Module):
                 raise ValueError(f"expected {name} in [0, {vocab_size}), got {value}")
         self.start_id, self.pad_id = start_id, pad_id
         self.counts: dict[tuple, Counter] = defaultdict(Counter)
-        self._tables: dict[tuple, tuple[np.ndarray, np.ndarray, float, int]] = {}
+        self._cache: dict[tuple, np.ndarray] = {}
 
     def fit(self, batches) -> "CharNGram":
         """Count every context of length ``0 .. order - 1`` and its next symbol in
@@ -73,31 +77,38 @@ class CharNGram(nn.Module):
                     history.append(symbol)
         if not self.counts:
             raise ValueError("expected batches holding at least one sentence, got none")
-        self._tables = {}
+        self._cache = {}
         return self
-
-    def _table(self, context: tuple):
-        table = self._tables.get(context)
-        if table is None:
-            seen = self.counts[context]
-            ids = np.fromiter(seen.keys(), dtype=np.int64, count=len(seen))
-            counts = np.fromiter(seen.values(), dtype=np.float64, count=len(seen))
-            table = self._tables[context] = (ids, counts, counts.sum(), len(seen))
-        return table
 
     def probabilities(self, history: list[int]) -> np.ndarray:
         """``p(· | history)``, ``(V,)``, from the last ``order - 1`` symbols of
         ``history``."""
+        context = tuple(history[len(history) - self.order + 1 :])
+        p = self._cache.get(context)
+        if p is None:
+            p = self._cache[context] = self._witten_bell(context)
+            p.flags.writeable = False  # shared by every call with this context
+        return p
+
+    def _witten_bell(self, context: tuple) -> np.ndarray:
+        """The interpolation of the module docstring, from ``p_0`` up to the longest
+        suffix of ``context`` that was seen."""
         p = np.full(self.vocab_size, 1.0 / self.vocab_size)
         for k in range(self.order):
-            context = tuple(history[len(history) - k :]) if k else ()
-            if context not in self.counts:
+            suffix = context[len(context) - k :] if k else ()
+            if suffix not in self.counts:
                 break
-            ids, counts, total, distinct = self._table(context)
-            p = distinct * p
+            seen = self.counts[suffix]
+            ids = np.fromiter(seen.keys(), dtype=np.int64, count=len(seen))
+            counts = np.fromiter(seen.values(), dtype=np.float64, count=len(seen))
+            p = len(seen) * p
             p[ids] += counts
-            p /= total + distinct
+            p /= counts.sum() + len(seen)
         return p
+
+    def _check_fitted(self) -> None:
+        if not self.counts:
+            raise RuntimeError("expected a fitted model: call fit(batches) first")
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         """Log-probabilities ``(L, B, V)`` of the symbol after each input of
@@ -108,8 +119,7 @@ class CharNGram(nn.Module):
         as in ``fit``."""
         check_tensor("tokens", tokens, ("L", "B"))
         check_ids("tokens", tokens, self.vocab_size)
-        if not self.counts:
-            raise RuntimeError("expected a fitted model: call fit(batches) first")
+        self._check_fitted()
         out = np.empty((*tokens.shape, self.vocab_size))
         for b, column in enumerate(tokens.T.tolist()):
             history = [self.start_id] * (self.order - 1)
@@ -118,3 +128,25 @@ class CharNGram(nn.Module):
                     history.append(symbol)
                 out[t, b] = self.probabilities(history)
         return torch.from_numpy(np.log(out)).float()
+
+    def step(
+        self, state: torch.Tensor | None, tokens: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Read one symbol per sequence: ``tokens (B,)`` →
+        ``(log_probs (B, V), new_state (B, order - 1))``.
+
+        The state holds the last ``order - 1`` symbols of each sequence. ``state=None``
+        starts the sequences, as ``tokens[0]`` does in ``forward``: ``tokens`` is then
+        the start symbol, whatever its value, and the context is ``order - 1`` start
+        symbols."""
+        dims = check_tensor("tokens", tokens, ("B",))
+        check_ids("tokens", tokens, self.vocab_size)
+        self._check_fitted()
+        if state is None:
+            state = tokens.new_full((dims["B"], self.order - 1), self.start_id).long()
+        else:
+            check_tensor("state", state, (dims["B"], self.order - 1))
+            check_ids("state", state, self.vocab_size)
+            state = torch.cat([state, tokens.long()[:, None]], dim=1)[:, 1:]
+        p = np.stack([self.probabilities(row) for row in state.tolist()])
+        return torch.from_numpy(np.log(p)).float(), state

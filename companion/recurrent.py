@@ -1,7 +1,7 @@
 """LSTM and GRU written from their equations, equal to PyTorch's (chapter 5).
 
 Notation of the course handout (TP4), ``[a, b]`` a concatenation and ``⊙`` a product
-term by term.
+term by term (the handout writes ``⊗``).
 
 LSTM (Hochreiter & Schmidhuber 1997, with the forget gate of Gers et al. 2000)::
 
@@ -12,11 +12,16 @@ LSTM (Hochreiter & Schmidhuber 1997, with the forget gate of Gers et al. 2000)::
     C_t = f_t ⊙ C_{t-1} + i_t ⊙ C̃_t              cell state (internal memory)
     h_t = o_t ⊙ tanh(C_t)                        hidden state (external)
 
-GRU (Cho et al. 2014; the update convention of the TP and of Chung et al. 2014)::
+GRU (Cho et al. 2014; the update convention of the TP and of Chung et al. 2014). The TP
+writes it without biases::
 
-    z_t = σ(W_z [h_{t-1}, x_t] + b_z)            update gate r_t = σ(W_r [h_{t-1}, x_t]
-    + b_r)            reset gate h̃_t = tanh(W [r_t ⊙ h_{t-1}, x_t] + b)
-    candidate, ``reset="before"`` (the TP's) h_t = (1 - z_t) ⊙ h_{t-1} + z_t ⊙ h̃_t
+    z_t = σ(W_z [h_{t-1}, x_t])                  update gate
+    r_t = σ(W_r [h_{t-1}, x_t])                  reset gate
+    h_t = (1 - z_t) ⊙ h_{t-1} + z_t ⊙ tanh(W [r_t ⊙ h_{t-1}, x_t])
+
+Here, as in PyTorch, every gate and the candidate also get biases, two per block
+(``b_ih`` and ``b_hh``, PyTorch's layout): with ``reset="before"`` and zero biases the
+layer is exactly the TP's GRU.
 
 PyTorch's ``nn.GRU`` (like cuDNN) differs twice: it applies the reset gate *after* the
 recurrent product, ``h̃_t = tanh(W_in x_t + b_in + r_t ⊙ (W_hn h_{t-1} + b_hn))``
@@ -47,6 +52,8 @@ same gradients.
 
 Every layer shares the interface of ``companion.rnn.RNN``: ``one_step``, ``forward``,
 ``hidden``, ``decode`` and the attributes ``input_dim``, ``latent_dim``, ``output_dim``.
+``output_dim=None`` makes a layer without a decoder, to be used inside a larger network
+(the layers of ``companion.stacked``).
 ``one_step`` and ``forward`` check their arguments once; ``_cell`` and the loops stay
 bare. An empty batch (``B = 0``) is accepted and gives empty outputs.
 
@@ -79,23 +86,23 @@ def _uniform(*shape: int, bound: float) -> nn.Parameter:
 class _Recurrent(nn.Module):
     """What the LSTM and the GRU share: sizes, decoder, input checks, gate recording."""
 
-    def __init__(self, input_dim: int, latent_dim: int, output_dim: int):
+    def __init__(self, input_dim: int, latent_dim: int, output_dim: int | None):
         super().__init__()
-        for name, value in (
-            ("input_dim", input_dim),
-            ("latent_dim", latent_dim),
-            ("output_dim", output_dim),
-        ):
-            check_positive_int(name, value)
+        check_positive_int("input_dim", input_dim)
+        check_positive_int("latent_dim", latent_dim)
+        if output_dim is not None:
+            check_positive_int("output_dim", output_dim)
         self.input_dim, self.latent_dim, self.output_dim = (
             input_dim,
             latent_dim,
             output_dim,
         )
-        bound = 1 / math.sqrt(latent_dim)
-        self.decoder = nn.Linear(latent_dim, output_dim)
-        nn.init.uniform_(self.decoder.weight, -bound, bound)
-        nn.init.uniform_(self.decoder.bias, -bound, bound)
+        self.decoder = None
+        if output_dim is not None:
+            bound = 1 / math.sqrt(latent_dim)
+            self.decoder = nn.Linear(latent_dim, output_dim)
+            nn.init.uniform_(self.decoder.weight, -bound, bound)
+            nn.init.uniform_(self.decoder.bias, -bound, bound)
         self.record_gates = False
         self.last_gates: dict[str, torch.Tensor] = {}
 
@@ -120,6 +127,8 @@ class _Recurrent(nn.Module):
     def decode(self, h: torch.Tensor) -> torch.Tensor:
         """Decode ``(B, H)`` or ``(L, B, H)`` hidden states into ``(…, output_dim)``
         outputs."""
+        if self.decoder is None:
+            raise ValueError("expected a layer with a decoder, got output_dim=None")
         check_tensor("h", h)
         if h.dim() not in (2, 3) or h.shape[-1] != self.latent_dim:
             raise ValueError(
@@ -197,7 +206,8 @@ class LSTM(_Recurrent):
     """LSTM layer with a linear decoder; state ``(h, C)``, each ``(B, H)``.
 
     Parameters: ``W_ih (4H, D)``, ``W_hh (4H, H)``, ``b (4H,)`` with rows in the gate
-    order ``(f, i, o, C̃)``, and the decoder ``(O, H)``; uniform in ``±1/sqrt(H)`` like
+    order ``(f, i, o, C̃)``, and the decoder ``(O, H)`` (none if ``output_dim`` is
+    ``None``); uniform in ``±1/sqrt(H)`` like
     PyTorch's. With ``record_gates = True``, ``forward`` keeps the detached gate values
     of its last call in ``last_gates``: ``{"f", "i", "o", "candidate"}``, each
     ``(L, B, H)``. ``forward`` runs ``LSTMSequence`` (backward by hand) unless gates are
@@ -207,7 +217,7 @@ class LSTM(_Recurrent):
     GATES = ("f", "i", "o", "candidate")
     hand_backward = True
 
-    def __init__(self, input_dim: int, latent_dim: int, output_dim: int):
+    def __init__(self, input_dim: int, latent_dim: int, output_dim: int | None):
         super().__init__(input_dim, latent_dim, output_dim)
         bound = 1 / math.sqrt(latent_dim)
         self.W_ih = _uniform(4 * latent_dim, input_dim, bound=bound)
@@ -323,8 +333,9 @@ class GRU(_Recurrent):
     ``reset="after"`` (default) is PyTorch's and cuDNN's candidate,
     ``tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn))``, one matrix product per step;
     ``reset="before"`` is the TP's, ``tanh(W_in x + b_in + W_hn (r ⊙ h) + b_hn)``, which
-    needs ``r`` before the candidate's product (two products per step). In both, the
-    update gate ``z`` weights the candidate: ``h_t = (1 - z) ⊙ h_{t-1} + z ⊙ h̃``.
+    needs ``r`` before the candidate's product (two products per step); the TP has no
+    biases (set them to zero for its GRU exactly). In both, the update gate ``z``
+    weights the candidate: ``h_t = (1 - z) ⊙ h_{t-1} + z ⊙ h̃``.
 
     Parameters: ``W_ih (3H, D)``, ``W_hh (3H, H)``, ``b_ih (3H,)``, ``b_hh (3H,)`` with
     rows ``(r, z, n)``, and the decoder. With ``record_gates = True``, ``last_gates``
@@ -335,7 +346,11 @@ class GRU(_Recurrent):
     RESETS = ("after", "before")
 
     def __init__(
-        self, input_dim: int, latent_dim: int, output_dim: int, reset: str = "after"
+        self,
+        input_dim: int,
+        latent_dim: int,
+        output_dim: int | None,
+        reset: str = "after",
     ):
         super().__init__(input_dim, latent_dim, output_dim)
         if reset not in self.RESETS:

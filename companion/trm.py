@@ -10,8 +10,11 @@ both ``(L, B, D)``, and refines them with a single network ``net`` of two mixer 
   gradient;
 * **deep supervision**: up to ``n_sup`` deep recursions, each with its own loss and
   optimizer step; ``(y, z)`` are detached and carried to the next one;
-* **halting**: a head on ``y`` predicts whether the current answer is entirely correct;
-  at test time a puzzle stops as soon as it says so.
+* **halting**: a head on ``y`` predicts whether the current answer is entirely correct.
+  The paper uses it during training only (the official code runs every step at test
+  time); ``TRM.solve`` lets a puzzle stop at test time as soon as the head says so.
+
+``SingleStateTRM`` is the paper's "single z" ablation: one carried state instead of two.
 
 The blocks mix across positions and then across features, like MLP-Mixer (Tolstikhin et
 al., 2021), the variant the paper uses for Sudoku. Sequences are ``(L, B, D)`` as in the
@@ -255,6 +258,24 @@ class TRM(nn.Module):
             if not running.any():
                 break
         return answer, steps
+
+
+class SingleStateTRM(TRM):
+    """The ablation "why two states": one carried state ``z`` instead of ``(y, z)``.
+
+    A latent recursion applies the network ``n + 1`` times, ``z ← net(x + z)``, and
+    the answer is read from ``z`` itself, as in the paper's "single z" variant (its
+    Table 2). The network, heads and sizes are those of ``TRM``: same parameters, same
+    depth ``T · (n + 1) · n_layers``, same training; only the separate answer state is
+    gone, so ``z`` must hold both the answer and the reasoning. The state carried
+    between steps is ``(z, z)``, so that every method of ``TRM`` works unchanged."""
+
+    def latent_recursion(self, x: torch.Tensor, y: torch.Tensor, z: torch.Tensor):
+        """``n + 1`` times ``z ← net(x + z)``; returns ``(z, z)``, all ``(L, B, D)``
+        (``y`` is ignored)."""
+        for _ in range(self.n + 1):
+            z = self.net(x + z)
+        return z, z
 
 
 def cell_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

@@ -149,6 +149,11 @@ POPULATION = bp.init_params(np.random.default_rng(0), population=2)
         (lambda p: bp.numerical_gradient(POPULATION, X, T), ValueError, "one network"),
         (lambda p: bp.plot_xor_decision(POPULATION, X, T), ValueError, "one network"),
         (lambda p: bp.plot_xor_decision(p, X, T.ravel()), ValueError, "T"),
+        (
+            lambda p: bp.plot_xor_decision(p, X, T, legend="inside"),
+            ValueError,
+            "legend",
+        ),
     ],
 )
 def test_bad_input_gets_a_clear_error(params, call, error, name):
@@ -165,4 +170,23 @@ def test_decision_plot_draws_regions_lines_and_points(params):
     assert ax.get_title() == "t"
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
     assert {"output > 0.5", "output < 0.5", "target 1", "target 0"} <= set(legend)
+    plt.close(fig)
+
+
+@pytest.mark.parametrize("legend", ["right", "below"])
+def test_decision_plot_legend_hides_no_point(params, legend):
+    fig, ax = plt.subplots(layout="constrained")
+    bp.plot_xor_decision(params, bp.XOR_INPUTS, bp.XOR_TARGETS, ax=ax, legend=legend)
+    fig.canvas.draw()
+    (box,) = [lg.get_window_extent() for lg in [ax.get_legend(), *fig.legends] if lg]
+    assert not box.overlaps(ax.get_window_extent())  # off the square, so off the data
+    points = ax.transData.transform(bp.XOR_INPUTS)  # (1, 1) included
+    assert not any(box.contains(*p) for p in points)
+    plt.close(fig)
+
+
+def test_decision_plot_without_legend(params):
+    fig, ax = plt.subplots()
+    bp.plot_xor_decision(params, bp.XOR_INPUTS, bp.XOR_TARGETS, ax=ax, legend=None)
+    assert ax.get_legend() is None and fig.legends == []
     plt.close(fig)

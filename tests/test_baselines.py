@@ -10,6 +10,7 @@ from companion.baselines import (
     MeanMaxClassifier,
     mean_max_features,
     persistence_forecast,
+    seasonal_forecast,
     unigram_entropy,
 )
 
@@ -68,6 +69,26 @@ def test_persistence_forecast():
     walk = torch.randn(2001, 500, 1).cumsum(dim=0)
     err = (persistence_forecast(walk[:-1]) - walk[1:]).pow(2).mean()
     assert abs(float(err) - 1.0) < 0.05
+
+
+def test_seasonal_forecast_is_the_mean_day():
+    history = torch.tensor([[[1.0], [2.0], [3.0]], [[3.0], [6.0], [5.0]]])  # (2, 3, 1)
+    torch.testing.assert_close(
+        seasonal_forecast(history, torch.tensor([2, 0, 2])),
+        torch.tensor([[4.0], [2.0], [4.0]]),
+    )
+    flows = torch.rand(4, 10, 3, 2)
+    slots = torch.tensor([[1, 9], [0, 5]])
+    got = seasonal_forecast(flows, slots)
+    assert got.shape == (2, 2, 3, 2)
+    torch.testing.assert_close(got[0, 1], flows[:, 9].mean(dim=0))
+    # Days that repeat one shape plus noise: the mean day beats persistence.
+    shape = torch.sin(torch.linspace(0, 6, 40)).view(1, 40, 1)
+    days = shape + 0.1 * torch.randn(30, 40, 1)
+    seasonal = seasonal_forecast(days[:20], torch.arange(1, 40))
+    persistence = days[20:, :-1]
+    target = days[20:, 1:]
+    assert (seasonal - target).pow(2).mean() < (persistence - target).pow(2).mean()
 
 
 def test_unigram_entropy():
@@ -146,6 +167,36 @@ X, LABELS = torch.zeros(4, 5, 2), torch.zeros(5, dtype=torch.long)
             "floating-point",
         ),
         (lambda: persistence_forecast(X.numpy()), TypeError, "torch.as_tensor"),
+        (
+            lambda: seasonal_forecast(torch.zeros(5), torch.tensor([0])),
+            ValueError,
+            r"expected history of shape \(D, T, \.\.\.\)",
+        ),
+        (
+            lambda: seasonal_forecast(torch.zeros(0, 5), torch.tensor([0])),
+            ValueError,
+            "D, T >= 1",
+        ),
+        (
+            lambda: seasonal_forecast(torch.zeros(2, 5, dtype=torch.long), X[0, 0]),
+            TypeError,
+            "floating-point",
+        ),
+        (
+            lambda: seasonal_forecast(torch.zeros(2, 5), torch.tensor([5])),
+            ValueError,
+            r"slots to hold ids in \[0, 5\)",
+        ),
+        (
+            lambda: seasonal_forecast(torch.zeros(2, 5), torch.tensor([1.0])),
+            TypeError,
+            "integer",
+        ),
+        (
+            lambda: seasonal_forecast(torch.zeros(2, 5).numpy(), torch.tensor([0])),
+            TypeError,
+            "torch.as_tensor",
+        ),
         (lambda: unigram_entropy(torch.tensor([0.5]), 4), TypeError, "integer"),
         (
             lambda: unigram_entropy(torch.tensor([4]), 4),

@@ -1,10 +1,116 @@
+import io
+import re
+
+import matplotlib as mpl
 import matplotlib.pyplot as plt
+import numpy as np
 import pytest
 from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch
 
 from companion import display
-from companion.display import arrow, box, html_table, node, show_source, show_table
+from companion.display import (
+    COLUMN_WIDTH_IN,
+    CSS_PX_PER_IN,
+    INLINE_SAVEFIG,
+    MIN_FONT_PT,
+    ROW_HEIGHT_IN,
+    arrow,
+    book_figure,
+    box,
+    html_table,
+    legend_outside,
+    node,
+    show_source,
+    show_table,
+    svg_font_sizes,
+    use_book_style,
+)
 from companion.rnn import RNN
+
+
+@pytest.fixture
+def book_style():
+    with mpl.rc_context():
+        use_book_style()
+        yield
+    plt.close("all")
+
+
+def as_svg(fig) -> str:
+    buffer = io.StringIO()
+    fig.savefig(buffer, format="svg", **INLINE_SAVEFIG)
+    return buffer.getvalue()
+
+
+def test_book_figure_is_as_wide_as_the_column(book_style):
+    fig, axes = book_figure(2, 3, sharex=True)
+    assert axes.shape == (2, 3)
+    assert tuple(fig.get_size_inches()) == (COLUMN_WIDTH_IN, 2 * ROW_HEIGHT_IN)
+    assert COLUMN_WIDTH_IN * CSS_PX_PER_IN == 720  # 1:1 in a 784 px column
+    svg = as_svg(fig)  # the SVG's own size: 72 pt per inch, whatever the tight bbox
+    assert f'width="{72 * COLUMN_WIDTH_IN:g}pt"' in svg
+    assert f'height="{72 * 2 * ROW_HEIGHT_IN:g}pt"' in svg
+    fig, ax = book_figure(height=2.0, width=3.5)
+    assert isinstance(ax, plt.Axes) and tuple(fig.get_size_inches()) == (3.5, 2.0)
+
+
+def test_no_text_of_a_styled_figure_is_under_the_minimum(book_style):
+    fig, (left, right) = book_figure(1, 2)
+    for ax in (left, right):
+        ax.plot(np.arange(5), np.arange(5) ** 2, label="squares")
+        ax.set(xlabel="step $t$", ylabel="$h_t$", title="a title")
+        ax.text(1, 3, "a note", rotation=30, fontsize="small")
+    legend_outside(right, title="curves")
+    fig.suptitle("both")
+    sizes = svg_font_sizes(as_svg(fig))
+    # 6 + 6 ticks a side, 3 labels and a note a side, the legend, its title, suptitle
+    assert len(sizes) >= 2 * (6 + 4) + 3
+    assert min(sizes) >= MIN_FONT_PT
+
+
+def test_svg_font_sizes_reads_each_text_size():
+    fig = plt.figure(figsize=(2, 1))
+    fig.text(0.1, 0.5, "seven", fontsize=7)
+    fig.text(0.5, 0.5, "turned", fontsize=12.5, rotation=90)
+    assert sorted(svg_font_sizes(as_svg(fig))) == [7.0, 12.5]
+    plt.close(fig)
+
+
+def test_legend_outside_sits_right_of_the_data_inside_the_figure(book_style):
+    fig, ax = book_figure()
+    ax.scatter([0, 1, 1], [0, 1, 0.5], label="points")
+    legend = legend_outside(ax, title="kind")
+    fig.canvas.draw()
+    box_ = legend.get_window_extent()
+    axes_box = ax.get_window_extent()
+    assert box_.x0 > axes_box.x1  # right of the axes: it hides no data
+    assert box_.x1 <= fig.bbox.x1 and box_.y1 <= fig.bbox.y1  # not cut off
+    assert legend.get_title().get_text() == "kind"
+
+
+def test_a_legend_below_takes_the_entries_of_its_axes(book_style):
+    fig, (left, right) = book_figure(1, 2)
+    left.plot([0, 1], label="left only")
+    right.plot([1, 0], label="right 1")
+    right.plot([1, 1], label="right 2")
+    legend = legend_outside(right, side="below")
+    fig.canvas.draw()
+    assert [t.get_text() for t in legend.get_texts()] == ["right 1", "right 2"]
+    box_ = legend.get_window_extent()
+    assert box_.y1 < min(ax.get_window_extent().y0 for ax in (left, right))
+    assert box_.y0 >= fig.bbox.y0
+
+
+def test_use_book_style_sets_the_fonts_and_the_size():
+    with mpl.rc_context():
+        use_book_style()
+        assert tuple(mpl.rcParams["figure.figsize"]) == (COLUMN_WIDTH_IN, ROW_HEIGHT_IN)
+        smallest = min(
+            mpl.font_manager.FontProperties(size=mpl.rcParams[key]).get_size_in_points()
+            for key in ("xtick.labelsize", "ytick.labelsize", "legend.fontsize")
+        )
+        assert smallest >= MIN_FONT_PT
+        assert mpl.rcParams["savefig.format"] == "svg"
 
 
 def test_html_table_escapes_and_orders_cells():
@@ -77,6 +183,15 @@ def test_diagram_helpers_draw_on_the_axis():
         (lambda: html_table(["a"], ["x"]), ValueError, "row 0"),
         (lambda: show_source(), TypeError, "at least one"),
         (lambda: show_source(3), TypeError, "int"),
+        (lambda: book_figure(0), ValueError, "nrows"),
+        (lambda: book_figure(1, 2.0), TypeError, "ncols"),
+        (lambda: book_figure(height=0), ValueError, "height"),
+        (lambda: book_figure(height="3"), TypeError, "height"),
+        (lambda: book_figure(width=COLUMN_WIDTH_IN + 0.5), ValueError, "width"),
+        (lambda: book_figure(figsize=(9, 3)), TypeError, "figsize"),
+        (lambda: book_figure(layout="tight"), TypeError, "layout"),
+        (lambda: svg_font_sizes(b"<svg/>"), TypeError, "svg"),
+        (lambda: legend_outside(plt.gca(), side="left"), ValueError, "side"),
     ],
 )
 def test_bad_input_gets_a_clear_error(call, error, name):
@@ -94,3 +209,30 @@ def test_a_decorated_function_is_titled_with_its_own_file():
         return x
 
     assert source_title(shown).startswith("tests/test_display.py, lines ")
+
+
+def test_a_notebook_shows_styled_figures_as_svg_at_their_size():
+    nbclient = pytest.importorskip("nbclient")
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell(
+            "import matplotlib.pyplot as plt\n"
+            "from companion.display import book_figure, legend_outside, "
+            "use_book_style\n"
+            "use_book_style()\n"
+            "fig, ax = book_figure(height=2.5)\n"
+            "ax.plot([0, 1], label='a long legend entry, outside the axes')\n"
+            "legend_outside(ax)\n"
+            "plt.show()"
+        )
+    ]
+    nbclient.NotebookClient(nb, kernel_name="python3", timeout=120).execute()
+    (image,) = [o for o in nb.cells[0].outputs if "data" in o]
+    assert "image/png" not in image["data"]
+    svg = image["data"]["image/svg+xml"]
+    # not cropped to a "tight" box: exactly the column's width, legend included
+    assert re.search(r'<svg [^>]*width="540pt" height="180pt"', svg)
+    assert "<dc:date>" not in svg  # the same file at every build
+    assert min(svg_font_sizes(svg)) >= MIN_FONT_PT

@@ -8,7 +8,13 @@ from torch import nn
 from companion.checks import check_ids
 from companion.data.sentences import pad_collate_fn
 from companion.data.text import EOS_ID, PAD_ID, VOCAB_SIZE, string2code
-from companion.language_model import CharLM, bits_per_character, lm_loss, shift_right
+from companion.language_model import (
+    CharLM,
+    bits_per_character,
+    lm_loss,
+    perplexity,
+    shift_right,
+)
 from companion.losses import masked_cross_entropy
 from companion.rnn import RNN
 
@@ -159,6 +165,28 @@ def test_int32_tokens_and_one_id_check_per_step(monkeypatch):
     assert calls == ["tokens"]  # the ids are read once per step, not once per layer
 
 
+def test_perplexity_is_two_to_the_bits_and_uniform_gives_the_vocabulary_size():
+    model = _model()
+    batches = [BATCH, pad_collate_fn([string2code("x")])]
+    bits = bits_per_character(model, batches)
+    assert perplexity(model, batches) == pytest.approx(2**bits, rel=1e-5)
+    with torch.no_grad():  # a constant decoder: every id equally likely
+        model.recurrent.decoder.weight.zero_()
+        model.recurrent.decoder.bias.zero_()
+    assert perplexity(model, batches) == pytest.approx(VOCAB_SIZE, rel=1e-6)
+    assert model.training
+
+
+def test_perplexity_is_infinite_when_a_target_gets_probability_zero():
+    class Certain(nn.Module):  # log-probabilities: all the mass on id 2
+        def forward(self, tokens):
+            log_p = torch.full((*tokens.shape, VOCAB_SIZE), -math.inf)
+            log_p[..., 2] = 0.0
+            return log_p
+
+    assert perplexity(Certain(), [BATCH]) == math.inf
+
+
 MODEL = _model()
 
 
@@ -205,6 +233,9 @@ MODEL = _model()
             r"expected batch of shape \(L, B\)",
         ),
         (lambda: bits_per_character(MODEL, [BATCH.float()]), TypeError, "integer"),
+        (lambda: perplexity(MODEL, []), ValueError, "at least one non-PAD"),
+        (lambda: perplexity(MODEL, [BATCH[:, 0]]), ValueError, r"of shape \(L, B\)"),
+        (lambda: perplexity(MODEL, [BATCH.float()]), TypeError, "integer"),
     ],
 )
 def test_bad_inputs(call, error, message):

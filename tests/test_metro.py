@@ -184,6 +184,42 @@ def test_forecast_dataset_indexing():
         torch.testing.assert_close(y * ds.stations_max, data[day, slot + 1 : slot + 5])
 
 
+@pytest.mark.parametrize("horizon", [1, 3])
+def test_forecast_dataset_horizon(horizon):
+    data = _ramp()
+    ds = ForecastMetroDataset(data, length=6, horizon=horizon)
+    assert len(ds) == 2 * 5  # T - length + 1 windows per day, the last one included
+    for i in range(len(ds)):
+        x, y = ds[i]
+        assert x.shape == y.shape == (6 - horizon, 3, 2)
+        slot, day = divmod(i, 2)
+        torch.testing.assert_close(
+            x * ds.stations_max, data[day, slot : slot + 6 - horizon]
+        )
+        torch.testing.assert_close(
+            y * ds.stations_max, data[day, slot + horizon : slot + 6]
+        )
+    last = ds[len(ds) - 1][1] * ds.stations_max
+    torch.testing.assert_close(
+        last[-1], data[1, -1]
+    )  # the window ending at the last slot
+
+
+def test_as_batch_equals_the_items_in_order():
+    data = _ramp()
+    sample = SampleMetroDataset(data, length=4)
+    x, labels = sample.as_batch()
+    items = [sample[i] for i in range(len(sample))]
+    torch.testing.assert_close(x, torch.stack([s for s, _ in items], dim=1))
+    assert labels.tolist() == [station for _, station in items]
+    forecast = ForecastMetroDataset(data, length=5, horizon=2)
+    x, y = forecast.as_batch()
+    assert x.shape == y.shape == (3, len(forecast), 3 * 2)
+    for i in range(len(forecast)):
+        torch.testing.assert_close(x[:, i], forecast[i][0].flatten(1))
+        torch.testing.assert_close(y[:, i], forecast[i][1].flatten(1))
+
+
 def test_datasets_accept_in_flow_only():
     data = _ramp(channels=1)
     assert SampleMetroDataset(data, length=3)[0][0].shape == (3, 1)
@@ -282,6 +318,21 @@ def _with(value, index=(0, 2, 1, 0)):
             "length to be an int >= 2",
         ),
         (lambda: SampleMetroDataset(_ramp(), length=True), TypeError, "length"),
+        (
+            lambda: ForecastMetroDataset(_ramp(), length=5, horizon=0),
+            ValueError,
+            "horizon to be an int >= 1, got 0",
+        ),
+        (
+            lambda: ForecastMetroDataset(_ramp(), length=3, horizon=3),
+            ValueError,
+            r"length to be an int >= 4, got 3",
+        ),
+        (
+            lambda: ForecastMetroDataset(_ramp(), horizon=1.0),
+            TypeError,
+            "horizon",
+        ),
         (
             lambda: ForecastMetroDataset(_ramp(), length=5)[12],
             IndexError,

@@ -1,11 +1,18 @@
 """The training monitor records pre-clipping gradient norms and gate values without
 changing fit."""
 
+import numpy as np
 import pytest
 import torch
+from torch.utils.tensorboard import SummaryWriter
 
-from companion.monitoring import TrainingMonitor
-from companion.recurrent import LSTM
+from companion.monitoring import (
+    SIGMOID_BINS,
+    TANH_BINS,
+    TrainingMonitor,
+    read_histograms,
+)
+from companion.recurrent import GRU, LSTM
 from companion.rnn import RNN
 from companion.training import fit
 
@@ -19,8 +26,9 @@ class _Writer:
     def add_scalar(self, tag, value, step):
         self.scalars.append((tag, value, step))
 
-    def add_histogram(self, tag, values, step):
+    def add_histogram(self, tag, values, step, bins="tensorflow"):
         self.histograms.append((tag, tuple(values.shape), step))
+        self.bins = getattr(self, "bins", {}) | {tag: bins}
 
 
 def _loss(layer, batch):
@@ -56,7 +64,11 @@ def test_monitor_records_norms_and_gates():
     torch.testing.assert_close(ratio, total / clipped, rtol=1e-4, atol=0)
     assert ("grad_norm/W_hh", monitor.grad_norms["W_hh"][0], 0) in writer.scalars
     assert ("gates/f", (5, 2, 4), 3) in writer.histograms
-    assert len(writer.histograms) == 3 * len(LSTM.GATES)
+    assert ("grad/W_hh", (16, 4), 6) in writer.histograms
+    n_parameters = len(list(layer.parameters()))
+    assert len(writer.histograms) == 3 * (len(LSTM.GATES) + n_parameters)
+    assert writer.bins["gates/f"] is SIGMOID_BINS
+    assert writer.bins["gates/candidate"] is TANH_BINS
     fit(layer, batches, _loss, optimizer, 1, progress=False)
     assert all(len(v) == 7 for v in monitor.grad_norms.values()), (
         "hooks removed by close()"
@@ -70,6 +82,43 @@ def test_monitor_without_a_layer_records_norms_only():
     fit(layer, [torch.randn(5, 2, 3)], _loss, optimizer, 1, progress=False)
     monitor.close()
     assert monitor.gates == {} and len(monitor.grad_norms["b"]) == 1
+
+
+def test_histograms_read_back_from_the_event_files(tmp_path):
+    """What TensorBoard stores is what was logged: counts, moments, gradient norms."""
+    torch.manual_seed(1)
+    layer = GRU(3, 4, 2)
+    batches = [torch.randn(5, 2, 3) for _ in range(5)]
+    optimizer = torch.optim.SGD(layer.parameters(), lr=0.1)
+    writer = SummaryWriter(tmp_path)
+    monitor = TrainingMonitor(layer, optimizer, layer, writer=writer, every=2)
+    fit(layer, batches, _loss, optimizer, 1, progress=False)
+    monitor.close()
+    writer.close()
+    histograms = read_histograms(tmp_path)
+    names = [name for name, _ in layer.named_parameters()]
+    assert set(histograms) == {f"gates/{g}" for g in GRU.GATES} | {
+        f"grad/{name}" for name in names
+    }
+    for name in names:
+        steps = [h.step for h in histograms[f"grad/{name}"]]
+        norms = [h.norm for h in histograms[f"grad/{name}"]]
+        assert steps == [0, 2, 4]
+        np.testing.assert_allclose(
+            norms, [monitor.grad_norms[name][s] for s in steps], rtol=1e-5
+        )
+    for gate in GRU.GATES:
+        for h in histograms[f"gates/{gate}"]:
+            values = monitor.gates[h.step][gate].double()
+            assert h.num == h.counts.sum() == values.numel()
+            np.testing.assert_allclose(
+                [h.mean, h.std, h.low, h.high],
+                [values.mean(), values.std(correction=0), values.min(), values.max()],
+                rtol=1e-5,
+            )
+            low, high = (-1, 1) if gate == "candidate" else (0, 1)
+            assert low <= h.edges[0] and h.edges[-1] <= high
+            assert len(h.edges) == len(h.counts) + 1
 
 
 LSTM_3_4 = LSTM(3, 4, 2)
@@ -92,6 +141,8 @@ SGD = torch.optim.SGD(LSTM_3_4.parameters(), lr=0.1)
         (lambda: TrainingMonitor(LSTM_3_4, SGD, RNN(3, 4, 2)), TypeError, "last_gates"),
         (lambda: TrainingMonitor(list(LSTM_3_4.parameters()), SGD), TypeError, "model"),
         (lambda: TrainingMonitor(LSTM_3_4, "sgd"), TypeError, "optimizer"),
+        (lambda: read_histograms(3), TypeError, "run_dir"),
+        (lambda: read_histograms("/nonexistent/run"), ValueError, "event files"),
     ],
 )
 def test_bad_input_gets_a_clear_error(call, error, name):

@@ -4,9 +4,11 @@ import pytest
 import torch
 
 from companion.data.sentences import pad_collate_fn
-from companion.data.text import EOS_ID, VOCAB_SIZE, string2code
+from companion.data.text import EOS_ID, PAD_ID, VOCAB_SIZE, string2code
+from companion.decoding import generate_many
 from companion.language_model import bits_per_character, lm_loss, shift_right
 from companion.ngram import CharNGram
+from companion.seeding import generator
 
 
 def batch_of(*sentences):
@@ -50,6 +52,47 @@ def test_forward_fits_lm_loss_and_higher_orders_learn_more():
     assert math.isfinite(float(lm_loss(CharNGram(2).fit([batch]), batch)))
 
 
+@pytest.mark.parametrize("order", [1, 2, 4])
+def test_step_by_step_equals_forward(order):
+    batch = batch_of("the cat sat.", "a cat.", "tea")
+    model = CharNGram(order).fit([batch_of("the cat sat on the mat.", "a tea.")])
+    inputs = shift_right(batch)
+    state, rows = None, []
+    for tokens in inputs:
+        log_probs, state = model.step(state, tokens)
+        rows.append(log_probs)
+        assert state.shape == (3, order - 1)
+    expected = model(inputs)
+    keep = inputs != PAD_ID  # forward skips PAD in the history, step reads it
+    keep[0] = True
+    torch.testing.assert_close(torch.stack(rows)[keep], expected[keep])
+
+
+def test_probabilities_are_cached_read_only_and_refitting_forgets_them():
+    model = CharNGram(2).fit([batch_of("ab.")])
+    a = string2code("a").tolist()
+    first = model.probabilities(a)
+    assert model.probabilities([EOS_ID, *a]) is first  # same context, same array
+    with pytest.raises(ValueError, match="read-only"):
+        first[0] = 1.0
+    model.fit([batch_of("aaaa.")])  # counts add up; the cache must be rebuilt
+    assert model.probabilities(a)[a[0]] > first[a[0]]
+
+
+def test_generate_many_writes_sentences_from_the_training_text():
+    model = CharNGram(4).fit([batch_of("the cat sat.", "the mat sat.")])
+    texts = generate_many(model, 20, EOS_ID, maxlen=60, generator=generator(0))
+    assert len(texts) == 20 and all(len(t) < 60 for t in texts)  # all stop by EOS
+    again = generate_many(model, 20, EOS_ID, maxlen=60, generator=generator(0))
+    assert texts == again
+    # greedy: the most frequent continuation, ties to the smaller id ("c" < "m")
+    assert generate_many(model, 1, EOS_ID, maxlen=60, greedy=True) == ["the cat sat."]
+
+
+FITTED = CharNGram(3).fit([batch_of("ab")])
+TOKENS = torch.tensor([2, 3])
+
+
 @pytest.mark.parametrize(
     ("build", "error"),
     [
@@ -66,6 +109,13 @@ def test_forward_fits_lm_loss_and_higher_orders_learn_more():
             lambda: CharNGram(3).fit([batch_of("ab")])(torch.ones(3, 2).long().numpy()),
             TypeError,
         ),
+        (lambda: CharNGram(3).step(None, TOKENS), RuntimeError),
+        (lambda: FITTED.step(None, TOKENS[None]), ValueError),
+        (lambda: FITTED.step(None, TOKENS + VOCAB_SIZE), ValueError),
+        (lambda: FITTED.step(torch.ones(2, 1).long(), TOKENS), ValueError),
+        (lambda: FITTED.step(torch.ones(3, 2).long(), TOKENS), ValueError),
+        (lambda: FITTED.step(torch.ones(2, 2).float(), TOKENS), TypeError),
+        (lambda: FITTED.step(None, TOKENS.numpy()), TypeError),
     ],
 )
 def test_bad_inputs(build, error):

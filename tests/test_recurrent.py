@@ -271,6 +271,17 @@ def test_empty_batch_gives_empty_outputs(cls):
     assert model.hidden(state).shape == (0, H)
 
 
+@pytest.mark.parametrize("cls", [LSTM, GRU])
+def test_a_layer_without_decoder(cls):
+    """``output_dim=None``: the recurrent weights only, for a layer inside a stack."""
+    with_decoder, without = cls(D, H, V), cls(D, H, None)
+    names = {name for name, _ in with_decoder.named_parameters()}
+    assert {name for name, _ in without.named_parameters()} == {
+        name for name in names if not name.startswith("decoder")
+    }
+    assert without(torch.randn(L, B, D)).shape == (L, B, H)
+
+
 def _lstm():
     return LSTM(D, H, V)
 
@@ -306,6 +317,7 @@ BAD_INPUTS = [
     (lambda: _gru().one_step(X[0], None), TypeError, "h to be a torch.Tensor"),
     (lambda: _lstm().one_step(X[0].double(), (H0, H0)), TypeError, "torch.float64"),
     # decode
+    (lambda: LSTM(D, H, None).decode(torch.randn(B, H)), ValueError, "output_dim=None"),
     (lambda: _lstm().decode(torch.randn(B, H + 1)), ValueError, "h of shape"),
     (lambda: _gru().decode(torch.randn(B, H).numpy()), TypeError, "torch.as_tensor"),
     (lambda: _gru().decode(torch.randn(B, H).double()), TypeError, "torch.float64"),

@@ -10,6 +10,7 @@ from companion.trm import (
     MixerBlock,
     OnePass,
     PuzzleBatches,
+    SingleStateTRM,
     cell_loss,
     deep_supervision_step,
     exact_and_cell_accuracy,
@@ -98,6 +99,23 @@ def test_effective_depth_counts_the_blocks_applied():
         with torch.no_grad():
             trm(tokens())
         assert trm.effective_depth == len(blocks) == T * (n + 1) * layers
+
+
+def test_single_state_variant_keeps_parameters_depth_and_gradient_window():
+    torch.manual_seed(0)
+    single = SingleStateTRM(V, L, C, dim=D, n=2, T=3)
+    assert count_parameters(single) == count_parameters(model(n=2, T=3))
+    calls, y0, z0 = recursion_calls(single)
+    assert calls == [False] * 6 + [True] * 3  # n + 1 calls per round, as in TRM
+    assert y0.grad is None and z0.grad is None
+    x, z = single.embed(tokens()), torch.randn(L, B, D)
+    by_hand = z
+    for _ in range(3):
+        by_hand = single.net(x + by_hand)
+    y_out, z_out = single.latent_recursion(x, torch.randn(L, B, D), z)
+    assert torch.equal(y_out, by_hand) and torch.equal(z_out, by_hand)  # y is ignored
+    _, _, (y, z) = single(tokens())
+    assert torch.equal(y, z) and not y.requires_grad
 
 
 def test_state_is_detached_between_supervision_steps():

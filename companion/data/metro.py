@@ -11,7 +11,11 @@ summary figures (see ``describe_metro``), so that everything runs offline.
 ``SampleMetroDataset`` (which station does a sequence come from?) and
 ``ForecastMetroDataset`` (what comes next?) follow the course's semantics: flows are
 divided by the per-station, per-direction maximum computed on train (``stations_max``,
-``(S, C)``), reused on test. Flows are passenger counts: a NaN, infinite or negative
+``(S, C)``), reused on test. Both cut every window of ``length`` slots of a day,
+``T - length + 1`` of them; the course's code counts ``T - length`` and so never serves
+the window that ends at the last slot. ``ForecastMetroDataset`` also takes a
+``horizon`` (the course's data set is ``horizon = 1``), and both return all their items
+at once with ``as_batch()``. Flows are passenger counts: a NaN, infinite or negative
 cell is an error (a single NaN would make its station's maximum NaN and leave the whole
 station unnormalised).
 
@@ -329,25 +333,38 @@ class SampleMetroDataset(Dataset):
         slot, day = divmod(i, self.days)
         return self.data[day, slot : slot + self.length, station].clone(), station
 
+    def as_batch(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """All items at once, in index order: ``(sequences (length, N, C), stations
+        (N,))`` with ``N = len(self)``, without the Python loop over the items."""
+        windows = self.data.unfold(1, self.length, 1)  # (D, windows, S, C, length)
+        sequences = windows.permute(4, 2, 1, 0, 3).flatten(1, 3)  # station, slot, day
+        stations = torch.arange(self.stations).repeat_interleave(
+            self.days * self.windows
+        )
+        return sequences.contiguous(), stations
+
 
 class ForecastMetroDataset(Dataset):
     """Many-to-many: all stations' flows over a window, and the same window shifted by
-    one.
+    ``horizon`` slots (1, the course's data set, by default).
 
     ``data (D, T, S, C)``; every window of ``length`` slots of every day is a sample, so
     there are ``D · (T - length + 1)`` of them. Item ``i`` is
-    ``(x[d, t:t+length-1], x[d, t+1:t+length])``, both ``(length - 1, S, C)``,
-    normalised like ``SampleMetroDataset``. Items are copies."""
+    ``(x[d, t:t+length-horizon], x[d, t+horizon:t+length])``, both
+    ``(length - horizon, S, C)``: the target of input step ``j`` is the flow ``horizon``
+    slots later. Flows are normalised like ``SampleMetroDataset``. Items are copies."""
 
     def __init__(
         self,
         data: torch.Tensor,
         length: int = 20,
         stations_max: torch.Tensor | None = None,
+        horizon: int = 1,
     ):
         self.data, self.stations_max = _normalise(data, stations_max)
         self.days, self.slots = self.data.shape[:2]
-        _check_length(length, self.slots, 2)
+        self.horizon = check_positive_int("horizon", horizon)
+        _check_length(length, self.slots, horizon + 1)
         self.length = length
         self.windows = self.slots - length + 1
 
@@ -357,4 +374,15 @@ class ForecastMetroDataset(Dataset):
     def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
         slot, day = divmod(_check_index(i, len(self)), self.days)
         window = self.data[day, slot : slot + self.length]
-        return window[:-1].clone(), window[1:].clone()
+        return window[: -self.horizon].clone(), window[self.horizon :].clone()
+
+    def as_batch(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """All items at once, in index order and in the course's layout, stations and
+        directions flattened: ``(inputs, targets)``, both
+        ``(length - horizon, N, S · C)`` with ``N = len(self)``."""
+        windows = self.data.unfold(1, self.length, 1)  # (D, windows, S, C, length)
+        flows = windows.permute(4, 1, 0, 2, 3).flatten(3).flatten(1, 2)  # slot, day
+        return (
+            flows[: -self.horizon].contiguous(),
+            flows[self.horizon :].contiguous(),
+        )

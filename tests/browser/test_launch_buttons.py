@@ -57,3 +57,8 @@ def test_configured_launch_buttons_lead_to_the_chapter(tmp_path):
         "example-org/rnn-book&urlpath=lab/tree/rnn-book/book/01_backprop_xor.md&branch=main"
     )
     assert f'href="{hub}"' in page
+
+    # the introduction's "How to get the code" uses the same repository
+    intro = (tmp_path / "_build" / "html" / "book" / "intro.html").read_text()
+    assert f"git clone {REPOSITORY} rnn-book" in intro
+    assert f"companion @ git+{REPOSITORY}" in intro.replace("&quot;", '"')

@@ -6,15 +6,27 @@ errors, requests nothing from any other host, every image decodes, every formula
 typeset by MathJax with no raw TeX left, every download button leads to a file (chapters
 offer ``.md``, the executed ``.ipynb`` and the student ``.ipynb`` without solutions),
 and (for chapters) saves a screenshot to ``_build/screenshots``. Then: the search page
-finds "LSTM", and a solution stays hidden until its toggle is clicked."""
+finds "LSTM", and a solution stays hidden until its toggle is clicked.
+
+Figures (the book style of ``companion.display``): every image a chapter's code draws is
+a numbered figure, "Fig. N.M" with N its chapter's number, with alt text that describes
+it (not a file name), and its smallest text is readable. An SVG from Matplotlib says the
+size of each of its texts in points; drawn ``natural`` CSS px wide by itself and shown
+``shown`` px wide, a ``p`` pt text reads ``p × 4/3 × shown / natural`` CSS px. In a
+1400 px window figures are shown at 1:1, their smallest text at 9 pt = 12 CSS px or
+more; on a 390 px phone, at least 9 CSS px (there, a figure keeps its natural size and
+scrolls sideways)."""
 
 import functools
 import http.server
+import re
 import threading
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
+
+from companion.display import MIN_FONT_PT, svg_font_sizes
 
 ROOT = Path(__file__).resolve().parents[2]
 HTML = ROOT / "_build" / "html"
@@ -24,6 +36,18 @@ LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 PAGES = sorted(p.relative_to(HTML).as_posix() for p in (HTML / "book").glob("*.html"))
 CHAPTERS = [p for p in PAGES if p.split("/")[-1][:2].isdigit()]
 PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1400, "height": 900}
+PX_PER_PT = 96 / 72  # CSS px per point
+# The smallest text allowed, in CSS px, at each window width.
+READABLE_PX = {DESKTOP["width"]: MIN_FONT_PT * PX_PER_PT, PHONE["width"]: 9.0}
+# Every image in a cell's output, with the figure around it.
+FIGURES = """() => [...document.querySelectorAll("article div.cell_output img")].map(
+  i => {
+    const number = i.closest("figure")?.querySelector("figcaption .caption-number");
+    return {src: i.currentSrc || i.src, alt: i.getAttribute("alt") || "",
+            natural: i.naturalWidth, shown: i.getBoundingClientRect().width,
+            number: number ? number.innerText.trim() : null};
+  })"""
 # Block elements of the text that must fit the screen's width, unless they sit inside
 # (or are) a block that scrolls sideways on purpose (code, wide tables and equations).
 OVERFLOWING = """() => {
@@ -186,3 +210,73 @@ def test_solutions_are_hidden_until_clicked(page, base_url):
     solution.locator("button.toggle-button").click()
     body.wait_for(state="visible", timeout=5_000)
     assert body.is_visible()
+
+
+def chapter_figures(browser, base_url, path, viewport):
+    """The figures of a chapter as a window of ``viewport`` shows them, each with the
+    text of its SVG file (None for another kind of image), and the chapter's number
+    (the first number of its title, "4" for "4. Sentences" or "4.6. ...")."""
+    scale = 2 if viewport == PHONE else 1
+    context = browser.new_context(viewport=viewport, device_scale_factor=scale)
+    page = context.new_page()
+    try:
+        page.goto(f"{base_url}/{path}", wait_until="networkidle")
+        page.evaluate(
+            "document.querySelectorAll('img').forEach(i => i.loading = 'eager')"
+        )
+        page.wait_for_function(
+            "[...document.images].every(i => i.complete)", timeout=20_000
+        )
+        figures = page.evaluate(FIGURES)
+        for figure in figures:
+            svg = urlparse(figure["src"]).path.endswith(".svg")
+            figure["svg"] = page.request.get(figure["src"]).text() if svg else None
+        title = page.locator("article h1 .section-number").first.inner_text()
+        return title.split(".")[0].strip(), figures
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("path", CHAPTERS)
+def test_chapter_figures_are_numbered_and_described(browser, base_url, path):
+    chapter, figures = chapter_figures(browser, base_url, path, DESKTOP)
+    assert figures, f"no figure on {path}"
+    for figure in figures:
+        name = figure["src"].rsplit("/", 1)[-1]
+        number = figure["number"] or ""
+        assert re.fullmatch(rf"Fig\. {chapter}\.\d+", number), (
+            f"{name} on {path} is not a numbered figure of chapter {chapter} "
+            f"(caption number {number!r}): give its cell mystnb figure metadata"
+        )
+        alt = figure["alt"]
+        assert len(alt.split()) >= 4 and not re.search(r"[/\\]|\.\w{3,4}$", alt), (
+            f"{number} on {path} has no description for screen readers "
+            f"(alt {alt!r}): give its cell mystnb image alt metadata"
+        )
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["1400px", "390px"])
+@pytest.mark.parametrize("path", CHAPTERS)
+def test_chapter_figure_text_is_readable(browser, base_url, path, viewport):
+    width = viewport["width"]
+    for figure in chapter_figures(browser, base_url, path, viewport)[1]:
+        label = f"{figure['number'] or figure['src'].rsplit('/', 1)[-1]} on {path}"
+        assert figure["svg"] is not None, (
+            f"{label} is not an SVG: draw it after companion.display.use_book_style()"
+        )
+        sizes = svg_font_sizes(figure["svg"])
+        if not sizes:  # a figure without text
+            continue
+        shown = figure["shown"] / figure["natural"]
+        if width == DESKTOP["width"]:
+            assert shown == pytest.approx(1, abs=0.01), (
+                f"{label} is drawn {figure['natural']} px wide but shown "
+                f"{figure['shown']:.0f} px wide at {width} px: make it no wider than "
+                "the column (companion.display.book_figure)"
+            )
+        smallest = min(sizes) * PX_PER_PT * shown
+        assert smallest >= READABLE_PX[width] - 0.05, (
+            f"the smallest text of {label} is {min(sizes):g} pt, "
+            f"{smallest:.1f} CSS px at {width} px: expected at least "
+            f"{READABLE_PX[width]:g} px"
+        )
