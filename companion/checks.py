@@ -5,6 +5,8 @@ A shape is described by a tuple whose entries are ``int`` (that exact size) or `
 ``("L", "B", "D")`` checked against a tensor and ``("B", "H")`` against another, with
 the same ``dims`` dictionary, checks that both batches agree."""
 
+import functools
+import inspect
 from collections.abc import Sequence
 
 import numpy as np
@@ -208,3 +210,292 @@ def check_sequence(name: str, x, spec: Sequence[int | str], dtype: torch.dtype) 
             f"expected {name} with at least one time step, got shape {tuple(x.shape)}"
         )
     return dims
+
+
+# ---------------------------------------------------------------------------------
+# The door: ``@checked`` declares what each argument must be, and keeps the maths bare.
+
+
+class Arg:
+    """What one argument must be. ``check(name, value, door)`` raises a ``TypeError``
+    or ``ValueError`` naming ``name``, or returns nothing."""
+
+    def check(self, name: str, value, door: "Door") -> None:
+        raise NotImplementedError
+
+
+class Door:
+    """What the checks of one call share: the named sizes seen so far (``dims``), the
+    owner of a method (``self``) and every argument by name (``args``)."""
+
+    __slots__ = ("args", "dims", "owner")
+
+    def __init__(self, args: dict):
+        self.args, self.dims, self.owner = args, {}, args.get("self")
+
+    def size(self, entry):
+        """An ``int`` for ``"self.attr"`` (the owner's attribute), else ``entry``."""
+        if isinstance(entry, str) and entry.startswith("self."):
+            value = self.owner
+            for part in entry[5:].split("."):
+                value = getattr(value, part)
+            return value
+        return entry
+
+    def dtype(self, like: str) -> torch.dtype:
+        """The dtype a tensor must have: the owner's parameters' (``"self"``) or another
+        argument's (its name)."""
+        if like == "self":
+            return next(self.owner.parameters()).dtype
+        return self.args[like].dtype
+
+
+class Tensor(Arg):
+    """A ``torch.Tensor`` of shape ``shape`` (entries: an ``int``, a size name such as
+    ``"B"`` bound across arguments, or ``"self.attr"``).
+
+    ``kind`` is ``"float"``, ``"int"`` (ids, labels) or ``"bool"``; ``like`` asks for
+    the dtype of the owner's parameters (``"self"``) or of another argument; ``below``
+    bounds integer values to ``[0, below)``; ``nonempty`` names a size that must be
+    ``>= 1`` (``"L"``: at least one time step); ``optional`` accepts ``None``."""
+
+    def __init__(
+        self,
+        *shape,
+        kind: str | None = None,
+        like: str | None = None,
+        below=None,
+        nonempty: str | None = None,
+        optional: bool = False,
+    ):
+        self.shape, self.kind, self.like = shape, kind, like
+        self.below, self.nonempty, self.optional = below, nonempty, optional
+
+    def check(self, name, value, door):
+        if value is None and self.optional:
+            return
+        spec = tuple(door.size(s) for s in self.shape) if self.shape else None
+        check_tensor(name, value, spec, door.dims)
+        if self.like is None and self.kind == "float":
+            check_floating(name, value)
+        elif self.kind == "int":
+            check_integer(name, value)
+        elif self.kind == "bool" and value.dtype != torch.bool:
+            raise TypeError(
+                f"expected {name} to be a boolean tensor, got {value.dtype}"
+            )
+        if self.like is not None:
+            want = door.dtype(self.like)
+            if value.dtype != want:
+                whose = (
+                    "the parameters' dtype"
+                    if self.like == "self"
+                    else f"the dtype of {self.like}"
+                )
+                raise TypeError(
+                    f"expected {name} of dtype {want} ({whose}), got {value.dtype}: "
+                    f"convert it with .to({want})"
+                )
+        if self.below is not None:
+            bound = door.size(self.below)
+            bound = door.dims.get(bound, bound)
+            check_ids(name, value, bound)
+        if self.nonempty is not None and door.dims.get(self.nonempty) == 0:
+            step = "time step" if self.nonempty == "L" else f"{self.nonempty}"
+            raise ValueError(
+                f"expected {name} with at least one {step}, got shape "
+                f"{tuple(value.shape)}"
+            )
+
+
+def Float(*shape, like: str | None = None, **options) -> Tensor:
+    """A floating-point tensor of shape ``shape`` (see ``Tensor``)."""
+    return Tensor(*shape, kind="float", like=like, **options)
+
+
+def Ids(*shape, below=None, **options) -> Tensor:
+    """An integer tensor of shape ``shape`` whose values lie in ``[0, below)``."""
+    return Tensor(*shape, kind="int", below=below, **options)
+
+
+def Seq(*shape, **options) -> Tensor:
+    """A model's input: the parameters' dtype, at least one time step (``"L"``)."""
+    return Tensor(*shape, kind="float", like="self", nonempty="L", **options)
+
+
+class Int(Arg):
+    """An ``int`` (not a ``bool``) ``>= minimum``, and ``<= maximum`` or ``< below``
+    when given (an ``int``, a size name or ``"self.attr"``); ``optional`` accepts
+    ``None``."""
+
+    def __init__(self, minimum: int = 1, maximum=None, *, below=None, optional=False):
+        self.minimum, self.maximum, self.below = minimum, maximum, below
+        self.optional = optional
+
+    def check(self, name, value, door):
+        if value is None and self.optional:
+            return
+        check_positive_int(name, value, self.minimum)
+        for top, close in ((self.maximum, "]"), (self.below, ")")):
+            top = door.size(top)
+            top = door.dims.get(top, top)
+            if top is not None and (value > top if close == "]" else value >= top):
+                raise ValueError(
+                    f"expected {name} in [{self.minimum}, {top}{close}, got {value}"
+                )
+
+
+class Real(Arg):
+    """A finite real number in an interval (see ``check_real``)."""
+
+    def __init__(self, low=None, high=None, *, low_open=False, high_open=False):
+        self.bounds = dict(low=low, high=high, low_open=low_open, high_open=high_open)
+
+    def check(self, name, value, door):
+        check_real(name, value, **self.bounds)
+
+
+class OneOf(Arg):
+    """One of ``values`` (compared with ``==``; ``True`` is not taken for ``1``)."""
+
+    def __init__(self, *values):
+        self.values = values
+
+    def check(self, name, value, door):
+        if not any(v == value and type(v) is type(value) for v in self.values):
+            raise ValueError(f"expected {name} in {self.values}, got {value!r}")
+
+
+class Is(Arg):
+    """An instance of ``kind`` (a type or a tuple of types); ``optional`` accepts
+    ``None``."""
+
+    def __init__(self, kind, optional: bool = False):
+        self.kind, self.optional = kind, optional
+
+    def check(self, name, value, door):
+        if value is None and self.optional:
+            return
+        if isinstance(value, bool) and self.kind is not bool:
+            ok = False
+        else:
+            ok = isinstance(value, self.kind)
+        if not ok:
+            kinds = self.kind if isinstance(self.kind, tuple) else (self.kind,)
+            want = " or ".join(k.__name__ for k in kinds)
+            raise TypeError(f"expected {name} to be a {want}, got {value!r}")
+
+
+class Rule(Arg):
+    """Any other rule: ``test(value, door)`` returns an error message (the argument
+    is named in it) or ``None``; ``error`` is the exception type to raise."""
+
+    def __init__(self, test, error: type = ValueError):
+        self.test, self.error = test, error
+
+    def check(self, name, value, door):
+        message = self.test(value, door)
+        if message:
+            raise self.error(message)
+
+
+class Array(Arg):
+    """A floating-point NumPy array of shape ``shape`` (the input of the book's NumPy
+    implementations; a tensor gets the hint ``.detach().numpy()``)."""
+
+    def __init__(self, *shape):
+        self.shape = shape
+
+    def check(self, name, value, door):
+        check_array(name, value)
+        if self.shape:
+            check_shape(name, value, [door.size(s) for s in self.shape], door.dims)
+
+
+class Call(Arg):
+    """A callable (a function, a model, a ``lambda``); ``optional`` accepts ``None``."""
+
+    def __init__(self, optional: bool = False):
+        self.optional = optional
+
+    def check(self, name, value, door):
+        if not (callable(value) or (value is None and self.optional)):
+            raise TypeError(f"expected {name} to be callable, got {value!r}")
+
+
+class Either(Arg):
+    """One of several tensor specs (``Tensor``), tried in order: ``(B, H)`` or
+    ``(L, B, H)``, say. A type or dtype error comes from the first; a shape that fits
+    none names them all."""
+
+    def __init__(self, *choices: Tensor):
+        self.choices = choices
+
+    def check(self, name, value, door):
+        for spec in self.choices:
+            trial = Door(door.args)
+            trial.dims = dict(door.dims)
+            try:
+                spec.check(name, value, trial)
+            except ValueError:
+                continue
+            door.dims.update(trial.dims)
+            return
+        shapes = " or ".join(
+            _describe([door.size(s) for s in spec.shape]) for spec in self.choices
+        )
+        raise ValueError(f"expected {name} of shape {shapes}, got {tuple(value.shape)}")
+
+
+class Checked:
+    """A function (or method) behind its door: calling it checks the arguments, then
+    runs the bare function, which stays reachable as ``.bare`` for inner calls."""
+
+    def __init__(self, fn, specs: dict, after=None, owner=None):
+        functools.update_wrapper(self, fn)
+        self._fn, self._specs, self._after, self._owner = fn, specs, after, owner
+        self._signature = inspect.signature(fn)
+        self.bare = fn if owner is None else fn.__get__(owner)
+
+    def __get__(self, owner, owner_type=None):
+        if owner is None:
+            return self
+        return Checked.__new__(Checked)._bind(self, owner)
+
+    def _bind(self, unbound: "Checked", owner) -> "Checked":
+        self.__dict__.update(unbound.__dict__)
+        self._owner, self.bare = owner, unbound._fn.__get__(owner)
+        return self
+
+    def __call__(self, *args, **kwargs):
+        if self._owner is not None:
+            args = (self._owner, *args)
+        bound = self._signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        door = Door(bound.arguments)
+        for name, spec in self._specs.items():
+            spec.check(name, bound.arguments[name], door)
+        if self._after is not None:
+            self._after(door)
+        return self._fn(*args, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"<checked {self.__qualname__}>"
+
+
+def checked(after=None, **specs):
+    """The door of a public function: ``@checked(x=Seq("L", "B", "self.input_dim"))``.
+
+    Each keyword names an argument and says what it must be (``Tensor``, ``Float``,
+    ``Ids``, ``Seq``, ``Int``, ``Real``, ``OneOf``, ``Is``, ``Rule``); the checks run in
+    the order given, sharing named sizes. ``after(door)`` runs last, for rules across
+    arguments. The decorated function is the maths alone; ``f.bare`` (and
+    ``obj.method.bare``) skips the door, for calls from inside the package."""
+
+    def wrap(fn):
+        unknown = set(specs) - set(inspect.signature(fn).parameters)
+        if unknown:
+            raise TypeError(f"{fn.__qualname__} has no argument {sorted(unknown)}")
+        return Checked(fn, specs, after)
+
+    return wrap

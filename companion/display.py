@@ -33,6 +33,7 @@ diagrams.
 IPython, which renders the listings and tables, is imported only when a notebook
 displays them."""
 
+import ast
 import html
 import inspect
 import re
@@ -192,21 +193,57 @@ class Listing:
 
 def source_title(obj) -> str:
     """Where ``obj`` is defined:
-    ``"<file relative to the repository>, lines <first>–<last>"``."""
+    ``"<file relative to the repository>, lines <first>–<last>"``, without the
+    ``@checked`` door of a function (``show_source`` leaves it out)."""
     obj = inspect.unwrap(obj)  # a decorated function: the source of the function itself
     file = Path(inspect.getsourcefile(obj)).resolve()
     lines, first = inspect.getsourcelines(obj)
+    first = max(first, 1)  # a module starts at line 1 (inspect says 0)
     name = (
         file.relative_to(REPO_ROOT).as_posix()
         if file.is_relative_to(REPO_ROOT)
         else file.name
     )
-    return f"{name}, lines {first}–{first + len(lines) - 1}"
+    return f"{name}, lines {first + _leading_door(lines)}–{first + len(lines) - 1}"
+
+
+def _door_lines(source: str) -> list[int]:
+    """The 0-based line numbers of every ``@checked(...)`` decorator in ``source``."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        for dec in getattr(node, "decorator_list", ()):
+            target = dec.func if isinstance(dec, ast.Call) else dec
+            if getattr(target, "id", getattr(target, "attr", None)) == "checked":
+                found.extend(range(dec.lineno - 1, dec.end_lineno))
+    return sorted(found)
+
+
+def _leading_door(lines: list[str]) -> int:
+    """How many of the first ``lines`` are the object's own ``@checked`` door."""
+    door = _door_lines(textwrap.dedent("".join(lines)))
+    count = 0
+    while count in door:
+        count += 1
+    return count
+
+
+def listing_source(obj) -> str:
+    """The dedented source of ``obj`` without its ``@checked`` doors: the maths alone,
+    as the chapters show it. The doors' rules stay in the file, and the errors they
+    raise are documented in the docstrings."""
+    source = textwrap.dedent(inspect.getsource(obj))
+    door = set(_door_lines(source))
+    return "".join(
+        line
+        for i, line in enumerate(source.splitlines(keepends=True))
+        if i not in door
+    )
 
 
 def show_source(*objects) -> Listing:
     """The source of each of ``objects`` (functions, classes, methods), titled with its
-    file and line span; a method's indentation is removed.
+    file and line span; a method's indentation is removed, and so are the argument
+    checks (``@checked`` decorators): a listing shows the maths.
 
     Return it as a cell's last value to display it.
     """
@@ -215,13 +252,13 @@ def show_source(*objects) -> Listing:
     parts = []
     for obj in objects:
         try:
-            source = inspect.getsource(obj)
+            source = listing_source(obj)
         except TypeError as error:
             raise TypeError(
                 f"expected a function, class or method defined in a file, got "
                 f"{type(obj).__name__}"
             ) from error
-        parts.append((source_title(obj), textwrap.dedent(source)))
+        parts.append((source_title(obj), source))
     return Listing(parts)
 
 

@@ -13,9 +13,24 @@ TP4, question 2) asks for it with a binary mask and no Python loop, under the na
 import torch
 import torch.nn.functional as F
 
-from companion.checks import check_floating, check_ids, check_positive_int, check_tensor
+from companion.checks import Float, Ids, Int, checked
 
 
+def _check_target(door) -> None:
+    target, pad_id = door.args["target"], door.args["pad_id"]
+    if not (target != pad_id).any():
+        raise ValueError(
+            f"expected at least one target other than pad_id={pad_id}, "
+            f"got none (target of shape {tuple(target.shape)})"
+        )
+
+
+@checked(
+    _check_target,
+    logits=Float("L", "B", "V"),
+    target=Ids("L", "B", below="V"),
+    pad_id=Int(0, below="V"),
+)
 def masked_cross_entropy(
     logits: torch.Tensor, target: torch.Tensor, pad_id: int
 ) -> torch.Tensor:
@@ -29,33 +44,15 @@ def masked_cross_entropy(
     (an ``inf`` or ``nan`` there leaves the result alone but makes the gradient at that
     position ``nan``).
 
-    Raises ``TypeError`` for something other than a float ``logits`` tensor and an
-    integer ``target`` tensor, and ``ValueError`` for mismatched shapes, ids or
-    ``pad_id`` outside ``[0, V)`` (a ``pad_id`` that cannot occur would switch the mask
-    off), or a target made only of padding, or empty (the mean over no position is
-    undefined).
-    """
-    dims = check_tensor("logits", logits, ("L", "B", "V"))
-    check_floating("logits", logits)
-    check_tensor("target", target, ("L", "B"), dims)
-    vocab = dims["V"]
-    check_ids("target", target, vocab)
-    check_positive_int("pad_id", pad_id, minimum=0)
-    if pad_id >= vocab:
-        raise ValueError(
-            f"expected pad_id in [0, {vocab}) (V = logits.shape[-1]), got {pad_id}"
-        )
-    mask = target != pad_id
-    count = mask.sum()
-    if int(count) == 0:
-        raise ValueError(
-            f"expected at least one target other than pad_id={pad_id}, "
-            f"got none (target of shape {tuple(target.shape)})"
-        )
-    per_position = F.cross_entropy(
-        logits.reshape(-1, vocab), target.reshape(-1).long(), reduction="none"
-    ).view_as(target)
-    return torch.where(mask, per_position, 0.0).sum() / count
+    The door rejects a float ``target`` or integer ``logits``, mismatched shapes, ids
+    or ``pad_id`` outside ``[0, V)`` (a ``pad_id`` that cannot occur would switch the
+    mask off), and a target made only of padding, or empty (the mean over no position
+    is undefined)."""
+    nll = F.cross_entropy(
+        logits.flatten(0, 1), target.flatten().long(), reduction="none"
+    )
+    mask = (target != pad_id).flatten()
+    return torch.where(mask, nll, 0.0).sum() / mask.sum()
 
 
 maskedCrossEntropy = masked_cross_entropy  # the name the TP4 handout uses

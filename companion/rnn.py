@@ -21,12 +21,7 @@ import math
 import torch
 from torch import nn
 
-from companion.checks import (
-    check_dtype,
-    check_positive_int,
-    check_sequence,
-    check_tensor,
-)
+from companion.checks import Either, Float, Int, Seq, checked
 
 
 class RNN(nn.Module):
@@ -36,19 +31,11 @@ class RNN(nn.Module):
     ``W_d (O, H)``, ``b_d (O,)``; all initialised uniformly in ``±1/sqrt(H)`` like
     PyTorch's."""
 
+    @checked(input_dim=Int(), latent_dim=Int(), output_dim=Int())
     def __init__(self, input_dim: int, latent_dim: int, output_dim: int):
         super().__init__()
-        for name, value in (
-            ("input_dim", input_dim),
-            ("latent_dim", latent_dim),
-            ("output_dim", output_dim),
-        ):
-            check_positive_int(name, value)
-        self.input_dim, self.latent_dim, self.output_dim = (
-            input_dim,
-            latent_dim,
-            output_dim,
-        )
+        self.input_dim, self.latent_dim = input_dim, latent_dim
+        self.output_dim = output_dim
         bound = 1 / math.sqrt(latent_dim)
         self.W_i = nn.Parameter(
             torch.empty(latent_dim, input_dim).uniform_(-bound, bound)
@@ -65,19 +52,17 @@ class RNN(nn.Module):
         """A zero state ``(B, H)`` with the dtype and device of ``like``."""
         return like.new_zeros(batch_size, self.latent_dim)
 
-    def _check_input(self, x, spec: tuple) -> dict:
-        """Check that ``x`` is a tensor of shape ``spec`` and the parameters' dtype."""
-        return check_sequence("x", x, spec, self.W_i.dtype)
-
-    def _check_state(self, h, dims: dict) -> None:
-        check_tensor("h", h, ("B", self.latent_dim), dims)
-        check_dtype("h", h, self.W_i.dtype)
-
+    @checked(
+        x=Seq("B", "self.input_dim"), h=Float("B", "self.latent_dim", like="self")
+    )
     def one_step(self, x: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
         """One step: ``x (B, D)``, ``h (B, H)`` → next ``h (B, H)``."""
-        self._check_state(h, self._check_input(x, ("B", self.input_dim)))
         return torch.tanh(x @ self.W_i.T + h @ self.W_h.T + self.b_h)
 
+    @checked(
+        x=Seq("L", "B", "self.input_dim"),
+        h=Float("B", "self.latent_dim", like="self", optional=True),
+    )
     def forward(
         self, x: torch.Tensor, h: torch.Tensor | None = None, return_state: bool = False
     ):
@@ -86,10 +71,8 @@ class RNN(nn.Module):
         ``h (B, H)`` is the initial state (zeros when ``None``). With ``return_state``
         the result is ``(states, h_L)``. The input projections of all steps are computed
         in one matrix product before the loop; the loop only adds ``W_h h_{t-1}``."""
-        dims = self._check_input(x, ("L", "B", self.input_dim))
         if h is None:
-            h = self.initial_state(dims["B"], x)
-        self._check_state(h, dims)
+            h = self.initial_state(x.shape[1], x)
         projected = x @ self.W_i.T + self.b_h
         states = []
         for p_t in projected.unbind(0):
@@ -103,14 +86,13 @@ class RNN(nn.Module):
         """The hidden vector ``(B, H)`` of a state (for the RNN, the state itself)."""
         return state
 
+    @checked(
+        h=Either(
+            Float("B", "self.latent_dim", like="self"),
+            Float("L", "B", "self.latent_dim", like="self"),
+        )
+    )
     def decode(self, h: torch.Tensor) -> torch.Tensor:
         """Decode ``(B, H)`` or ``(L, B, H)`` hidden states into ``(…, output_dim)``
         outputs."""
-        check_tensor("h", h)
-        if h.dim() not in (2, 3) or h.shape[-1] != self.latent_dim:
-            raise ValueError(
-                f"expected h of shape (B, {self.latent_dim}) or "
-                f"(L, B, {self.latent_dim}), got {tuple(h.shape)}"
-            )
-        check_dtype("h", h, self.decoder.weight.dtype)
         return self.decoder(h)

@@ -1,9 +1,25 @@
 import numpy as np
 import pytest
 import torch
+from torch import nn
 
 from companion import checks
-from companion.checks import check_floating, check_integer, check_shape
+from companion.checks import (
+    Call,
+    Either,
+    Float,
+    Ids,
+    Int,
+    Is,
+    OneOf,
+    Real,
+    Rule,
+    Seq,
+    check_floating,
+    check_integer,
+    check_shape,
+    checked,
+)
 
 
 def test_check_shape_binds_names_across_calls():
@@ -135,3 +151,63 @@ def test_edge_checks_accept():
     )
     assert check_real("p", torch.tensor(1.0), 0, 1, low_open=True) == 1.0
     assert check_real("n", 3) == 3.0
+
+
+# ---- the door: @checked ------------------------------------------------------------
+@checked(x=Float("L", "B", "D"), y=Ids("L", "B", below="D"), n=Int(0, below="L"))
+def _door_function(x, y, n=0):
+    return x.sum() + y.sum() + n
+
+
+class _Door(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.size = 3
+        self.w = nn.Parameter(torch.zeros(3))
+
+    @checked(
+        x=Seq("L", "B", "self.size"),
+        h=Either(Float("B", "self.size", like="self"), Float("L", "B", "self.size")),
+        k=Real(0, 1, high_open=True),
+        how=OneOf("a", "b"),
+        flag=Is(bool),
+        fn=Call(optional=True),
+        odd=Rule(lambda v, door: None if v % 2 else f"expected odd odd, got {v}"),
+    )
+    def forward(self, x, h, k=0.5, how="a", flag=False, fn=None, odd=1):
+        return x.shape, h.shape
+
+
+def test_the_door_passes_good_arguments_and_keeps_the_bare_function():
+    x, y = torch.zeros(2, 1, 3), torch.zeros(2, 1, dtype=torch.long)
+    assert _door_function(x, y, 1) == _door_function.bare(x, y, 1)
+    model = _Door()
+    assert model(x, torch.zeros(1, 3)) == ((2, 1, 3), (1, 3))
+    assert model.forward.bare(x, torch.zeros(5)) == ((2, 1, 3), (5,))  # no door
+    assert _door_function.__name__ == "_door_function"
+
+
+X3, H1 = torch.zeros(2, 1, 3), torch.zeros(1, 3)
+DOOR_BAD_INPUTS = [
+    (lambda: _door_function(X3.long(), X3[..., 0].long()), TypeError, "floating"),
+    (lambda: _door_function(X3, X3[..., 0]), TypeError, "integer"),
+    (lambda: _door_function(X3, X3[..., 0].long() + 3), ValueError, r"\[0, 3\)"),
+    (lambda: _door_function(X3, X3[0, :, 0].long()), ValueError, r"\(L, B\)"),
+    (lambda: _door_function(X3, X3[..., 0].long(), 2), ValueError, r"n in \[0, 2\)"),
+    (lambda: _door_function(X3.numpy(), X3), TypeError, "torch.as_tensor"),
+    (lambda: _Door()(X3[:0], H1), ValueError, "at least one time step"),
+    (lambda: _Door()(X3.double(), H1), TypeError, "parameters' dtype"),
+    (lambda: _Door()(X3, torch.zeros(3)), ValueError, r"\(B, 3\) or \(L, B, 3\)"),
+    (lambda: _Door()(X3, H1, k=1.0), ValueError, r"k to be a real number in \[0, 1\)"),
+    (lambda: _Door()(X3, H1, how="c"), ValueError, "how in"),
+    (lambda: _Door()(X3, H1, flag=1), TypeError, "flag to be a bool"),
+    (lambda: _Door()(X3, H1, fn=3), TypeError, "fn to be callable"),
+    (lambda: _Door()(X3, H1, odd=2), ValueError, "expected odd odd"),
+    (lambda: checked(nothing=Int())(lambda x: x), TypeError, "no argument"),
+]
+
+
+@pytest.mark.parametrize(("call", "error", "pattern"), DOOR_BAD_INPUTS)
+def test_the_door_names_the_argument(call, error, pattern):
+    with pytest.raises(error, match=pattern):
+        call()

@@ -1,0 +1,118 @@
+"""How much of the companion is argument checking, and how much of it the chapters show.
+
+    .venv/bin/python tools/validation_share.py          # the companion's share
+    .venv/bin/python tools/validation_share.py --list   # ... and the lines, module by
+                                                        # module
+
+A *code line* is a line of a module holding code: blank lines, comments and docstrings
+are not counted. A code line is *validation* when it belongs to
+
+* ``companion/checks.py``, the door's machinery;
+* a ``@checked(...)`` decorator, or a function named ``check_*`` or ``_check*``;
+* a ``raise`` of ``TypeError`` or ``ValueError``, with the ``if`` that guards it when
+  that ``if`` does nothing else;
+* a statement that calls a ``check_*`` function.
+
+``validation_lines(source)`` is what ``tests/test_package.py`` uses to prove that the
+listings a chapter shows (``companion.display.listing_source``) hold none."""
+
+import ast
+import io
+import sys
+import tokenize
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CHECK_ERRORS = {"TypeError", "ValueError"}
+
+
+def _is_check_call(node) -> bool:
+    if not isinstance(node, ast.Call):
+        return False
+    func = node.func
+    name = getattr(func, "id", getattr(func, "attr", ""))
+    return name.startswith(("check_", "_check"))
+
+
+def _is_check_raise(node) -> bool:
+    if not isinstance(node, ast.Raise) or node.exc is None:
+        return False
+    exc = node.exc.func if isinstance(node.exc, ast.Call) else node.exc
+    return getattr(exc, "id", getattr(exc, "attr", None)) in CHECK_ERRORS
+
+
+def _span(node) -> range:
+    return range(node.lineno, node.end_lineno + 1)
+
+
+def validation_lines(source: str) -> set[int]:
+    """The 1-based numbers of the lines of ``source`` that check arguments."""
+    found: set[int] = set()
+    for node in ast.walk(ast.parse(source)):
+        for dec in getattr(node, "decorator_list", ()):
+            target = dec.func if isinstance(dec, ast.Call) else dec
+            if getattr(target, "id", getattr(target, "attr", None)) == "checked":
+                found.update(_span(dec))
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and (
+            node.name.startswith(("check_", "_check"))
+        ):
+            found.update(_span(node))
+        elif _is_check_raise(node):
+            found.update(_span(node))
+        elif isinstance(node, ast.If) and all(
+            _is_check_raise(s) for s in node.body
+        ) and not node.orelse:
+            found.update(_span(node))
+        elif isinstance(node, ast.Expr | ast.Assign) and _is_check_call(node.value):
+            found.update(_span(node))
+    return found
+
+
+def code_lines(source: str) -> set[int]:
+    """The 1-based numbers of the lines of ``source`` holding code (no blank line,
+    comment or docstring)."""
+    docstrings: set[int] = set()
+    for node in ast.walk(ast.parse(source)):
+        body = getattr(node, "body", None)
+        if (
+            isinstance(body, list)
+            and body
+            and isinstance(body[0], ast.Expr)
+            and isinstance(body[0].value, ast.Constant)
+            and isinstance(body[0].value.value, str)
+        ):
+            docstrings.update(_span(body[0]))
+    lines: set[int] = set()
+    skip = {tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT}
+    skip |= {tokenize.DEDENT, tokenize.ENCODING, tokenize.ENDMARKER}
+    for token in tokenize.generate_tokens(io.StringIO(source).readline):
+        if token.type not in skip:
+            lines.update(range(token.start[0], token.end[0] + 1))
+    return lines - docstrings
+
+
+def share(root: Path = ROOT / "companion") -> tuple[int, int, dict]:
+    """``(validation, code, per_module)`` line counts over the package at ``root``."""
+    total_checks = total_code = 0
+    per_module = {}
+    for path in sorted(root.rglob("*.py")):
+        source = path.read_text(encoding="utf-8")
+        code = code_lines(source)
+        checks = code if path.name == "checks.py" else validation_lines(source) & code
+        per_module[path.relative_to(root.parent).as_posix()] = (len(checks), len(code))
+        total_checks += len(checks)
+        total_code += len(code)
+    return total_checks, total_code, per_module
+
+
+def main(argv: list[str]) -> int:
+    checks, code, per_module = share()
+    if "--list" in argv:
+        for name, (c, n) in per_module.items():
+            print(f"{name:40s} {c:5d} / {n:5d}  {c / max(n, 1):6.1%}")
+    print(f"validation: {checks} of {code} code lines ({checks / code:.1%})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
