@@ -14,6 +14,7 @@ models train in alternation, one step each on the same batch, so that neither is
 favoured by a change of conditions; the faster one simply makes more steps. Evaluation
 is not charged."""
 
+import contextlib
 import itertools
 import math
 import shutil
@@ -41,6 +42,20 @@ def _check_module(name: str, model) -> None:
         raise TypeError(
             f"expected {name} to be a torch.nn.Module, got {type(model).__name__}"
         )
+
+
+@contextlib.contextmanager
+def eval_mode(model: nn.Module):
+    """``with eval_mode(model):`` runs the block in evaluation mode (no dropout) and
+    without gradients, then gives the model back the mode it had, even after an
+    error."""
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            yield model
+    finally:
+        model.train(was_training)
 
 
 def count_parameters(model: nn.Module) -> int:
