@@ -7,7 +7,7 @@ LAB_SETTINGS := $(VENV)/etc/jupyter/labconfig/default_setting_overrides.json
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 .PHONY: help venv test unit chapters lint book lab clean browser-test student student-test \
-	test-seeds test-data
+	test-seeds test-data grade
 
 help:
 	@echo "make test   unit tests + every chapter run by nbval from its .md source"
@@ -18,6 +18,7 @@ help:
 	@echo "make student-test  check them: no solution left, every cell still runs"
 	@echo "make test-seeds    every chapter again with BOOK_SEED=1, then BOOK_SEED=2"
 	@echo "make test-data     the data chapters on other data: a second metro twin, two texts"
+	@echo "make grade SUBMISSIONS=dir  grade a folder of student notebooks (grades.csv)"
 	@echo "make clean  remove _build and caches (keeps .venv)"
 
 venv: $(STAMP)
@@ -102,6 +103,11 @@ student-test: export OMP_NUM_THREADS = 1
 student-test: student
 	$(PY) -m pytest tests/test_student.py _build/student -q -n 2 --dist loadfile \
 	  --nbval-lax --nbval-current-env
+
+# The teacher's grader: every answer cell in a fresh process, public and hidden checks.
+grade: $(STAMP)
+	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=folder" >&2; exit 2; }
+	$(PY) tools/grade.py "$(SUBMISSIONS)"
 
 $(LAB_SETTINGS): $(STAMP)
 	jupytext-config --settings-file $(LAB_SETTINGS) set-default-viewer

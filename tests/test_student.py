@@ -1,13 +1,19 @@
+import json
+import re
 import subprocess
 import sys
 from pathlib import Path
 
+import nbformat
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
 from student import (  # noqa: E402 (tools/ is a folder of scripts, not a package)
+    MANIFEST,
+    YOUR_TURN,
     SolutionLeak,
+    main,
     strip_solutions,
     student_notebook,
     write_student_notebooks,
@@ -41,10 +47,11 @@ What is x?
 """
 AFTER = "\nThe text after the exercise.\n"
 
-# Each malformed or unusual solution, as a teacher might write it, with the line of the
-# snippet where the tool must stop (None: it must strip it, keeping the text after it).
-# Either way, never a leak.
+# Every way a solution can be written, or hidden, that the tool must handle, as a
+# teacher might write it, with the line of the snippet where the tool must stop (None:
+# it must strip it, keeping the text after it). Either way, never a leak.
 CASES = {
+    # sphinx-exercise's directive, in all its spellings and places
     "backticks": (
         "```{solution} demo-ex1\n:class: dropdown\n\nSECRET two.\n```\n",
         None,
@@ -54,14 +61,25 @@ CASES = {
         None,
     ),
     "colons": (":::{solution} demo-ex1\nSECRET\n:::\n", None),
+    "four colons, nested div": (
+        "::::{solution} demo-ex1\n:::{note}\nSECRET\n:::\n::::\n",
+        None,
+    ),
     "tildes": ("~~~{solution} demo-ex1\nSECRET\n~~~\n", None),
     "capitalised": ("```{Solution} demo-ex1\nSECRET\n```\n", None),
     "indented in a list item": (
         "1. First item.\n\n   ```{solution} demo-ex1\n   SECRET\n   ```\n",
         None,
     ),
-    "nested fence in a three-backtick block": (
-        "```{solution} demo-ex1\n```python\nSECRET = 1\n```\nSECRET\n```\n",
+    "in a block quote": ("> ```{solution} demo-ex1\n> SECRET\n> ```\n", None),
+    "nested in an exercise": (
+        "````{exercise}\n:label: demo-ex2\n\nWhy?\n\n"
+        "```{solution} demo-ex2\nSECRET\n```\n````\n",
+        None,
+    ),
+    "nested in a colon exercise's list": (
+        ":::{exercise}\n:label: demo-ex2\n\n- Why?\n\n"
+        "  ```{solution} demo-ex2\n  SECRET\n  ```\n:::\n",
         None,
     ),
     "gated, with a code cell inside": (
@@ -69,16 +87,99 @@ CASES = {
         "```{code-cell} ipython3\nprint('SECRET')\n```\n\n```{solution-end}\n```\n",
         None,
     ),
+    "gated, capitalised": (
+        "```{Solution-Start} demo-ex1\n```\nSECRET\n\n```{Solution-End}\n```\n",
+        None,
+    ),
+    # cells tagged as solutions
     "code cell tagged solution": (
         "```{code-cell} ipython3\n:tags: [solution]\nprint('SECRET')\n```\n",
         None,
     ),
+    "tag with a trailing space": (
+        "```{code-cell} ipython3\n:tags: ['solution ']\nprint('SECRET')\n```\n",
+        None,
+    ),
+    "tag in the plural": (
+        "```{code-cell} ipython3\n:tags: [hide-input, solutions]\nSECRET = 1\n```\n",
+        None,
+    ),
+    "tag with a Cyrillic letter": (
+        "```{code-cell} ipython3\n:tags: [\u0455olution]\nSECRET = 1\n```\n",
+        None,
+    ),
+    "tags in a YAML block": (
+        "```{code-cell} ipython3\n---\ntags: [solution]\n---\nSECRET = 1\n```\n",
+        None,
+    ),
+    "raw cell tagged solution": (
+        "```{raw-cell}\n:tags: [solution]\nSECRET\n```\n",
+        None,
+    ),
+    "markdown cell tagged solution": (
+        '+++ {"tags": ["solution"]}\n\nSECRET\n\n+++\n',
+        None,
+    ),
+    "tags not a list": (
+        "```{code-cell} ipython3\n:tags: solution\nprint('SECRET')\n```\n",
+        2,
+    ),
+    # fences that close too early, or never
     "unclosed fence": ("```{solution} demo-ex1\nSECRET\n", 1),
     "four backticks closed by three": ("````{solution} demo-ex1\nSECRET\n```\n", 1),
+    "nested fence in a three-backtick block": (
+        "```{solution} demo-ex1\n```python\nSECRET = 1\n```\nSECRET\n```\n",
+        2,
+    ),
+    "nested div in a three-colon block": (
+        ":::{solution} demo-ex1\n:::{note}\nSECRET\n:::\nSECRET\n:::\n",
+        2,
+    ),
+    "bare fence closing a solution early": (
+        "```{solution} demo-ex1\nRun:\n```\nprint('SECRET')\n```\nSECRET\n```\n",
+        5,
+    ),
+    "bare fence right after the opening": (
+        "```{solution} demo-ex1\n```\nSECRET\n```\n",
+        4,
+    ),
     "gated without its end": ("```{solution-start} demo-ex1\n```\nSECRET\n", 1),
     "an end without its start": ("SECRET\n```{solution-end}\n```\n", 2),
-    "marker in a code cell": ("```{code-cell} ipython3\n# {solution} SECRET\n```\n", 2),
+    # look-alike names: the book would show them, the tool must not pass them
+    "Cyrillic letter in the name": ("```{\u0455olution} demo-ex1\nSECRET\n```\n", 1),
+    "zero-width space in the name": (
+        "```{sol\u200bution} demo-ex1\nSECRET\n```\n",
+        1,
+    ),
+    "fullwidth braces": ("```\uff5bsolution\uff5d demo-ex1\nSECRET\n```\n", 1),
+    "misspelt name": ("```{soluton} demo-ex1\nSECRET\n```\n", 1),
     "marker with a space": ("``` {solution } demo-ex1\nSECRET\n```\n", 1),
+    "code block in the language solution": ("```solution\nSECRET\n```\n", 1),
+    "div of class solution": (":::solution\nSECRET\n:::\n", 1),
+    # solutions in another container
+    "dropdown titled Solution": ("```{dropdown} Solution\nSECRET\n```\n", 1),
+    "admonition titled Answer": (
+        "```{admonition} Answer\n:class: dropdown\nSECRET\n```\n",
+        1,
+    ),
+    "note of class solution": ("```{note}\n:class: solution\nSECRET\n```\n", 1),
+    "HTML details": (
+        "<details><summary>Solution</summary>\n\nSECRET\n\n</details>\n",
+        1,
+    ),
+    "heading Solutions": ("## Solutions\n\nSECRET\n", 1),
+    "unknown directive": ("```{hidden}\nSECRET\n```\n", 1),
+    "reStructuredText": (
+        "```{eval-rst}\n.. solution:: demo-ex1\n\n   SECRET\n```\n",
+        1,
+    ),
+    "indented code block": ("    ```{solution} demo-ex1\n    SECRET\n    ```\n", 1),
+    # markers outside any directive
+    "marker in a code cell": ("```{code-cell} ipython3\n# {solution} SECRET\n```\n", 2),
+    "marker with a Cyrillic letter in prose": (
+        "SECRET in {\u0455olution}`x`.\n",
+        1,
+    ),
 }
 
 
@@ -109,47 +210,133 @@ def test_the_note_keeps_the_label_and_the_indentation():
     assert "   > **Your turn.** Write your answer to exercise `ex-7` here." in text
 
 
+def run_tool(book, out):
+    """Run ``tools/student.py BOOK OUT`` as ``make student`` does."""
+    command = [sys.executable, str(ROOT / "tools" / "student.py"), str(book), str(out)]
+    return subprocess.run(command, capture_output=True, text=True)
+
+
 def test_the_command_fails_closed_naming_the_file_and_line(tmp_path):
-    book = tmp_path / "book"
+    book, out = tmp_path / "book", tmp_path / "out"
     book.mkdir()
     (book / "01_good.md").write_text(HEADER + CASES["backticks"][0])
     (book / "02_bad.md").write_text(HEADER + CASES["unclosed fence"][0])
-    (book / "notes.md").write_text(
-        "# Not a notebook: {solution} in prose is fine here\n"
-    )
-    run = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "tools" / "student.py"),
-            str(book),
-            str(tmp_path / "out"),
-        ],
-        capture_output=True,
-        text=True,
-    )
+    (book / "notes.md").write_text("# Not a notebook: {solution} in prose is fine\n")
+    run = run_tool(book, out)
     assert run.returncode == 1
     assert f"02_bad.md:{HEADER.count(chr(10)) + 1}:" in run.stderr
-    assert not (
-        tmp_path / "out"
-    ).exists()  # nothing is handed out when one chapter fails
+    assert not out.exists()  # nothing is handed out when one chapter fails
 
     (book / "02_bad.md").write_text(HEADER + CASES["tildes"][0])
-    run = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "tools" / "student.py"),
-            str(book),
-            str(tmp_path / "out"),
-        ],
-        capture_output=True,
-        text=True,
-    )
+    run = run_tool(book, out)
     assert run.returncode == 0, run.stderr
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
-        "01_good.ipynb",
-        "02_bad.ipynb",
+    notebooks = sorted(p.name for p in out.glob("*.ipynb"))
+    assert notebooks == ["01_good.ipynb", "02_bad.ipynb"]
+    assert all("SECRET" not in p.read_text() for p in out.iterdir())
+
+
+def write_book(tmp_path, **chapters):
+    """A book folder holding ``chapters`` (name: MyST text after the header)."""
+    book = tmp_path / "book"
+    book.mkdir(exist_ok=True)
+    for name, text in chapters.items():
+        (book / f"{name}.md").write_text(HEADER + text)
+    return book
+
+
+def test_a_file_the_tool_did_not_write_is_never_overwritten(tmp_path, capsys):
+    book = write_book(tmp_path, ch01="", ch02="")
+    out = tmp_path / "out"
+    out.mkdir()
+    mine = out / "ch02.ipynb"
+    mine.write_text("a student's own notebook")
+    with pytest.raises(FileExistsError, match=r"ch02.ipynb: refusing to overwrite"):
+        write_student_notebooks(book, out)
+    assert mine.read_text() == "a student's own notebook"
+    assert sorted(p.name for p in out.iterdir()) == ["ch02.ipynb"]  # nothing else
+
+    mine.unlink()
+    write_student_notebooks(book, out)
+    write_student_notebooks(book, out)  # its own files, unchanged: it may replace them
+    (out / "ch01.ipynb").write_text("edited by a student since")
+    assert main([str(book), str(out)]) == 1
+    assert "ch01.ipynb: refusing to overwrite" in capsys.readouterr().err
+    assert (out / "ch01.ipynb").read_text() == "edited by a student since"
+
+
+def test_a_foreign_manifest_is_refused(tmp_path):
+    book = write_book(tmp_path, ch01="")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / MANIFEST).write_text("{}")
+    with pytest.raises(FileExistsError, match=r"expected the manifest"):
+        write_student_notebooks(book, out)
+
+
+def test_nothing_is_written_when_one_chapter_is_bad(tmp_path):
+    book = write_book(tmp_path, ch01=CASES["colons"][0], ch02="")
+    out = tmp_path / "out"
+    write_student_notebooks(book, out)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    (book / "ch01.md").write_text(HEADER + CASES["colons"][0] + "New text.\n")
+    (book / "ch02.md").write_text(HEADER + CASES["dropdown titled Solution"][0])
+    with pytest.raises(SolutionLeak, match=r"ch02.md:\d+:"):
+        write_student_notebooks(book, out)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+def test_a_bad_yaml_header_names_the_chapter_and_line(tmp_path, capsys):
+    book = tmp_path / "book"
+    book.mkdir()
+    (book / "ch01.md").write_text("---\nkernelspec:\n  name: [python3\n---\n\n# A\n")
+    with pytest.raises(ValueError, match=r"ch01.md:3: the YAML header does not parse"):
+        student_notebook(book / "ch01.md")
+    assert main([str(book), str(tmp_path / "out")]) == 1
+    assert "ch01.md:3: the YAML header" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "name", ["{\u0455olution}", "{sol\u200bution}", "\uff5bsolution\uff5d"]
+)
+def test_a_look_alike_in_a_real_chapter_stops_the_tool(tmp_path, name):
+    source = (BOOK / "04_sentences.md").read_text(encoding="utf-8")
+    opening = "```{solution} sent-ex4"
+    line = source[: source.index(opening)].count("\n") + 1
+    chapter = tmp_path / "04_sentences.md"
+    chapter.write_text(source.replace(opening, f"```{name} sent-ex4"))
+    with pytest.raises(SolutionLeak, match=rf"04_sentences.md:{line}:"):
+        student_notebook(chapter)
+
+
+def test_a_notebook_loses_its_tagged_cells_and_solutions(tmp_path):
+    new = nbformat.v4
+    cells = [
+        new.new_markdown_cell("What is x?"),
+        new.new_code_cell("x = 'SECRET'", metadata={"tags": ["solution"]}),
+        new.new_markdown_cell("SECRET", metadata={"tags": ["Solutions"]}),
+        new.new_markdown_cell("Why?\n\n```{solution} ex2\nSECRET\n```\n\nNext."),
+        new.new_code_cell("y = 2"),
     ]
-    assert all("SECRET" not in p.read_text() for p in (tmp_path / "out").iterdir())
+    path = tmp_path / "nb.ipynb"
+    nbformat.write(new.new_notebook(cells=cells), path)
+    student = student_notebook(path)
+    sources = [c.source for c in student.cells]
+    assert not any("SECRET" in s for s in sources)
+    assert [c.cell_type for c in student.cells] == ["markdown"] * 4 + ["code"]
+    assert sources[1] == sources[2] == YOUR_TURN.format(label="above")
+    assert sources[3].startswith("Why?") and sources[3].endswith("Next.")
+    assert [c.id for c in student.cells] == [c.id for c in cells]
+
+    cells[3].source = "```{\u0455olution} ex2\nSECRET\n```"
+    nbformat.write(new.new_notebook(cells=cells[2:]), path)
+    with pytest.raises(SolutionLeak, match=r"nb.ipynb\[cell 1\]:1: \{.olution\}"):
+        student_notebook(path)
+    notebook = new.new_notebook()
+    notebook.cells = [cells[1]]
+    cells[1].metadata.tags = "solution"  # invalid: nbformat.write would refuse it
+    path.write_text(json.dumps(notebook))
+    with pytest.raises(SolutionLeak, match=r"nb.ipynb\[cell 0\]: expected the cell's"):
+        student_notebook(path)
 
 
 @pytest.mark.parametrize(
@@ -179,18 +366,65 @@ def test_a_book_without_chapters_is_an_error(tmp_path):
         write_student_notebooks(tmp_path, tmp_path / "out")
 
 
+def test_the_workbook_answer_cells_are_kept():
+    """A cell tagged ``answer`` is the stub the student fills in, not a solution."""
+    stub = "def f(x):\n    raise NotImplementedError"
+    cell = f"```{{code-cell}} ipython3\n---\ntags: [answer]\n---\n{stub}\n```\n"
+    text, count = strip_solutions(HEADER + cell)
+    assert count == 0 and text == HEADER + cell
+
+
+SOLUTION_DIRECTIVE = re.compile(r"^\s*(`{3,}|~{3,}|:{3,})\{solution\}", re.MULTILINE)
+SOLUTION_TAG = re.compile(r"^:?tags:.*\bsolutions?\b", re.MULTILINE)
+
+
 @pytest.mark.parametrize(
-    "chapter", sorted(BOOK.glob("[0-9][0-9]_*.md")), ids=lambda p: p.name
+    "chapter", sorted(BOOK.glob("[0-9][0-9]*_*.md")), ids=lambda p: p.name
 )
-def test_no_solution_text_survives_in_the_real_chapters(chapter):
+def test_every_real_chapter_converts_without_its_solutions(chapter):
     source = chapter.read_text(encoding="utf-8")
     stripped, count = strip_solutions(source, str(chapter))
-    assert count, f"{chapter.name} has exercises with solutions"
+    directives = len(SOLUTION_DIRECTIVE.findall(source))
+    assert count == directives + len(SOLUTION_TAG.findall(source)) and directives
+    student = "\n".join(c.source for c in student_notebook(chapter).cells)
+    assert "{solution" not in student
     kept = set(stripped.split("\n"))
     removed = [line for line in source.split("\n") if line not in kept]
-    student = "\n".join(c.source for c in student_notebook(chapter).cells)
     for line in removed:
         if len(line.strip()) > 25:
-            assert line not in student, (
-                f"solution text survived in {chapter.name}: {line!r}"
-            )
+            assert line not in student, f"solution text survived: {line!r}"
+
+
+def test_reference_listings_go_and_the_exercises_are_recorded(tmp_path):
+    """A cell tagged ``reference`` shows a graded exercise's solution: it goes. The
+    answer cells' labels go to the notebook's metadata, for the grader."""
+    listing = "```{code-cell} ipython3\n:tags: [reference]\n\nshow_source(f)\n```\n"
+    answer = (
+        "```{code-cell} ipython3\n---\ntags: [answer]\nexercise: demo-f\n---\n"
+        "def f(x):\n    raise NotImplementedError\n```\n"
+    )
+    chapter = tmp_path / "ch.md"
+    chapter.write_text(HEADER + listing + answer, encoding="utf-8")
+    notebook = student_notebook(chapter)
+    sources = [c.source for c in notebook.cells]
+    assert not any("show_source(f)" in s for s in sources)
+    assert any("Yours to write" in s for s in sources)
+    assert notebook.metadata["workbook"] == {"chapter": "ch", "exercises": ["demo-f"]}
+    chapter.write_text(HEADER + answer.replace("exercise: demo-f\n", ""), "utf-8")
+    with pytest.raises(SolutionLeak, match=r"ch.md\[cell \d+\]: expected an answer"):
+        student_notebook(chapter)
+
+
+def test_no_student_notebook_shows_a_graded_reference():
+    from companion.workbook import exercises
+
+    names = {
+        e.reference.rsplit(".", 1)[-1] for e in exercises().values() if e.reference
+    }
+    for chapter in sorted(BOOK.glob("[0-9][0-9]*_*.md")):
+        for cell in student_notebook(chapter).cells:
+            if cell.cell_type != "code":
+                continue
+            for call in re.findall(r"show_source\(([^)]*)\)", cell.source):
+                shown = set(re.findall(r"\w+", call))
+                assert not shown & names, f"{chapter.name} shows {shown & names}"
