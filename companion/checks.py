@@ -275,7 +275,22 @@ class Tensor(Arg):
         if value is None and self.optional:
             return
         spec = tuple(door.size(s) for s in self.shape) if self.shape else None
-        check_tensor(name, value, spec, door.dims)
+        if spec and spec[-1] is Ellipsis:  # leading sizes, then anything
+            check_tensor(name, value)
+            lead = spec[:-1]
+            shown = _describe([*(door.dims.get(d, d) for d in lead), "..."])
+            ok = value.dim() >= len(lead)
+            for size, want in zip(value.shape, lead, strict=False):
+                known = door.dims.get(want, want)
+                ok = ok and (isinstance(known, str) or known == size)
+                if ok and isinstance(known, str):
+                    door.dims[want] = size
+            if not ok:
+                raise ValueError(
+                    f"expected {name} of shape {shown}, got {tuple(value.shape)}"
+                )
+        else:
+            check_tensor(name, value, spec, door.dims)
         if self.like is None and self.kind == "float":
             check_floating(name, value)
         elif self.kind == "int":
@@ -328,9 +343,11 @@ class Int(Arg):
     when given (an ``int``, a size name or ``"self.attr"``); ``optional`` accepts
     ``None``."""
 
-    def __init__(self, minimum: int = 1, maximum=None, *, below=None, optional=False):
+    def __init__(
+        self, minimum: int = 1, maximum=None, *, below=None, optional=False, size=None
+    ):
         self.minimum, self.maximum, self.below = minimum, maximum, below
-        self.optional = optional
+        self.optional, self.size = optional, size
 
     def check(self, name, value, door):
         if value is None and self.optional:
@@ -343,16 +360,22 @@ class Int(Arg):
                 raise ValueError(
                     f"expected {name} in [{self.minimum}, {top}{close}, got {value}"
                 )
+        if self.size is not None:  # a size the next arguments' shapes name
+            door.dims[self.size] = value
 
 
 class Real(Arg):
     """A finite real number in an interval (see ``check_real``)."""
 
-    def __init__(self, low=None, high=None, *, low_open=False, high_open=False):
+    def __init__(
+        self, low=None, high=None, *, low_open=False, high_open=False, optional=False
+    ):
         self.bounds = dict(low=low, high=high, low_open=low_open, high_open=high_open)
+        self.optional = optional
 
     def check(self, name, value, door):
-        check_real(name, value, **self.bounds)
+        if not (value is None and self.optional):
+            check_real(name, value, **self.bounds)
 
 
 class OneOf(Arg):
@@ -370,8 +393,8 @@ class Is(Arg):
     """An instance of ``kind`` (a type or a tuple of types); ``optional`` accepts
     ``None``."""
 
-    def __init__(self, kind, optional: bool = False):
-        self.kind, self.optional = kind, optional
+    def __init__(self, kind, optional: bool = False, label: str | None = None):
+        self.kind, self.optional, self.label = kind, optional, label
 
     def check(self, name, value, door):
         if value is None and self.optional:
@@ -382,8 +405,9 @@ class Is(Arg):
             ok = isinstance(value, self.kind)
         if not ok:
             kinds = self.kind if isinstance(self.kind, tuple) else (self.kind,)
-            want = " or ".join(k.__name__ for k in kinds)
-            raise TypeError(f"expected {name} to be a {want}, got {value!r}")
+            want = self.label or "a " + " or ".join(k.__name__ for k in kinds)
+            got = repr(value) if self.label is None else type(value).__name__
+            raise TypeError(f"expected {name} to be {want}, got {got[:80]}")
 
 
 class Rule(Arg):
@@ -403,13 +427,19 @@ class Array(Arg):
     """A floating-point NumPy array of shape ``shape`` (the input of the book's NumPy
     implementations; a tensor gets the hint ``.detach().numpy()``)."""
 
-    def __init__(self, *shape):
-        self.shape = shape
+    def __init__(self, *shape, optional: bool = False, nonempty: str | None = None):
+        self.shape, self.optional, self.nonempty = shape, optional, nonempty
 
     def check(self, name, value, door):
+        if value is None and self.optional:
+            return
         check_array(name, value)
         if self.shape:
             check_shape(name, value, [door.size(s) for s in self.shape], door.dims)
+        if self.nonempty is not None and door.dims.get(self.nonempty) == 0:
+            raise ValueError(
+                f"expected {name} with {self.nonempty} >= 1, got shape {value.shape}"
+            )
 
 
 class Call(Arg):
@@ -445,6 +475,62 @@ class Either(Arg):
             _describe([door.size(s) for s in spec.shape]) for spec in self.choices
         )
         raise ValueError(f"expected {name} of shape {shapes}, got {tuple(value.shape)}")
+
+
+class That(Arg):
+    """A rule in one line: ``test(value)`` (or ``test(value, door)``) must be true, else
+    ``error(message)``, where ``message`` may name ``{name}``, ``{value}``,
+    ``{shape}``, the other arguments and the sizes seen so far, e.g.
+    ``That(lambda x: x.numel() > 0, "expected {name} not empty, got {shape}")``."""
+
+    def __init__(self, test, message: str, error: type = ValueError):
+        self.test, self.message, self.error = test, message, error
+        self.with_door = len(inspect.signature(test).parameters) == 2
+
+    def check(self, name, value, door):
+        ok = self.test(value, door) if self.with_door else self.test(value)
+        if not ok:
+            shape = tuple(getattr(value, "shape", ()))
+            names = {k: v for k, v in door.args.items() if k != "self"}
+            text = repr(value) if not hasattr(value, "shape") else f"shape {shape}"
+            raise self.error(
+                self.message.format(
+                    **{**names, **door.dims}, name=name, value=text[:80], shape=shape
+                )
+            )
+
+
+class Has(Arg):
+    """An object with these callable attributes (a layer of the book: ``one_step``,
+    ``forward``, ``decode``), described as ``label`` in the error."""
+
+    def __init__(self, *methods: str, label: str):
+        self.methods, self.label = methods, label
+
+    def check(self, name, value, door):
+        missing = [m for m in self.methods if not callable(getattr(value, m, None))]
+        if missing:
+            raise TypeError(
+                f"expected {name} to be {self.label} (with {', '.join(missing)}), "
+                f"got {type(value).__name__}"
+            )
+
+
+class Pair(Arg):
+    """A tuple or list of ``len(specs)`` items, each checked by its spec and named
+    ``parts[i]`` in errors: an LSTM state ``(h, C)``, a batch ``(x, y)``."""
+
+    def __init__(self, *specs: Arg, parts: tuple, label: str, optional=False):
+        self.specs, self.parts, self.label = specs, parts, label
+        self.optional = optional
+
+    def check(self, name, value, door):
+        if value is None and self.optional:
+            return
+        if not isinstance(value, tuple | list) or len(value) != len(self.specs):
+            raise TypeError(f"expected {self.label}, got {type(value).__name__}")
+        for part, spec, item in zip(self.parts, self.specs, value, strict=True):
+            spec.check(part, item, door)
 
 
 class Checked:

@@ -5,16 +5,20 @@ from torch import nn
 
 from companion import checks
 from companion.checks import (
+    Array,
     Call,
     Either,
     Float,
+    Has,
     Ids,
     Int,
     Is,
     OneOf,
+    Pair,
     Real,
     Rule,
     Seq,
+    That,
     check_floating,
     check_integer,
     check_shape,
@@ -188,7 +192,51 @@ def test_the_door_passes_good_arguments_and_keeps_the_bare_function():
 
 
 X3, H1 = torch.zeros(2, 1, 3), torch.zeros(1, 3)
+
+
+IDENTITY = nn.Identity()
+
+
+@checked(
+    n=Int(1, size="N"),
+    x=Float("N", ...),
+    pair=Pair(Float("N"), Ids("N"), parts=("a", "b"), label="a pair (a, b)"),
+    clip=Real(0, low_open=True, optional=True),
+    arr=Array("N", optional=True),
+    layer=Has(
+        "forward",
+        label="a layer",
+    ),
+    odd=That(lambda v: v % 2, "expected {name} odd with n={n}, got {value}"),
+)
+def _more(n, x, pair, clip=None, arr=None, layer=IDENTITY, odd=1):
+    return n
+
+
+def test_more_specs_pass_good_arguments():
+    x = torch.zeros(2, 3, 4)
+    assert _more(2, x, (torch.zeros(2), torch.zeros(2, dtype=torch.long))) == 2
+    assert _more(2, x[:, 0], (torch.zeros(2), torch.zeros(2).long()), 0.5) == 2
+
+
+PAIR = (torch.zeros(2), torch.zeros(2, dtype=torch.long))
 DOOR_BAD_INPUTS = [
+    (
+        lambda: _more(3, torch.zeros(2, 4), PAIR),
+        ValueError,
+        r"x of shape \(3, \.\.\.\)",
+    ),
+    (lambda: _more(2, torch.zeros(()), PAIR), ValueError, r"x of shape \(2, \.\.\.\)"),
+    (lambda: _more(2, torch.zeros(2), PAIR[:1]), TypeError, r"a pair \(a, b\)"),
+    (lambda: _more(2, torch.zeros(2), PAIR[::-1]), TypeError, "a to have a floating"),
+    (lambda: _more(2, torch.zeros(2), PAIR, clip=0.0), ValueError, "clip"),
+    (lambda: _more(2, torch.zeros(2), PAIR, arr=[1.0]), TypeError, "arr to be a numpy"),
+    (lambda: _more(2, torch.zeros(2), PAIR, layer=3), TypeError, "layer to be a layer"),
+    (
+        lambda: _more(2, torch.zeros(2), PAIR, odd=2),
+        ValueError,
+        "odd odd with n=2, got 2",
+    ),
     (lambda: _door_function(X3.long(), X3[..., 0].long()), TypeError, "floating"),
     (lambda: _door_function(X3, X3[..., 0]), TypeError, "integer"),
     (lambda: _door_function(X3, X3[..., 0].long() + 3), ValueError, r"\[0, 3\)"),

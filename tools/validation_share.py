@@ -11,7 +11,9 @@ are not counted. A code line is *validation* when it belongs to
 * a ``@checked(...)`` decorator, or a function named ``check_*`` or ``_check*``;
 * a ``raise`` of ``TypeError`` or ``ValueError``, with the ``if`` that guards it when
   that ``if`` does nothing else;
-* a statement that calls a ``check_*`` function.
+* a statement that calls a ``check_*`` function;
+* an assignment of a door's spec (``STEP = Float("B", "self.input_dim")``): a call to
+  one of the spec classes of ``companion.checks``.
 
 ``validation_lines(source)`` is what ``tests/test_package.py`` uses to prove that the
 listings a chapter shows (``companion.display.listing_source``) hold none."""
@@ -24,6 +26,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 CHECK_ERRORS = {"TypeError", "ValueError"}
+SPECS = {"Arg", "Tensor", "Float", "Ids", "Seq", "Int", "Real", "OneOf", "Is", "Rule"}
+SPECS |= {"Either", "Array", "Call"}
 
 
 def _is_check_call(node) -> bool:
@@ -31,7 +35,7 @@ def _is_check_call(node) -> bool:
         return False
     func = node.func
     name = getattr(func, "id", getattr(func, "attr", ""))
-    return name.startswith(("check_", "_check"))
+    return name.startswith(("check_", "_check")) or name in SPECS
 
 
 def _is_check_raise(node) -> bool:

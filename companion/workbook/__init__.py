@@ -16,10 +16,12 @@ gathered in ``EXERCISES``. The teacher's grader (``tools/grade.py``) runs the sa
 properties plus hidden ones that are not in this package."""
 
 import importlib
+import pkgutil
 
 from companion.workbook.runner import Exercise, report, run
 
-CHAPTERS = ("ch04",)  # the modules that define exercises
+# the modules that define exercises, one per chapter: ch01, ch02, ...
+CHAPTERS = tuple(i.name for i in pkgutil.iter_modules(__path__) if i.name[:2] == "ch")
 
 
 def exercises() -> dict[str, Exercise]:

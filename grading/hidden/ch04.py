@@ -1,8 +1,4 @@
-"""Hidden checks: more cases for each graded exercise, run by the grader only.
-
-``HIDDEN[label]`` lists properties added to the exercise's public ones. They use the
-public checks' helpers on other sizes, ids and edge cases, so an answer tuned to the
-public cases alone loses points here."""
+"""Chapter 4's hidden checks."""
 
 import torch
 

@@ -1,7 +1,4 @@
-"""Wrong answers to the workbook's exercises, which their checks must catch:
-``WRONG[label][description]`` is the source of an answer cell. The seeds' own bugs are
-among them (``shared/seeds``: 001's BPTT that forgets the carried gradient, 001's mask
-that never applies, 002's loss broadcast to the wrong shape)."""
+"""Wrong answers to chapter 4's graded exercises."""
 
 WRONG = {
     "sent-pad-collate": {
