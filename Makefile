@@ -52,7 +52,7 @@ test-seeds: $(STAMP)
 	BOOK_SEED=1 $(NBVAL) book
 	BOOK_SEED=2 $(NBVAL) book
 
-# ... and on other data of the same kind (tools/test_data.py says what each file is).
+# ... and on other data of the same kind (tools/make_test_data.py says what each file is).
 DATA := $(CURDIR)/_build/data
 DATA_CHAPTERS := book/02_rnn.md book/02b_metro_experiments.md book/04_sentences.md \
   book/04b_truncated_bptt.md book/05_lstm_gru.md book/05b_language_models.md \
@@ -67,8 +67,8 @@ $(FORTUNES):
 	  exit 1; \
 	fi
 
-$(DATA)/fortunes.txt: tools/test_data.py $(STAMP) $(FORTUNES)
-	$(PY) tools/test_data.py $(DATA)
+$(DATA)/fortunes.txt: tools/make_test_data.py $(STAMP) $(FORTUNES)
+	$(PY) tools/make_test_data.py $(DATA)
 
 test-data: export OMP_NUM_THREADS = 1
 test-data: $(DATA)/fortunes.txt

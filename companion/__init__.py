@@ -7,48 +7,53 @@ about, then, after "also", those it borrows from another chapter:
 * Chapter 1, backpropagation by hand on XOR: ``backprop`` (the 2-2-1 network, its
   gradient, its decision-region figure).
 * Chapter 2, the RNN: ``rnn``, ``rnn_numpy`` (BPTT by hand), ``forecasting``,
-  ``baselines``, ``data.metro``, ``data.text``; also ``decoding`` (character
+  ``baselines``, ``data.metro``, ``data.text``; also ``generation`` (character
   generation).
 * Page 2b, metro experiments: ``forecasting``, ``baselines``, ``data.metro``; also
   ``rnn``.
 * Chapter 3, vanishing and exploding gradients: ``gradients`` (gradient norms through
   time, clipping), ``long_range`` (the adding and copy tasks); also ``rnn``.
 * Chapter 4, sentences of any length: ``data.sentences``, ``losses``,
-  ``language_model``; also ``rnn``, ``decoding`` (generation), ``baselines``,
+  ``language_model``; also ``rnn``, ``generation`` (text until EOS), ``baselines``,
   ``data.text``.
 * Page 4b, long texts: ``truncated_bptt`` (text streams, a state carried between
   chunks); also ``rnn``, ``language_model``, ``data.text``.
 * Chapter 5, LSTM and GRU: ``recurrent``, ``stacked`` (layers stacked and run in both
   directions); also ``rnn``, ``gradients``, ``long_range``, ``language_model``,
-  ``decoding``, ``data.sentences``, ``data.text``.
+  ``generation``, ``data.sentences``, ``data.text``.
 * Page 5b, three character models read closely: ``ngram`` (a smoothed character
   n-gram), ``units`` (what a trained unit tracks); also ``language_model``,
-  ``recurrent``, ``rnn``, ``decoding``, ``data.sentences``, ``data.text``.
+  ``recurrent``, ``rnn``, ``generation``, ``data.sentences``, ``data.text``.
 * Page 5c, watching the gates with TensorBoard: ``monitoring``; also ``recurrent``,
   ``language_model``, ``data.sentences``, ``data.text``.
 * Chapter 6, decoding: ``decoding`` (greedy, sampling, top-k, nucleus, beam search);
-  also ``rnn``, ``language_model``, ``data.sentences``, ``data.text``.
+  also ``generation`` (distinct-n, repetition rate), ``rnn``, ``language_model``,
+  ``data.sentences``, ``data.text``.
 * Chapter 7, sequence to sequence and attention: ``seq2seq``, ``data.transduction``;
   also ``attention``, ``losses``, ``language_model``, ``decoding``, ``data.text``.
 * Chapter 8, Transformers: ``attention``, ``attention_numpy``, ``transformer``; also
   ``recurrent``, ``language_model``, ``decoding``, ``baselines``, ``data.sentences``,
   ``data.text``.
-* Chapter 9, Tiny Recursive Models: ``trm``, ``data.puzzles``.
-* Page 9b, why two states: ``trm``, ``data.puzzles``.
+* Chapter 9, Tiny Recursive Models: ``trm`` (the model), ``trm_training`` (deep
+  supervision, the losses, batches of puzzles), ``data.puzzles``.
+* Page 9b, why two states: ``trm``, ``trm_training``, ``data.puzzles``.
 
-Shared modules, which the chapters import as they need them: ``seeding`` (``set_seed``,
-``generator``, ``rng``), ``training`` (``fit``, ``race``, ``count_parameters``,
-TensorBoard folders), ``timing`` (wall time, CPU time, memory saved for backward) and
-``display`` (source listings, HTML tables, diagram boxes, and the book's figure
-style: ``use_book_style``, ``book_figure``, ``legend_outside``); and ``checks`` (the
-input checks of every public function), which the other modules use.
+Shared modules, which the chapters import as they need them:
+``seeding`` (``set_seed``, ``generator``, ``rng``, ``eval_mode``),
+``training`` (``fit``, ``race``, ``count_parameters``, TensorBoard folders),
+``timing`` (wall time, CPU time, memory saved for backward),
+``display`` (source listings, HTML tables, diagram boxes, and the book's figure style:
+``use_book_style``, ``book_figure``, ``legend_outside``) and
+``workbook`` (the graded exercises' checks: ``check``, ``answer``; one module per
+chapter, ``ch04`` …, and the ``runner`` they share); and
+``checks`` (the input checks of every public function: the ``@checked`` door), which the other modules use.
 
 In the package but imported by no chapter yet: none.
 
 The package follows a few conventions, and every module keeps to them:
 
 * **One concept per module.** Models do not import training code, and nothing imports a
-  chapter: data → models → training and decoding → chapters.
+  chapter: data → models → training, decoding and generation → chapters.
 * **Shapes in docstrings.** Every public function states the shapes it takes and
   returns. Sequences are ``(L, B, D)``: length, batch, feature dimension, as in the
   course.

@@ -25,13 +25,15 @@ import numpy as np
 import torch
 from matplotlib.patches import Patch
 
-from companion.checks import check_floating, check_positive_int, check_real, check_shape
+from companion.checks import Array, Either, Int, Is, OneOf, Real, Rule, checked
 from companion.display import legend_outside
 
 PARAM_SHAPES = {"W1": (2, 2), "b1": (2,), "W2": (2, 1), "b2": (1,)}
 PARAM_NAMES = tuple(PARAM_SHAPES)
 XOR_INPUTS = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
 XOR_TARGETS = np.array([[0.0], [1.0], [1.0], [0.0]])
+_RNG = Is(np.random.Generator)
+_KINDS = OneOf("normal", "uniform01")
 
 
 def sigmoid(z: np.ndarray) -> np.ndarray:
@@ -40,6 +42,7 @@ def sigmoid(z: np.ndarray) -> np.ndarray:
     return np.exp(-np.logaddexp(0.0, -z))
 
 
+@checked(rng=_RNG, population=Int(optional=True), kind=_KINDS, scale=Real(0))
 def init_params(
     rng: np.random.Generator,
     population: int | None = None,
@@ -52,60 +55,47 @@ def init_params(
     ``kind="normal"`` draws from N(0, scale²); ``kind="uniform01"`` from U(0, 1), the
     initialisation of the TensorFlow notebook chapter 1 starts from (``scale`` is
     ignored)."""
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(
-            f"expected rng to be a numpy.random.Generator (np.random.default_rng), "
-            f"got {type(rng).__name__}"
-        )
-    if population is not None:
-        check_positive_int("population", population)
-    scale = check_real("scale", scale, 0)
     lead = () if population is None else (population,)
     if kind == "normal":
         return {
             k: scale * rng.standard_normal(lead + s) for k, s in PARAM_SHAPES.items()
         }
-    if kind == "uniform01":
-        return {k: rng.uniform(0.0, 1.0, lead + s) for k, s in PARAM_SHAPES.items()}
-    raise ValueError(f"expected kind 'normal' or 'uniform01', got {kind!r}")
+    return {k: rng.uniform(0.0, 1.0, lead + s) for k, s in PARAM_SHAPES.items()}
 
 
-def _check_params(params: dict) -> int | None:
-    """Validate the four parameters; return the population size (None for one
-    network)."""
-    missing = [k for k in PARAM_NAMES if k not in params]
-    if missing:
-        raise ValueError(f"expected parameters {PARAM_NAMES}, missing {missing}")
-    check_floating("W1", params["W1"])
-    population = params["W1"].shape[0] if params["W1"].ndim == 3 else None
-    lead = () if population is None else (population,)
+def _check_params(params: dict, door, one: bool = False) -> str | None:
+    """The four parameters, of one network or (unless ``one``) of a population ``S``."""
+    if missing := [k for k in PARAM_NAMES if k not in params]:
+        return f"expected parameters {PARAM_NAMES}, missing {missing}"
+    lead = ("S",) if np.ndim(params["W1"]) == 3 else ()
+    if one and lead:
+        return "expected the parameters of one network, got a population"
     for name, shape in PARAM_SHAPES.items():
-        check_floating(name, params[name])
-        check_shape(name, params[name], lead + shape)
-    return population
+        Array(*lead, *shape).check(name, params[name], door)
 
 
-def _check_data(X: np.ndarray, T: np.ndarray | None = None) -> None:
-    check_floating("X", X)
-    dims = check_shape("X", X, ("N", 2))
-    if T is not None:
-        check_floating("T", T)
-        check_shape("T", T, ("N", 1), dims)
+_PARAMS = Rule(_check_params)  # one network or a population
+_NETWORK = Rule(lambda params, door: _check_params(params, door, one=True))
+_INPUTS = Array("N", 2)
+_TARGETS = Array("N", 1)
+_STEP = Real(0, low_open=True)  # a step size: lr, eps
+_CACHE = Rule(lambda cache, door: _INPUTS.check("cache['X']", cache["X"], door))
 
 
+@checked(params=_PARAMS, X=_INPUTS)
 def forward(params: dict, X: np.ndarray) -> dict[str, np.ndarray]:
     """Forward pass; returns every intermediate: ``Z1, H (…, N, 2)`` and
     ``Z2, Y (…, N, 1)``."""
-    population = _check_params(params)
-    _check_data(X)
-    b1 = params["b1"] if population is None else params["b1"][:, None, :]
-    b2 = params["b2"] if population is None else params["b2"][:, None, :]
+    population = params["W1"].ndim == 3
+    b1 = params["b1"][:, None, :] if population else params["b1"]
+    b2 = params["b2"][:, None, :] if population else params["b2"]
     Z1 = X @ params["W1"] + b1
     H = sigmoid(Z1)
     Z2 = H @ params["W2"] + b2
     return {"X": X, "Z1": Z1, "H": H, "Z2": Z2, "Y": sigmoid(Z2)}
 
 
+@checked(Y=Either(Array("S", "N", 1), Array("N", 1)), T=_TARGETS)
 def squared_error(Y: np.ndarray, T: np.ndarray) -> np.ndarray | float:
     """``sum((Y - T)^2)`` over the examples: a float for ``Y (N, 1)``, ``(S,)`` for
     ``(S, N, 1)``.
@@ -113,16 +103,10 @@ def squared_error(Y: np.ndarray, T: np.ndarray) -> np.ndarray | float:
     ``T`` must be ``(N, 1)`` like the output: a ``(N,)`` target would broadcast against
     ``(N, 1)`` into an ``(N, N)`` table of differences, the bug chapter 1 dissects.
     """
-    check_floating("Y", Y)
-    if Y.ndim not in (2, 3) or Y.shape[-1] != 1:
-        raise ValueError(
-            f"expected Y of shape (N, 1) or (S, N, 1), got {tuple(Y.shape)}"
-        )
-    check_floating("T", T)
-    check_shape("T", T, (Y.shape[-2], 1))
     return ((Y - T) ** 2).sum(axis=(-2, -1))
 
 
+@checked(params=_PARAMS, cache=_CACHE, T=_TARGETS)
 def backward(params: dict, cache: dict, T: np.ndarray) -> dict[str, np.ndarray]:
     """Gradient of ``squared_error`` with respect to each parameter, by the chain rule.
 
@@ -136,9 +120,9 @@ def backward(params: dict, cache: dict, T: np.ndarray) -> dict[str, np.ndarray]:
         dL/dZ1 = dL/dH * H (1 - H)
         dL/dW1 = X^T dL/dZ1                   (…, 2, 2)
         dL/db1 = sum over examples of dL/dZ1
+
+    ``cache`` is what ``forward(params, X)`` returned.
     """
-    _check_params(params)
-    _check_data(cache["X"], T)
     X, H, Y = cache["X"], cache["H"], cache["Y"]
     dY = 2.0 * (Y - T)
     dZ2 = dY * Y * (1.0 - Y)
@@ -151,13 +135,15 @@ def backward(params: dict, cache: dict, T: np.ndarray) -> dict[str, np.ndarray]:
     return {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}
 
 
+@checked(params=_PARAMS, X=_INPUTS, T=_TARGETS)
 def loss_and_gradient(params: dict, X: np.ndarray, T: np.ndarray):
     """``(loss, gradients)`` of one network (or a population) on ``X (N, 2)``,
     ``T (N, 1)``."""
-    cache = forward(params, X)
-    return squared_error(cache["Y"], T), backward(params, cache, T)
+    cache = forward.bare(params, X)
+    return squared_error.bare(cache["Y"], T), backward.bare(params, cache, T)
 
 
+@checked(params=_NETWORK, X=_INPUTS, T=_TARGETS, eps=_STEP)
 def numerical_gradient(
     params: dict, X: np.ndarray, T: np.ndarray, eps: float = 1e-6
 ) -> dict[str, np.ndarray]:
@@ -166,29 +152,26 @@ def numerical_gradient(
 
     For one network only (no population axis); float64 parameters give about 1e-10
     accuracy."""
-    if _check_params(params) is not None:
-        raise ValueError("expected the parameters of one network, got a population")
     grads = {}
     for name in PARAM_NAMES:
         grad = np.zeros_like(params[name])
         for index in np.ndindex(params[name].shape):
             shifted = {k: v.copy() for k, v in params.items()}
             shifted[name][index] += eps
-            plus = squared_error(forward(shifted, X)["Y"], T)
+            plus = squared_error.bare(forward.bare(shifted, X)["Y"], T)
             shifted[name][index] -= 2 * eps
-            minus = squared_error(forward(shifted, X)["Y"], T)
+            minus = squared_error.bare(forward.bare(shifted, X)["Y"], T)
             grad[index] = (plus - minus) / (2 * eps)
         grads[name] = grad
     return grads
 
 
+@checked(params=_PARAMS, X=_INPUTS, T=_TARGETS)
 def autograd_gradient(
     params: dict, X: np.ndarray, T: np.ndarray
 ) -> dict[str, np.ndarray]:
     """The same loss written in PyTorch, differentiated by ``torch.autograd``
     (float64)."""
-    _check_params(params)
-    _check_data(X, T)
     weights = {
         k: torch.tensor(v, dtype=torch.float64, requires_grad=True)
         for k, v in params.items()
@@ -201,6 +184,12 @@ def autograd_gradient(
     return {k: w.grad.numpy() for k, w in weights.items()}
 
 
+def _check_writer(door) -> None:
+    if door.args["writer"] is not None and "S" in door.dims:
+        raise ValueError("expected the parameters of one network with a writer")
+
+
+@checked(_check_writer, params=_PARAMS, X=_INPUTS, T=_TARGETS, lr=_STEP, epochs=Int(0))
 def train(
     params: dict, X: np.ndarray, T: np.ndarray, lr: float, epochs: int, writer=None
 ) -> tuple[dict[str, np.ndarray], np.ndarray]:
@@ -209,18 +198,12 @@ def train(
 
     ``losses`` is ``(epochs + 1,)`` (or ``(epochs + 1, S)`` for a population), the loss
     before each update and after the last. With a TensorBoard ``writer`` the loss of a
-    single network is logged as ``loss`` at every epoch."""
-    lr = check_real("lr", lr, 0, low_open=True)
-    check_positive_int("epochs", epochs, minimum=0)
-    if writer is not None and _check_params(params) is not None:
-        raise ValueError(
-            "expected the parameters of one network with a writer, got a population"
-        )
-    _check_data(X, T)
+    single network is logged as ``loss`` at every epoch (a population has no single
+    loss to log)."""
     params = {k: v.copy() for k, v in params.items()}
     losses = []
     for epoch in range(epochs + 1):
-        loss, grads = loss_and_gradient(params, X, T)
+        loss, grads = loss_and_gradient.bare(params, X, T)
         losses.append(loss)
         if writer is not None:
             writer.add_scalar("loss", float(loss), epoch)
@@ -230,16 +213,17 @@ def train(
     return params, np.array(losses)
 
 
+@checked(params=_PARAMS, X=_INPUTS, T=_TARGETS)
 def solved(params: dict, X: np.ndarray, T: np.ndarray) -> np.ndarray | bool:
     """Whether every output is on the right side of 0.5 (one bool, or ``(S,)`` bools).
 
     ``T`` must be ``(N, 1)``: a ``(N,)`` target would broadcast into an ``(N, N)``
     table."""
-    _check_data(X, T)
-    Y = forward(params, X)["Y"]
+    Y = forward.bare(params, X)["Y"]
     return ((Y > 0.5) == (T > 0.5)).all(axis=(-2, -1))
 
 
+@checked(params=_NETWORK, X=_INPUTS, T=_TARGETS, legend=OneOf("right", "below", None))
 def plot_xor_decision(
     params: dict,
     X: np.ndarray,
@@ -255,18 +239,11 @@ def plot_xor_decision(
     The legend stays off the data (``companion.display.legend_outside``): right of the
     square (``legend="right"``), under the figure (``"below"``, one legend for several
     panels) or none (``None``)."""
-    if _check_params(params) is not None:
-        raise ValueError("expected the parameters of one network, got a population")
-    _check_data(X, T)
-    if legend not in ("right", "below", None):
-        raise ValueError(
-            f'expected legend to be "right", "below" or None, got {legend!r}'
-        )
     ax = ax or plt.gca()
     grid = np.linspace(-0.5, 1.5, 201)
     gx, gy = np.meshgrid(grid, grid)
     points = np.stack([gx.ravel(), gy.ravel()], axis=1)
-    out = forward(params, points)["Y"].reshape(gx.shape)
+    out = forward.bare(params, points)["Y"].reshape(gx.shape)
     ax.contourf(gx, gy, out, levels=[0, 0.5, 1], colors=["#dbe9f6", "#fbe3d4"])
     ax.contour(gx, gy, out, levels=[0.5], colors="k", linewidths=1.5)
     W1, b1 = params["W1"], params["b1"]

@@ -16,32 +16,26 @@
 import torch
 from torch import nn
 
-from companion.checks import (
-    check_dtype,
-    check_floating,
-    check_ids,
-    check_positive_int,
-    check_tensor,
-)
+from companion.checks import Float, Ids, Int, Real, Seq, checked
 
-
-def _check_sequences(x, input_dim: int | str = "D") -> dict:
-    dims = check_tensor("x", x, ("L", "B", input_dim))
-    check_floating("x", x)
-    if dims["L"] == 0:
-        raise ValueError("expected x with at least one time step (L >= 1), got L = 0")
-    return dims
+_X = Seq("L", "B", "self.input_dim")
+_LABELS = Ids("B", below="self.num_classes")
 
 
 def _features(x: torch.Tensor) -> torch.Tensor:
     return torch.cat([x.mean(dim=0), x.amax(dim=0)], dim=1)
 
 
+@checked(x=Float("L", "B", "D", nonempty="L"))
 def mean_max_features(x: torch.Tensor) -> torch.Tensor:
     """Summary features of sequences: ``x (L, B, D)`` → ``(B, 2D)``, the means then the
     maxima."""
-    _check_sequences(x)
     return _features(x)
+
+
+def _at_least_two(door) -> None:
+    if door.dims["B"] < 2:
+        raise ValueError(f"expected at least 2 sequences, got {door.dims['B']}")
 
 
 class MeanMaxClassifier(nn.Module):
@@ -50,23 +44,23 @@ class MeanMaxClassifier(nn.Module):
 
     ``fit(x (L, B, D), labels (B,))`` trains it to convergence with L-BFGS (a convex
     problem, so the result does not depend on the seed); ``forward(x (L, B, D))``
-    returns logits ``(B, num_classes)``."""
+    returns logits ``(B, num_classes)``. ``fit`` needs at least two sequences (for the
+    standard deviations)."""
 
+    @checked(input_dim=Int(), num_classes=Int())
     def __init__(self, input_dim: int, num_classes: int):
         super().__init__()
-        check_positive_int("input_dim", input_dim)
-        check_positive_int("num_classes", num_classes)
         self.input_dim, self.num_classes = input_dim, num_classes
         self.register_buffer("mean", torch.zeros(2 * input_dim))
         self.register_buffer("std", torch.ones(2 * input_dim))
         self.linear = nn.Linear(2 * input_dim, num_classes)
 
+    @checked(x=_X)
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Logits ``(B, num_classes)`` for sequences ``x (L, B, D)``."""
-        _check_sequences(x, self.input_dim)
-        check_dtype("x", x, self.linear.weight.dtype)
         return self.linear((_features(x) - self.mean) / self.std)
 
+    @checked(_at_least_two, x=_X, labels=_LABELS, steps=Int(), weight_decay=Real(0))
     def fit(
         self,
         x: torch.Tensor,
@@ -76,16 +70,6 @@ class MeanMaxClassifier(nn.Module):
     ) -> "MeanMaxClassifier":
         """Fit on ``x (L, B, D)`` and integer ``labels (B,)`` in
         ``[0, num_classes)``."""
-        dims = _check_sequences(x, self.input_dim)
-        check_dtype("x", x, self.linear.weight.dtype)
-        if dims["B"] < 2:
-            raise ValueError(
-                f"expected at least 2 sequences to fit on (B >= 2, for the "
-                f"standard deviations), got B = {dims['B']}"
-            )
-        check_tensor("labels", labels, ("B",), dims)
-        check_ids("labels", labels, self.num_classes)
-        check_positive_int("steps", steps)
         labels = labels.long()
         features = _features(x)
         self.mean.copy_(features.mean(dim=0))
@@ -106,19 +90,17 @@ class MeanMaxClassifier(nn.Module):
         return self
 
 
+@checked(x=Float("L", "B", ..., nonempty="L"))
 def persistence_forecast(x: torch.Tensor) -> torch.Tensor:
     """Predict ``x_{t+1}`` by ``x_t``: inputs ``x (L, B, D)`` → predictions
     ``(L, B, D)``.
 
     Aligned with ``ForecastMetroDataset``, whose targets are the inputs shifted by one
     step, the forecast of every step is simply the input of that step."""
-    check_tensor("x", x)
-    check_floating("x", x)
-    if x.dim() < 2:
-        raise ValueError(f"expected x of shape (L, B, ...), got {tuple(x.shape)}")
     return x.clone()
 
 
+@checked(history=Float("D", "T", ..., nonempty="D"), slots=Ids(below="T"))
 def seasonal_forecast(history: torch.Tensor, slots: torch.Tensor) -> torch.Tensor:
     """The mean day of ``history (D, T, ...)`` read at ``slots`` (integer tensor of any
     shape, values in ``[0, T)``): ``slots.shape + history.shape[2:]``.
@@ -126,28 +108,22 @@ def seasonal_forecast(history: torch.Tensor, slots: torch.Tensor) -> torch.Tenso
     For metro flows ``(D, T, S, C)`` the forecast of slot ``t`` of any day is the mean,
     over the ``D`` training days, of slot ``t`` of each station and direction, whatever
     the flows before ``t``."""
-    check_tensor("history", history)
-    check_floating("history", history)
-    if history.dim() < 2 or 0 in history.shape[:2]:
-        raise ValueError(
-            f"expected history of shape (D, T, ...) with D, T >= 1, "
-            f"got {tuple(history.shape)}"
-        )
-    check_ids("slots", slots, history.shape[1])
     return history.mean(dim=0)[slots.long()]
 
 
+def _check_codes(door) -> None:
+    if door.args["codes"].numel() == 0:
+        raise ValueError("expected at least one code, got an empty tensor")
+
+
+@checked(_check_codes, vocab_size=Int(size="V"), codes=Ids(below="V"))
 def unigram_entropy(codes: torch.Tensor, vocab_size: int) -> float:
     """Entropy in nats of the symbol frequencies of ``codes`` (any shape, ids <
-    ``vocab_size``).
+    ``vocab_size``, at least one).
 
     It is the cross-entropy reached by the best context-free model, the one that always
     predicts the corpus frequencies.
     """
-    check_positive_int("vocab_size", vocab_size)
-    check_ids("codes", codes, vocab_size)
-    if codes.numel() == 0:
-        raise ValueError("expected at least one code, got an empty tensor")
     p = (
         torch.bincount(codes.flatten().long(), minlength=vocab_size).double()
         / codes.numel()

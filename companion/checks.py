@@ -275,20 +275,9 @@ class Tensor(Arg):
         if value is None and self.optional:
             return
         spec = tuple(door.size(s) for s in self.shape) if self.shape else None
-        if spec and spec[-1] is Ellipsis:  # leading sizes, then anything
+        if spec and Ellipsis in (spec[0], spec[-1]):  # "..." first or last
             check_tensor(name, value)
-            lead = spec[:-1]
-            shown = _describe([*(door.dims.get(d, d) for d in lead), "..."])
-            ok = value.dim() >= len(lead)
-            for size, want in zip(value.shape, lead, strict=False):
-                known = door.dims.get(want, want)
-                ok = ok and (isinstance(known, str) or known == size)
-                if ok and isinstance(known, str):
-                    door.dims[want] = size
-            if not ok:
-                raise ValueError(
-                    f"expected {name} of shape {shown}, got {tuple(value.shape)}"
-                )
+            _check_around_dots(name, value, spec, door.dims)
         else:
             check_tensor(name, value, spec, door.dims)
         if self.like is None and self.kind == "float":
@@ -323,6 +312,63 @@ class Tensor(Arg):
             )
 
 
+def _check_around_dots(name: str, value, spec: tuple, dims: dict) -> None:
+    """``spec`` with ``...`` first (any leading sizes, the same for every argument of
+    the call: bound as ``dims["..."]``) or last (any trailing sizes)."""
+    fixed = [d for d in spec if d is not Ellipsis]
+    ok = value.dim() >= len(fixed)
+    if ok and spec[0] is Ellipsis:
+        lead, rest = (
+            tuple(value.shape[: value.dim() - len(fixed)]),
+            value.shape[-len(fixed) :],
+        )
+        ok = dims.setdefault("...", lead) == lead if fixed else True
+    else:
+        rest = value.shape[: len(fixed)]
+    new = {}
+    for size, want in zip(rest, fixed, strict=False):
+        known = dims.get(want, new.get(want, want))
+        ok = ok and (isinstance(known, str) or known == size)
+        if ok and isinstance(known, str):
+            new[want] = size
+    dims.update(new if ok else {})
+    if not ok:
+        lead = list(dims.get("...", ["..."]))
+        shown = [x for d in spec for x in (lead if d is Ellipsis else [dims.get(d, d)])]
+        raise ValueError(
+            f"expected {name} of shape {_describe(shown)}, got {tuple(value.shape)}"
+        )
+
+
+class Mask(Arg):
+    """A boolean tensor that broadcasts to ``shape`` (``True`` = allowed), or
+    ``None``."""
+
+    def __init__(self, *shape):
+        self.shape = shape
+
+    def check(self, name, value, door):
+        if value is None:
+            return
+        check_tensor(name, value)
+        if value.dtype != torch.bool:
+            raise TypeError(f"expected {name} to be a boolean mask, got {value.dtype}")
+        full = []
+        for d in self.shape:  # "..." stands for the leading sizes of the call
+            dots = d is Ellipsis or d == "..."
+            full += (
+                door.dims.get("...", ()) if dots else [door.dims.get(d, door.size(d))]
+            )
+        fits = value.dim() <= len(full) and all(
+            m in (1, f) for m, f in zip(value.shape[::-1], full[::-1], strict=False)
+        )
+        if not fits:
+            raise ValueError(
+                f"expected {name} broadcastable to {tuple(full)}, got "
+                f"{tuple(value.shape)}"
+            )
+
+
 def Float(*shape, like: str | None = None, **options) -> Tensor:
     """A floating-point tensor of shape ``shape`` (see ``Tensor``)."""
     return Tensor(*shape, kind="float", like=like, **options)
@@ -344,10 +390,17 @@ class Int(Arg):
     ``None``."""
 
     def __init__(
-        self, minimum: int = 1, maximum=None, *, below=None, optional=False, size=None
+        self,
+        minimum: int = 1,
+        maximum=None,
+        *,
+        below=None,
+        optional=False,
+        size=None,
+        multiple_of=None,
     ):
         self.minimum, self.maximum, self.below = minimum, maximum, below
-        self.optional, self.size = optional, size
+        self.optional, self.size, self.multiple_of = optional, size, multiple_of
 
     def check(self, name, value, door):
         if value is None and self.optional:
@@ -360,6 +413,10 @@ class Int(Arg):
                 raise ValueError(
                     f"expected {name} in [{self.minimum}, {top}{close}, got {value}"
                 )
+        step = door.size(self.multiple_of)
+        step = door.dims.get(step, step)
+        if step is not None and value % step:
+            raise ValueError(f"expected {name} to be a multiple of {step}, got {value}")
         if self.size is not None:  # a size the next arguments' shapes name
             door.dims[self.size] = value
 
@@ -498,6 +555,18 @@ class That(Arg):
                     **{**names, **door.dims}, name=name, value=text[:80], shape=shape
                 )
             )
+
+
+class All(Arg):
+    """Every spec in turn on one argument: a type, then a rule on its value
+    (``All(Ids("L", "B"), That(...))``)."""
+
+    def __init__(self, *specs: Arg):
+        self.specs = specs
+
+    def check(self, name, value, door):
+        for spec in self.specs:
+            spec.check(name, value, door)
 
 
 class Has(Arg):

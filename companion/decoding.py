@@ -10,8 +10,7 @@ with ``state=None`` before the first token (``CharLM.step`` of chapter 4 and the
 Transformer of chapter 8 both are one). A state is a tensor whose first dimension is the
 batch, a tuple/list/dict of such tensors (the LSTM's ``(h, C)``), or ``None``; the
 decoders reorder it along the batch with ``index_select`` when hypotheses are kept,
-copied or dropped. The decoders check what ``step`` returns: finite log-probabilities
-(``logsumexp`` over the ``V`` ids equal to 0), not raw logits or NaN.
+copied or dropped.
 
 A decoder is given a prompt ``start (P,)`` of token ids, the model reads it, and the
 decoder chooses the continuation one symbol at a time until ``eos_id`` or ``maxlen``
@@ -34,12 +33,16 @@ whatever distribution the decoder drew them from.
   call per hypothesis; the tests and ``bench/bench_beam.py`` compare the two.
 * ``p_nucleus(p)``: the TP's factory turning a distribution into its nucleus
   distribution.
-* ``distinct_n`` (Li et al. 2016) and ``repetition_rate`` measure diversity and loops.
 
-Text in, text out: ``generate`` and ``generate_many`` (chapter 4, TP4 question 3) write
-sentences until ``EOS`` with a model's ``step``, as thin wrappers over ``greedy`` and
-``sample``; ``generate_fixed_length`` (chapter 2, TP3) writes a number of characters
-fixed in advance with the one-hot RNN of TP3, which has no ``EOS`` yet.
+Text in and text out (``generate``, ``generate_fixed_length``) and the diversity of what
+was written (``distinct_n``, ``repetition_rate``) live in ``companion.generation``,
+which calls these decoders: the decoders know ids, not characters.
+
+What ``step`` returns is checked once in full, at the door (the distribution after the
+prompt: a floating tensor ``(1, V)`` whose ``logsumexp`` is 0, not raw scores or NaN;
+and a state whose tensors have the batch first), then in O(1) per step: the shape and
+dtype, and each row's largest allowed log-probability, which the decoder computes anyway
+(it must be finite and at most 0). ``bench/bench_step_checks.py`` times the checks.
 
 ``PAD`` is not a symbol of text: by default no decoder ever produces ``PAD_ID`` (the
 ``forbid`` argument names the ids never produced; see ``forbidden_ids``), and a decoder
@@ -50,36 +53,33 @@ degeneration" (ICLR 2020); Fan, Lewis, Dauphin, "Hierarchical neural story gener
 (ACL 2018); Wu et al., "Google's neural machine translation system" (2016), whose length
 penalty ``((5 + |y|) / 6)^alpha`` is simplified here to ``|y|^alpha``; Kool, van Hoof,
 Welling, "Stochastic beams and where to find them" (ICML 2019) for sampling without
-replacement with Gumbel keys; Li et al., "A diversity-promoting objective function for
-neural conversation models" (NAACL 2016) for distinct-n; Karpathy, "The unreasonable
-effectiveness of recurrent neural networks" (2015); the course handouts TP3 and TP4
-(AMAL)."""
+replacement with Gumbel keys; the course handout TP4 (AMAL)."""
 
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import torch
-from torch import nn
 
 from companion.checks import (
-    check_floating,
-    check_integer,
+    Call,
+    Door,
+    Float,
+    Ids,
+    Int,
+    Real,
     check_positive_int,
-    check_real,
-    check_tensor,
+    checked,
 )
-from companion.data.text import (
-    EOS_ID,
-    PAD_ID,
-    VOCAB_SIZE,
-    code2string,
-    normalize,
-    string2code,
-)
+
+PAD_ID = 0  # the course's padding id (companion.data.text.PAD_ID), never text
 
 StepFn = Callable[[object, torch.Tensor], tuple[torch.Tensor, object]]
 Transform = Callable[[torch.Tensor], torch.Tensor]
+
+
+P = Real(0, 1, low_open=True)  # a nucleus mass, in (0, 1]
+TEMPERATURE = Real(0, low_open=True)
 
 
 @dataclass(frozen=True)
@@ -95,6 +95,7 @@ class Hypothesis:
     log_prob: float
     finished: bool
 
+    @checked(alpha=Real(0))
     def score(self, alpha: float = 0.0) -> float:
         """Length-normalised score ``log_prob / len(tokens) ** alpha``.
 
@@ -105,57 +106,56 @@ class Hypothesis:
         return self.log_prob / len(self.tokens) ** alpha
 
 
-# --- distributions: log-probabilities (..., V) -> log-probabilities (..., V)
-# ---------------- Their argument checks cost O(1) (types and ranges, no pass over the
-# data).
+# Distributions: log-probabilities (..., V) -> log-probabilities (..., V). The door
+# rejects a row with no probability at all (every entry -inf or NaN).
 
 
-def _check_distribution(log_probs) -> None:
-    check_tensor("log_probs", log_probs)
-    check_floating("log_probs", log_probs)
+def _check_mass(door) -> None:
+    if not bool((door.args["log_probs"] > -math.inf).any(-1).all()):
+        raise ValueError(
+            "expected log_probs with some probability in every row, got a -inf/NaN row"
+        )
 
 
-def _check_p(p) -> float:
-    return check_real("p", p, 0, 1, low_open=True)
-
-
-def _check_temperature(temperature) -> float:
-    return check_real("temperature", temperature, 0, None, low_open=True)
-
-
+@checked(_check_mass, log_probs=Float(), temperature=TEMPERATURE)
 def temperature_log_probs(log_probs: torch.Tensor, temperature: float) -> torch.Tensor:
     """Sharpen (``temperature < 1``) or flatten (``> 1``) a distribution:
-    ``softmax(l / T)``.
+    ``softmax((l - max l) / T)``.
 
-    ``log_probs (..., V)`` → renormalised log-probabilities ``(..., V)``.
+    ``log_probs (..., V)`` → renormalised log-probabilities ``(..., V)``. Shifting by
+    the row's maximum changes nothing mathematically and keeps any ``T > 0`` finite: a
+    temperature so small that every other symbol underflows (``1e-40``, say) leaves all
+    the mass on the most probable symbols, shared equally among exact ties, which is
+    the limit ``T -> 0``: greedy decoding.
     """
-    _check_distribution(log_probs)
-    return torch.log_softmax(log_probs / _check_temperature(temperature), dim=-1)
+    shifted = log_probs - log_probs.amax(-1, keepdim=True)
+    return torch.log_softmax(shifted / temperature, dim=-1)
 
 
 def _keep(log_probs: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
     return torch.log_softmax(log_probs.masked_fill(~keep, -math.inf), dim=-1)
 
 
+@checked(_check_mass, log_probs=Float(), k=Int())
 def top_k_mask(log_probs: torch.Tensor, k: int) -> torch.Tensor:
     """Boolean mask ``(..., V)`` of the ``k`` most probable symbols of each
     distribution.
 
     Ties are broken towards the smaller id (a stable sort), so the result is
     deterministic."""
-    _check_distribution(log_probs)
-    check_positive_int("k", k)
     order = torch.sort(log_probs, dim=-1, descending=True, stable=True).indices
     return torch.zeros_like(log_probs, dtype=torch.bool).scatter_(
         -1, order[..., :k], True
     )
 
 
+@checked(_check_mass, log_probs=Float(), k=Int())
 def top_k_log_probs(log_probs: torch.Tensor, k: int) -> torch.Tensor:
     """The distribution restricted to its ``k`` most probable symbols, renormalised."""
-    return _keep(log_probs, top_k_mask(log_probs, k))
+    return _keep(log_probs, top_k_mask.bare(log_probs, k))
 
 
+@checked(_check_mass, log_probs=Float(), p=P)
 def nucleus_mask(log_probs: torch.Tensor, p: float) -> torch.Tensor:
     """Boolean mask ``(..., V)`` of the nucleus ``I_p``, the smallest set of mass >= p.
 
@@ -166,8 +166,7 @@ def nucleus_mask(log_probs: torch.Tensor, p: float) -> torch.Tensor:
     every symbol of non-zero probability, decided directly rather than through a
     cumulative sum that rounding could bring to 1 a few symbols early.
     """
-    _check_distribution(log_probs)
-    if _check_p(p) == 1:
+    if p == 1:
         return log_probs > -math.inf
     sorted_lp, order = torch.sort(log_probs, dim=-1, descending=True, stable=True)
     probs = torch.softmax(sorted_lp.double(), dim=-1)
@@ -176,36 +175,59 @@ def nucleus_mask(log_probs: torch.Tensor, p: float) -> torch.Tensor:
     return keep.scatter_(-1, order, mass_before < p)
 
 
+@checked(_check_mass, log_probs=Float(), p=P)
 def nucleus_log_probs(log_probs: torch.Tensor, p: float) -> torch.Tensor:
     """The nucleus distribution: ``1[y in I_p] p(y) / sum_{y' in I_p} p(y')``, as
     logs."""
-    return _keep(log_probs, nucleus_mask(log_probs, p))
+    return _keep(log_probs, nucleus_mask.bare(log_probs, p))
 
 
+@checked(p=P)
 def p_nucleus(p: float) -> Transform:
     """The TP's ``p_nucleus``: a function turning log-probabilities into nucleus ones.
 
     ``p_nucleus(0.9)(log_probs (..., V))`` equals ``nucleus_log_probs(log_probs, 0.9)``;
     the factory checks ``p`` when the decoder is configured, before any model runs.
     """
-    p = _check_p(p)
     return lambda log_probs: nucleus_log_probs(log_probs, p)
 
 
-# --- running a prompt, checking the model, reordering states
-# ---------------------------------
+# States, and what a step returns.
 
 
+@checked(index=Ids("N"))
 def select_state(state, index: torch.Tensor):
     """Rows ``index (N,)`` of every tensor of a state (batch first); other leaves
     unchanged."""
+
+    def rows(s):
+        if isinstance(s, torch.Tensor):
+            return s.index_select(0, index)
+        if isinstance(s, tuple | list):
+            return type(s)(rows(part) for part in s)
+        if isinstance(s, dict):
+            return {key: rows(value) for key, value in s.items()}
+        return s
+
+    return rows(state)
+
+
+def _tensors(state) -> list[torch.Tensor]:
+    """The tensors of a state (nested tuples, lists and dicts)."""
     if isinstance(state, torch.Tensor):
-        return state.index_select(0, index)
-    if isinstance(state, (tuple, list)):
-        return type(state)(select_state(s, index) for s in state)
-    if isinstance(state, dict):
-        return {key: select_state(value, index) for key, value in state.items()}
-    return state
+        return [state]
+    parts = state.values() if isinstance(state, dict) else state
+    if isinstance(state, dict | tuple | list):
+        return [t for part in parts for t in _tensors(part)]
+    return []
+
+
+def _tolerance(dtype: torch.dtype) -> float:
+    """How far above 0 a log-probability (a row's ``logsumexp``) may round."""
+    return max(1e-3, 8 * torch.finfo(dtype).eps)
+
+
+STEP_OUTPUT = "log_probs (returned by step)"
 
 
 def check_log_probs(log_probs, n: int | str = "B", vocab: int | str = "V") -> None:
@@ -214,47 +236,74 @@ def check_log_probs(log_probs, n: int | str = "B", vocab: int | str = "V") -> No
     Each row must be a distribution: finite or ``-inf`` entries whose ``logsumexp`` is 0
     (up to rounding), as ``log_softmax`` gives. Raw logits (``logsumexp`` far from 0),
     NaN or ``+inf`` raise ``ValueError`` naming the row and its ``logsumexp``."""
-    name = "log_probs (returned by step)"
-    check_tensor(name, log_probs, (n, vocab))
-    check_floating(name, log_probs)
+    Float(n, vocab).check(STEP_OUTPUT, log_probs, Door({}))
     total = torch.logsumexp(log_probs.double(), dim=-1)
-    tolerance = max(1e-3, 8 * torch.finfo(log_probs.dtype).eps)
-    bad = ~(total.abs() <= tolerance)  # NaN compares false: it is bad too
-    if bool(bad.any()):
-        row = int(bad.nonzero()[0, 0])
+    bad = (~(total.abs() <= _tolerance(log_probs.dtype))).nonzero()  # NaN: bad too
+    if len(bad):
         raise ValueError(
-            f"expected {name} to be log-probabilities: every row's logsumexp "
-            f"over the {log_probs.shape[-1]} ids equal to 0 (apply log_softmax "
-            f"to the scores), got {float(total[row]):.4g} in row {row}"
+            f"expected {STEP_OUTPUT} to be log-probabilities, each row's logsumexp 0 "
+            f"(apply log_softmax to the scores), got {float(total[bad[0, 0]]):.4g} in "
+            f"row {int(bad[0, 0])}"
         )
 
 
-def _prime(step: StepFn, start, bos_id: int | None):
+BATCH_FIRST = (
+    "expected every tensor of the state to have the batch first, (B, ...): the "
+    "decoders keep and copy hypotheses along dimension 0 (transpose, in step, a "
+    "(num_layers, B, H) state such as nn.GRU's and nn.LSTM's)"
+)
+
+
+def _prime(step: StepFn, start: torch.Tensor, bos_id: int | None):
     """Feed ``[bos_id] + start`` to the model; return ``log_probs (1, V)`` and the
-    state."""
-    check_tensor("start", start, ("P",))
-    check_integer("start", start)
-    start = start.long()
+    state, both checked in full."""
     if bos_id is not None:
-        check_positive_int("bos_id", bos_id, minimum=0)
         start = torch.cat([start.new_tensor([bos_id]), start])
-    if len(start) == 0:
-        raise ValueError(
-            "expected a non-empty start, or a bos_id to feed first: the model "
-            "needs a token to predict the next one from"
-        )
     state = None
-    for token in start.view(-1, 1):
+    for token in start.long().view(-1, 1):
         log_probs, state = step(state, token)
     check_log_probs(log_probs, 1)
+    shapes = [tuple(t.shape) for t in _tensors(state)]
+    if any(s[:1] != (1,) for s in shapes):
+        raise ValueError(f"{BATCH_FIRST}; got {shapes} for one sequence")
     return log_probs, state
 
 
-def _check_decoder_args(eos_id, maxlen) -> None:
-    check_positive_int("eos_id", eos_id, minimum=0)
-    check_positive_int("maxlen", maxlen, minimum=1)
+def _advance(step: StepFn, state, rows: torch.Tensor, tokens: torch.Tensor, vocab):
+    """Feed ``tokens (n,)`` to the hypotheses ``rows (n,)`` of ``state``: one ``step``
+    call, its output checked in O(1) (its values are checked by ``_allowed``)."""
+    state = select_state.bare(state, rows)
+    try:
+        log_probs, state = step(state, tokens)
+    except RuntimeError as error:  # did a (1, B, H) state become (n, B, H)?
+        shapes = [tuple(t.shape) for t in _tensors(state)]
+        if len(tokens) > 1 and any(s[1:2] == (1,) for s in shapes):
+            raise ValueError(f"{BATCH_FIRST}; step failed on {shapes}") from error
+        raise
+    _check_step(log_probs, len(tokens), vocab)
+    return log_probs, state
 
 
+def _check_step(log_probs, n: int, vocab: int) -> None:
+    """A later output of ``step``, in O(1): a floating tensor ``(n, vocab)``."""
+    ok = isinstance(log_probs, torch.Tensor) and log_probs.shape == (n, vocab)
+    if not (ok and log_probs.is_floating_point()):
+        check_log_probs(log_probs, n, vocab)
+
+
+def _check_forbid(door) -> None:
+    forbid, eos_id, V = (door.args[k] for k in ("forbid", "eos_id", "vocab"))
+    if not isinstance(forbid, list | tuple | set | frozenset | range | None):
+        raise TypeError(
+            f"expected forbid to be None or an iterable of ids, got {forbid!r}"
+        )
+    for i in forbid or ():
+        check_positive_int("forbidden id", i, minimum=0)
+        if i >= V or i == eos_id:
+            raise ValueError(f"expected forbidden ids in [0, {V}), not eos_id, got {i}")
+
+
+@checked(_check_forbid, vocab=Int(size="V"), eos_id=Int(0, below="V"))
 def forbidden_ids(
     forbid: Iterable[int] | None, eos_id: int, vocab: int
 ) -> torch.Tensor:
@@ -263,50 +312,44 @@ def forbidden_ids(
     ``forbid=None`` (every decoder's default) means ``PAD_ID``: padding is not text. The
     one exception is a model whose end symbol *is* id 0 (``eos_id == PAD_ID``, as in the
     small toy models of the tests and of chapter 6), where nothing is forbidden. An
-    explicit ``forbid`` is an iterable of ids in ``[0, vocab)`` that does not contain
-    ``eos_id`` (``()`` forbids nothing). Raises ``ValueError`` if ``eos_id`` is not in
-    ``[0, vocab)``."""
-    if not 0 <= eos_id < vocab:
-        raise ValueError(
-            f"expected eos_id in [0, {vocab}) (V = log_probs.shape[1]), got {eos_id}"
-        )
+    explicit ``forbid`` is a list, tuple or set of ids in ``[0, vocab)`` that does not
+    contain ``eos_id`` (``()`` forbids nothing). Raises ``ValueError`` if ``eos_id`` is
+    not in ``[0, vocab)``."""
     if forbid is None:
         forbid = () if eos_id == PAD_ID else (PAD_ID,)
-    if isinstance(forbid, (str, torch.Tensor)) or not isinstance(forbid, Iterable):
-        raise TypeError(
-            f"expected forbid to be an iterable of ids or None, got "
-            f"{type(forbid).__name__}"
-        )
-    ids = sorted(set(forbid))
-    for i in ids:
-        check_positive_int("forbidden id", i, minimum=0)
-        if i >= vocab or i == eos_id:
-            raise ValueError(
-                f"expected forbidden ids in [0, {vocab}) other than eos_id = "
-                f"{eos_id}, got {i}"
-            )
-    return torch.tensor(ids, dtype=torch.long)
+    return torch.tensor(sorted(set(forbid)), dtype=torch.long)
 
 
 def _allowed(log_probs: torch.Tensor, forbidden: torch.Tensor) -> torch.Tensor:
     """``log_probs (n, V)`` with the ``forbidden`` columns set to ``-inf``.
 
-    Raises ``ValueError`` when a row gives probability 0 to every allowed id (all its
-    mass on forbidden ids): no symbol could be chosen."""
+    Each row's largest allowed log-probability, which the decoders need anyway, checks
+    the step's output at every step in O(n): it must be finite (NaN or ``+inf`` is no
+    distribution; ``-inf`` leaves nothing to choose) and at most 0 (raw scores are not
+    log-probabilities)."""
+    raw = log_probs
     if len(forbidden):
         log_probs = log_probs.index_fill(1, forbidden, -math.inf)
-    empty = log_probs.amax(dim=1) == -math.inf
-    if bool(empty.any()):
+    tops, tolerance = log_probs.amax(1).tolist(), _tolerance(log_probs.dtype)
+    if not all(-math.inf < top <= tolerance for top in tops):  # NaN compares false
+        check_log_probs(raw)  # NaN, +inf, raw scores; else no allowed mass:
         raise ValueError(
-            f"expected step to give some probability to an allowed id, got a "
-            f"distribution (row {int(empty.nonzero()[0, 0])}) with all its mass "
-            f"on the forbidden ids {forbidden.tolist()}"
+            f"expected step to give some probability to an allowed id, got a row "
+            f"with all its mass on the forbidden ids {forbidden.tolist()}"
         )
     return log_probs
 
 
-# --- greedy decoding and sampling
-# ------------------------------------------------------------
+# Greedy decoding and sampling.
+
+
+def _check_prompt(door) -> None:
+    if len(door.args["start"]) == 0 and door.args["bos_id"] is None:
+        raise ValueError("expected a non-empty start, or a bos_id to feed first")
+
+
+BOS = Int(0, optional=True)  # an id fed before the prompt, or None
+DECODER = dict(step=Call(), start=Ids("P"), eos_id=Int(0), maxlen=Int(), bos_id=BOS)
 
 
 def _decode(
@@ -324,12 +367,11 @@ def _decode(
 
     ``choose`` sees the distribution with the forbidden ids at ``-inf``; the scores
     summed are the model's log-probabilities of the chosen ids."""
-    _check_decoder_args(eos_id, maxlen)
     log_probs, state = _prime(step, start, bos_id)
     vocab = log_probs.shape[1]
     forbidden = forbidden_ids(forbid, eos_id, vocab)
     copies = torch.zeros(num, dtype=torch.long)
-    state, log_probs = select_state(state, copies), log_probs.index_select(0, copies)
+    state, log_probs = select_state.bare(state, copies), log_probs[copies]
     tokens: list[list[int]] = [[] for _ in range(num)]
     totals = [0.0] * num
     alive = list(range(num))
@@ -343,14 +385,14 @@ def _decode(
         if t == maxlen - 1 or len(going) == 0:
             break
         alive = [alive[i] for i in going.tolist()]
-        log_probs, state = step(select_state(state, going), chosen[going])
-        check_log_probs(log_probs, len(alive), vocab)
+        log_probs, state = _advance(step, state, going, chosen[going], vocab)
     return [
         Hypothesis(tuple(seq), total, seq[-1] == eos_id)
         for seq, total in zip(tokens, totals, strict=True)
     ]
 
 
+@checked(_check_prompt, **DECODER)
 def greedy(
     step: StepFn,
     start: torch.Tensor,
@@ -372,6 +414,14 @@ def greedy(
     return _decode(step, start, eos_id, maxlen, choose, 1, bos_id, forbid)[0]
 
 
+@checked(
+    _check_prompt,
+    **DECODER,
+    num_samples=Int(),
+    temperature=TEMPERATURE,
+    top_k=Int(optional=True),
+    top_p=Real(0, 1, low_open=True, optional=True),
+)
 def sample(
     step: StepFn,
     start: torch.Tensor,
@@ -393,29 +443,25 @@ def sample(
     this order, by the ``temperature``, a ``top_k`` truncation and a ``top_p`` (nucleus)
     truncation, then one symbol is drawn from it with ``torch.multinomial`` (seeded by
     ``generator``, else by the global generator). The reported ``log_prob`` is the
-    untransformed model's."""
-    check_positive_int("num_samples", num_samples)
-    temperature = _check_temperature(temperature)
-    if top_k is not None:
-        check_positive_int("top_k", top_k)
-    if top_p is not None:
-        top_p = check_real("top_p", top_p, 0, 1, low_open=True)
+    untransformed model's. Any ``temperature > 0`` works: one so small that the other
+    symbols underflow (``1e-40``) is greedy decoding, up to exact ties, which it
+    shares out at random (see ``temperature_log_probs``)."""
 
     def choose(log_probs):
-        log_probs = temperature_log_probs(log_probs, temperature)
+        log_probs = temperature_log_probs.bare(log_probs, temperature)
         if top_k is not None:
-            log_probs = top_k_log_probs(log_probs, top_k)
+            log_probs = top_k_log_probs.bare(log_probs, top_k)
         if top_p is not None:
-            log_probs = nucleus_log_probs(log_probs, top_p)
+            log_probs = nucleus_log_probs.bare(log_probs, top_p)
         return torch.multinomial(log_probs.exp(), 1, generator=generator).squeeze(1)
 
     return _decode(step, start, eos_id, maxlen, choose, num_samples, bos_id, forbid)
 
 
-# --- beam search
-# -----------------------------------------------------------------------------
+# Beam search.
 
 
+@checked(_check_prompt, **DECODER, width=Int(), length_penalty=Real(0))
 def beam_search(
     step: StepFn,
     start: torch.Tensor,
@@ -448,9 +494,6 @@ def beam_search(
     ``scores (n,)`` float64 holds their total log-probabilities, ``history (n, t)``
     their symbols, ``log_probs (n, V)`` and ``state`` (batch ``n``) their next step.
     """
-    _check_decoder_args(eos_id, maxlen)
-    check_positive_int("width", width)
-    length_penalty = check_real("length_penalty", length_penalty, 0, None)
     log_probs, state = _prime(step, start, bos_id)
     vocab = log_probs.shape[1]
     forbidden = forbidden_ids(forbid, eos_id, vocab)
@@ -490,12 +533,12 @@ def beam_search(
         # penalty).
         if length_penalty == 0 and kth > -math.inf and kth > float(scores[0]):
             break
-        log_probs, state = step(select_state(state, parent), token)
-        check_log_probs(log_probs, len(token), vocab)
+        log_probs, state = _advance(step, state, parent, token, vocab)
     pool.sort(key=lambda h: h.score(length_penalty), reverse=True)
     return pool[:width]
 
 
+@checked(_check_prompt, **DECODER, width=Int(), p=P, length_penalty=Real(0))
 def nucleus_beam_search(
     step: StepFn,
     start: torch.Tensor,
@@ -523,11 +566,9 @@ def nucleus_beam_search(
     greedy decoding; with ``p = 1`` and ``K >= V`` every symbol is proposed and it is
     ``beam_search``.
     """
-    p = _check_p(p)
-    check_positive_int("width", width)
 
     def propose(log_probs):
-        keys = nucleus_log_probs(log_probs.double(), p)
+        keys = nucleus_log_probs.bare(log_probs.double(), p)
         uniform = torch.rand(keys.shape, dtype=torch.float64, generator=generator)
         tiny = torch.finfo(torch.float64).tiny
         keys = keys - torch.log(-torch.log(uniform.clamp_(min=tiny)))  # + Gumbel noise
@@ -536,7 +577,7 @@ def nucleus_beam_search(
         )
         return chosen & (keys > -math.inf)
 
-    return beam_search(
+    return beam_search.bare(
         step,
         start,
         eos_id,
@@ -549,6 +590,7 @@ def nucleus_beam_search(
     )
 
 
+@checked(_check_prompt, **DECODER, width=Int())
 def beam_search_reference(
     step: StepFn,
     start: torch.Tensor,
@@ -568,8 +610,6 @@ def beam_search_reference(
     empty or ``maxlen``. It returns the same hypotheses as ``beam_search`` (up to exact
     ties), with about ``width`` times as many model calls; it exists to be compared with
     it, never to be used."""
-    _check_decoder_args(eos_id, maxlen)
-    check_positive_int("width", width)
     log_probs, state = _prime(step, start, bos_id)
     vocab = log_probs.shape[1]
     forbidden = forbidden_ids(forbid, eos_id, vocab)
@@ -589,7 +629,7 @@ def beam_search_reference(
                 pool.append(Hypothesis(tokens, score, token == eos_id))
             else:
                 lp, st = step(beam[parent][3], torch.tensor([token]))
-                check_log_probs(lp, 1, vocab)
+                _check_step(lp, 1, vocab)
                 new_beam.append(
                     (tokens, score, _allowed(lp, forbidden)[0].double(), st)
                 )
@@ -598,214 +638,3 @@ def beam_search_reference(
             break
     pool.sort(key=lambda h: h.log_prob, reverse=True)
     return pool[:width]
-
-
-# --- text in, text out
-# -------------------------------------------------------------------------
-
-
-def generate_many(
-    model: nn.Module,
-    n: int,
-    eos_id: int = EOS_ID,
-    start: str = "",
-    maxlen: int = 200,
-    *,
-    greedy: bool = False,
-    temperature: float = 1.0,
-    pad_id: int = PAD_ID,
-    generator: torch.Generator | None = None,
-) -> list[str]:
-    """Generate ``n`` sentences in one batch and return their texts (chapter 4).
-
-    The model (``CharLM``, chapter 8's Transformer) reads ``EOS`` (the book's start of a
-    sentence: the course has no BOS symbol), then ``start``, then each character it
-    produces, until it produces ``eos_id`` or ``maxlen`` characters. Each character is
-    the most probable one (``greedy``) or drawn from
-    ``softmax(log_probs / temperature)``, with ``generator`` if given. Each text is the
-    normalised ``start`` followed by the generated characters, the final ``EOS`` left
-    out; one of exactly ``maxlen`` characters was cut off before ``EOS`` came.
-    ``pad_id`` is never produced. The model runs in ``eval`` mode without gradients,
-    then gets its previous mode back.
-    """
-    if not callable(getattr(model, "step", None)):
-        raise TypeError(
-            f"expected a model with a step(state, tokens) method, got "
-            f"{type(model).__name__}"
-        )
-    check_positive_int("n", n)
-    check_positive_int("maxlen", maxlen, minimum=0)
-    prompt = normalize(start)
-    if maxlen == 0:
-        return [prompt] * n
-    ids, forbid = string2code(prompt), (pad_id,)
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            if greedy:  # top-1 sampling is greedy decoding (ties: the smaller id)
-                hyps = (
-                    sample(
-                        model.step,
-                        ids,
-                        eos_id,
-                        maxlen,
-                        top_k=1,
-                        bos_id=eos_id,
-                        forbid=forbid,
-                    )
-                    * n
-                )
-            else:
-                hyps = sample(
-                    model.step,
-                    ids,
-                    eos_id,
-                    maxlen,
-                    num_samples=n,
-                    temperature=temperature,
-                    generator=generator,
-                    bos_id=eos_id,
-                    forbid=forbid,
-                )
-    finally:
-        model.train(was_training)
-    return [prompt + code2string([t for t in h.tokens if t != eos_id]) for h in hyps]
-
-
-def generate(
-    model: nn.Module,
-    eos_id: int = EOS_ID,
-    start: str = "",
-    maxlen: int = 200,
-    *,
-    greedy: bool = False,
-    temperature: float = 1.0,
-    pad_id: int = PAD_ID,
-    generator: torch.Generator | None = None,
-) -> str:
-    """One sentence: ``start`` continued until ``EOS`` or ``maxlen`` characters (see
-    above)."""
-    return generate_many(
-        model,
-        1,
-        eos_id,
-        start,
-        maxlen,
-        greedy=greedy,
-        temperature=temperature,
-        pad_id=pad_id,
-        generator=generator,
-    )[0]
-
-
-FIRST_CHARACTER_ID = 2  # ids 0 (PAD) and 1 (EOS) are not characters
-
-
-@torch.no_grad()
-def generate_fixed_length(
-    model: nn.Sequential,
-    start: str,
-    length: int,
-    greedy: bool = False,
-    temperature: float = 1.0,
-    generator: torch.Generator | None = None,
-) -> str:
-    """TP3's generation: read ``start``, add ``length`` characters, return the text.
-
-    ``model`` is ``nn.Sequential(embed, rnn)`` (chapter 2): ``embed``, an
-    ``nn.Linear(VOCAB_SIZE, E, bias=False)`` applied to one-hot vectors, and a recurrent
-    layer with ``initial_state``, ``one_step``, ``hidden`` and ``decode`` scoring the
-    ``VOCAB_SIZE`` ids. Each character is the most probable one (``greedy``) or is drawn
-    from ``softmax(scores / temperature)`` with ``generator``; ``PAD`` and ``EOS`` are
-    never produced (TP3 has no end symbol yet). ``start`` is normalised like any text;
-    the returned string begins with it.
-    """
-    embed, rnn = _one_hot_model(model)
-    if not isinstance(start, str):
-        raise TypeError(f"expected start to be a str, got {type(start).__name__}")
-    check_positive_int("length", length, minimum=0)
-    temperature = _check_temperature(temperature)
-    weight = embed.weight
-    state = rnn.initial_state(1, weight)
-
-    def feed(code: int, state):
-        one_hot = nn.functional.one_hot(torch.tensor([code]), VOCAB_SIZE)
-        return rnn.one_step(embed(one_hot.to(weight.dtype)), state)
-
-    codes = string2code(start).tolist()
-    for code in codes:
-        state = feed(code, state)
-    for _ in range(length):
-        scores = rnn.decode(rnn.hidden(state))[0, FIRST_CHARACTER_ID:]
-        if greedy:
-            code = int(scores.argmax())
-        else:
-            probs = torch.softmax(scores / temperature, dim=0)
-            code = int(torch.multinomial(probs, 1, generator=generator))
-        codes.append(code + FIRST_CHARACTER_ID)
-        state = feed(codes[-1], state)
-    return code2string(codes)
-
-
-def _one_hot_model(model) -> tuple[nn.Linear, nn.Module]:
-    if not isinstance(model, nn.Sequential) or len(model) != 2:
-        raise TypeError(
-            f"expected model to be nn.Sequential(embed, rnn), got "
-            f"{type(model).__name__}"
-        )
-    embed, rnn = model
-    if not isinstance(embed, nn.Linear) or embed.in_features != VOCAB_SIZE:
-        raise ValueError(
-            f"expected model[0] to be an nn.Linear({VOCAB_SIZE}, E) embedding "
-            f"of one-hot vectors, got {embed}"
-        )
-    for name in ("one_step", "hidden", "decode", "initial_state"):
-        if not callable(getattr(rnn, name, None)):
-            raise TypeError(
-                f"expected model[1] to be a recurrent layer with one_step, "
-                f"hidden, decode and initial_state, got {type(rnn).__name__}"
-            )
-    return embed, rnn
-
-
-# --- measuring what was generated
-# ------------------------------------------------------------
-
-
-def _ngrams(seq, n: int) -> list:
-    return [tuple(seq[i : i + n]) for i in range(len(seq) - n + 1)]
-
-
-def distinct_n(texts: list, n: int) -> float:
-    """Distinct-n of a set of generations: distinct n-grams / all n-grams (Li et al.
-    2016).
-
-    ``texts`` is a list of sequences (strings or id tuples); the n-grams of all of them
-    are pooled. 1 means no n-gram is ever repeated; 0 is returned when no text has ``n``
-    symbols."""
-    check_positive_int("n", n)
-    if not isinstance(texts, (list, tuple)):
-        raise TypeError(
-            f"expected texts to be a list of sequences, got {type(texts).__name__}"
-        )
-    grams = [g for text in texts for g in _ngrams(text, n)]
-    return len(set(grams)) / len(grams) if grams else 0.0
-
-
-def repetition_rate(text, n: int) -> float:
-    """Fraction of the n-grams of ``text`` that already occurred earlier in ``text``.
-
-    A decoder stuck in a loop ("the the the ...") scores close to 1; 0 when ``text`` has
-    fewer than ``n`` symbols (or ``n + 1``, since the first n-gram cannot be a repeat).
-    """
-    check_positive_int("n", n)
-    if not isinstance(text, (str, list, tuple)):
-        raise TypeError(
-            f"expected text to be a str, list or tuple, got {type(text).__name__}"
-        )
-    seen, repeats, grams = set(), 0, _ngrams(text, n)
-    for gram in grams:
-        repeats += gram in seen
-        seen.add(gram)
-    return repeats / len(grams) if grams else 0.0

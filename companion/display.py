@@ -46,7 +46,7 @@ import matplotlib.pyplot as plt
 from matplotlib.legend import Legend
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
-from companion.checks import check_positive_int, check_real
+from companion.checks import Int, Is, OneOf, Real, checked
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -54,6 +54,11 @@ CSS_PX_PER_IN = 96  # what a browser draws for one inch of an SVG or a 1x image
 COLUMN_WIDTH_IN = 7.5  # 720 CSS px: the text column is 784 px wide in a 1400 px window
 ROW_HEIGHT_IN = 2.8  # the default height of one row of axes
 MIN_FONT_PT = 9  # the smallest text in a figure: 12 CSS px at 1:1
+
+# The doors of a figure's size in inches: as wide as the column at most, and not more
+# than four columns high
+WIDTH = Real(0, COLUMN_WIDTH_IN, low_open=True)
+HEIGHT = Real(0, 4 * COLUMN_WIDTH_IN, low_open=True, optional=True)
 
 # Relative sizes are fractions of font.size: "small" is 0.833 x 11 = 9.2 pt, so a label
 # asked to be "small" still reads; tick labels and legends are "small".
@@ -102,6 +107,7 @@ def use_book_style() -> None:
         set_matplotlib_formats("svg", **INLINE_SAVEFIG)
 
 
+@checked(nrows=Int(), ncols=Int(), width=WIDTH, height=HEIGHT)
 def book_figure(
     nrows: int = 1,
     ncols: int = 1,
@@ -118,24 +124,15 @@ def book_figure(
     single plot, else an array of shape ``(nrows, ncols)``, squeezed); ``subplots_kw``
     go to ``plt.subplots`` (``sharex``, ``subplot_kw``, ``width_ratios`` ...). The
     layout is constrained, so labels and a legend placed with ``legend_outside`` fit
-    inside the figure without changing its size."""
-    check_positive_int("nrows", nrows)
-    check_positive_int("ncols", ncols)
-    width = check_real("width", width, 0, COLUMN_WIDTH_IN, low_open=True)
-    if height is None:
-        height = ROW_HEIGHT_IN * nrows
-    height = check_real("height", height, 0, 4 * COLUMN_WIDTH_IN, low_open=True)
-    for taken in ("figsize", "layout"):
-        if taken in subplots_kw:
-            raise TypeError(
-                f"expected no {taken} (book_figure sets it from width and height), "
-                f"got {taken}={subplots_kw[taken]!r}"
-            )
+    inside the figure without changing its size. ``figsize`` and ``layout`` are
+    book_figure's own: passing either is a ``TypeError``."""
+    height = ROW_HEIGHT_IN * nrows if height is None else height
     return plt.subplots(
         nrows, ncols, figsize=(width, height), layout="constrained", **subplots_kw
     )
 
 
+@checked(side=OneOf("right", "below"))
 def legend_outside(ax: plt.Axes, side: str = "right", **legend_kw) -> Legend:
     """A legend off the data: to the right of ``ax``, top-aligned with it
     (``side="right"``), or under the whole figure, centred, in two columns
@@ -147,24 +144,21 @@ def legend_outside(ax: plt.Axes, side: str = "right", **legend_kw) -> Legend:
     if side == "right":
         place = {"loc": "upper left", "bbox_to_anchor": (1.02, 1.0)}
         return ax.legend(**{**place, "borderaxespad": 0.0, **legend_kw})
-    if side == "below":
-        if "handles" not in legend_kw:
-            legend_kw["handles"], legend_kw["labels"] = ax.get_legend_handles_labels()
-        place = {"loc": "outside lower center", "ncols": 2}
-        return ax.figure.legend(**{**place, **legend_kw})
-    raise ValueError(f'expected side to be "right" or "below", got {side!r}')
+    if "handles" not in legend_kw:  # side == "below"
+        legend_kw["handles"], legend_kw["labels"] = ax.get_legend_handles_labels()
+    place = {"loc": "outside lower center", "ncols": 2}
+    return ax.figure.legend(**{**place, **legend_kw})
 
 
 _TEXT_SCALE = re.compile(r'<g transform="[^"]*?scale\(([0-9.eE+-]+)[ ,]')
 
 
+@checked(svg=Is(str, label="the text of an SVG file"))
 def svg_font_sizes(svg: str) -> list[float]:
     """The font size, in points, of every piece of text in an SVG saved by Matplotlib.
 
     Matplotlib draws text as glyph outlines 100 units high (``svg.fonttype`` "path")
     scaled by ``fontsize / 100``: this reads those scales back."""
-    if not isinstance(svg, str):
-        raise TypeError(f"expected svg to be the text of an SVG file, got {svg!r:.60}")
     return [round(100 * float(s), 3) for s in _TEXT_SCALE.findall(svg)]
 
 
@@ -234,9 +228,7 @@ def listing_source(obj) -> str:
     source = textwrap.dedent(inspect.getsource(obj))
     door = set(_door_lines(source))
     return "".join(
-        line
-        for i, line in enumerate(source.splitlines(keepends=True))
-        if i not in door
+        line for i, line in enumerate(source.splitlines(keepends=True)) if i not in door
     )
 
 
@@ -249,17 +241,7 @@ def show_source(*objects) -> Listing:
     """
     if not objects:
         raise TypeError("expected at least one function, class or method to show")
-    parts = []
-    for obj in objects:
-        try:
-            source = listing_source(obj)
-        except TypeError as error:
-            raise TypeError(
-                f"expected a function, class or method defined in a file, got "
-                f"{type(obj).__name__}"
-            ) from error
-        parts.append((source_title(obj), source))
-    return Listing(parts)
+    return Listing([(source_title(obj), listing_source(obj)) for obj in objects])
 
 
 def html_table(header: Sequence, rows: Sequence[Sequence]) -> str:
@@ -267,23 +249,14 @@ def html_table(header: Sequence, rows: Sequence[Sequence]) -> str:
 
     Every cell is converted with ``str`` and HTML-escaped. Each row must have as many
     cells as the header."""
-    if isinstance(header, str) or not isinstance(header, Sequence) or len(header) == 0:
-        raise TypeError(
-            f"expected header to be a non-empty sequence of cells, got {header!r}"
-        )
+    if isinstance(header, str) or not isinstance(header, Sequence) or not header:
+        raise TypeError(f"expected header to be a non-empty sequence, got {header!r}")
     if isinstance(rows, str) or not isinstance(rows, Sequence):
-        raise TypeError(
-            f"expected rows to be a sequence of rows, got {type(rows).__name__}"
-        )
+        raise TypeError(f"expected rows to be a sequence of rows, got {rows!r:.40}")
+    n = len(header)
     for i, row in enumerate(rows):
-        if (
-            isinstance(row, str)
-            or not isinstance(row, Sequence)
-            or len(row) != len(header)
-        ):
-            raise ValueError(
-                f"expected row {i} to have {len(header)} cells, got {row!r}"
-            )
+        if isinstance(row, str) or not isinstance(row, Sequence) or len(row) != n:
+            raise ValueError(f"expected row {i} to have {n} cells, got {row!r}")
 
     def cells(row, tag):
         return "".join(f"<{tag}>{html.escape(str(c))}</{tag}>" for c in row)

@@ -16,40 +16,35 @@ Reference: the course handout TP3 (AMAL, Sorbonne).
 import torch
 from torch import nn
 
-from companion.checks import check_floating, check_positive_int, check_tensor
+from companion.checks import Float, Has, Int, checked
+
+_LAYER = Has("one_step", "hidden", "decode", label="a recurrent layer")
 
 
-def _check_model(model: nn.Module, name: str, x, length: str, feeds_back: bool) -> dict:
-    """Check the layer's interface (with ``output_dim == input_dim`` if it
-    ``feeds_back`` its predictions) and ``x (length, B, input_dim)``; return the named
-    sizes."""
-    for method in ("forward", "one_step", "hidden", "decode"):
-        if not callable(getattr(model, method, None)):
-            raise TypeError(
-                f"expected model to be a recurrent layer with one_step, hidden "
-                f"and decode, got {type(model).__name__}"
-            )
-    if feeds_back and getattr(model, "output_dim", None) != getattr(
-        model, "input_dim", None
-    ):
+def _check_feeds_back(door) -> None:
+    """``model`` reads the context's ``D`` values per step and outputs as many."""
+    model = door.args["model"]
+    if not model.input_dim == door.dims["D"] == model.output_dim:
         raise ValueError(
-            f"expected model to output what it reads (output_dim == input_dim), "
-            f"got input_dim={model.input_dim}, output_dim={model.output_dim}"
+            "expected context (L, B, D) and model with input_dim = output_dim = D, got "
+            f"D={door.dims['D']}, {model.input_dim=}, {model.output_dim=}"
         )
-    dims = check_tensor(name, x, (length, "B", getattr(model, "input_dim", "D")))
-    check_floating(name, x)
-    return dims
 
 
+def _check_two_steps(door) -> None:
+    if door.dims["T"] < 2:
+        raise ValueError(f"expected series of at least 2 steps, got {door.dims['T']}")
+
+
+@checked(_check_feeds_back, model=_LAYER, context=Float("L", "B", "D"), steps=Int())
 def rollout(model: nn.Module, context: torch.Tensor, steps: int) -> torch.Tensor:
     """Read ``context (L, B, D)``, then forecast ``steps`` further steps:
     ``(steps, B, D)``.
 
     Prediction ``k`` (from 0) is for step ``L + k``; from ``k = 1`` on, the network
-    reads its own previous prediction as if it were the observation.
+    reads its own previous prediction as if it were the observation, so ``model``
+    must output what it reads (``output_dim == input_dim``).
     """
-    _check_model(model, "context", context, "L", feeds_back=True)
-    check_positive_int("steps", steps)
     _, state = model(context, return_state=True)
     prediction = model.decode(model.hidden(state))
     predictions = []
@@ -60,6 +55,7 @@ def rollout(model: nn.Module, context: torch.Tensor, steps: int) -> torch.Tensor
     return torch.stack(predictions)
 
 
+@checked(_check_two_steps, model=_LAYER, series=Float("T", "B", "D"), window=Int())
 def one_step_predictions(
     model: nn.Module, series: torch.Tensor, window: int
 ) -> torch.Tensor:
@@ -69,11 +65,8 @@ def one_step_predictions(
     Returns ``(T - 1, B, D)``: row ``t - 1`` predicts step ``t``. Steps ``1..window``
     are predicted by one pass over the first ``window`` steps (as a training window
     starting at step 0 does); each later step ``t`` from the window of the ``window``
-    steps before it."""
-    steps = _check_model(model, "series", series, "T", feeds_back=False)["T"]
-    check_positive_int("window", window)
-    if steps < 2:
-        raise ValueError(f"expected series of at least 2 steps, got {steps}")
+    steps before it. A series of one step has no step to predict: ``T >= 2``."""
+    steps = len(series)
     window = min(window, steps - 1)
     first = model.decode(model(series[:window]))  # steps 1..window
     later = steps - 1 - window  # steps window+1..T-1

@@ -26,41 +26,50 @@ from collections.abc import Callable, Iterable
 import torch
 from torch import nn
 
-from companion.checks import check_floating, check_real, check_tensor
+from companion.checks import Call, Float, Has, Is, Real, That, check_tensor, checked
 from companion.rnn import RNN
 
+SQUARE = Float("H", "H")
+# W through spectral_radius's door (a square float matrix), then a radius to rescale
+NOT_NILPOTENT = That(
+    lambda W: spectral_radius(W) > 0,
+    "expected {name} with a non-zero spectral radius, got a nilpotent matrix",
+)
+LAYER = Has("one_step", "hidden", "decode", label="a recurrent layer of the book")
 
+
+def _check_latent_dim(door) -> None:
+    H, shape = door.args["rnn"].latent_dim, tuple(door.args["W"].shape)
+    if shape != (H, H):
+        raise ValueError(f"expected W of shape ({H}, {H}), the rnn's, got {shape}")
+
+
+def _check_norms(door) -> None:  # a log is taken
+    n = door.args["norms"]
+    if len(n) < 3 or not n.log().isfinite().all():
+        raise ValueError(f"expected 3 or more norms > 0 and finite, got {n.tolist()}")
+
+
+@checked(W=SQUARE)
 def spectral_radius(W: torch.Tensor) -> float:
     """Largest modulus of the eigenvalues of a square matrix ``W (H, H)``."""
-    check_tensor("W", W, ("H", "H"))
-    check_floating("W", W)
     return float(torch.linalg.eigvals(W.detach().double()).abs().max())
 
 
+@checked(W=NOT_NILPOTENT, radius=Real(0))
 def rescale_spectral_radius(W: torch.Tensor, radius: float) -> torch.Tensor:
     """``W (H, H)`` multiplied by a scalar so that its spectral radius is ``radius``.
 
     The eigenvalues are all scaled by the same factor: their angles on the complex plane
     are kept. Raises ``ValueError`` for a negative radius or a nilpotent ``W`` (radius
     0)."""
-    radius = check_real("radius", radius, 0)
-    current = spectral_radius(W)
-    if current == 0:
-        raise ValueError(
-            "expected W with a non-zero spectral radius, got a nilpotent matrix"
-        )
-    return W.detach() * (radius / current)
+    return W.detach() * (radius / spectral_radius.bare(W))
 
 
+@checked(_check_latent_dim, rnn=Is(RNN), W=SQUARE)
 def with_recurrent_matrix(rnn: RNN, W: torch.Tensor, zero_bias: bool = False) -> RNN:
     """A copy of the ``RNN`` ``rnn`` whose recurrent matrix is ``W (H, H)`` (and whose
     bias ``b_h`` is zero if ``zero_bias``); ``rnn`` itself is left unchanged."""
-    if not isinstance(rnn, RNN):
-        raise TypeError(
-            f"expected rnn to be a companion.rnn.RNN, got {type(rnn).__name__}"
-        )
-    check_tensor("W", W, (rnn.latent_dim, rnn.latent_dim))
-    check_floating("W", W)
     model = copy.deepcopy(rnn)
     with torch.no_grad():
         model.W_h.copy_(W)
@@ -69,35 +78,30 @@ def with_recurrent_matrix(rnn: RNN, W: torch.Tensor, zero_bias: bool = False) ->
     return model
 
 
+@checked(_check_norms, norms=Float("K"))
 def late_slope(norms: torch.Tensor) -> float:
     """Mean change of ``log norms`` per step over the second half of ``norms (K,)``.
 
     For gradient norms indexed by the lag, this is the long-run log-rate that
     Gelfand's formula predicts to be ``log ρ(W_h)`` in the linear regime; the first
     half, where the transient of a non-normal ``W_h`` lives, is left out. Needs
-    ``K >= 3`` positive entries.
+    ``K >= 3`` entries, all positive and finite (an overflowed norm, ``inf``, has no
+    slope: the door refuses it).
     """
-    (K,) = check_tensor("norms", norms, ("K",)).values()
-    check_floating("norms", norms)
-    if K < 3 or not (norms > 0).all():
-        raise ValueError(
-            f"expected norms of length >= 3, all positive (a log is "
-            f"taken), got {norms.tolist()}"
-        )
-    half = K // 2
+    K, half = len(norms), len(norms) // 2
     log_norms = norms.double().log()
     return float((log_norms[-1] - log_norms[half]) / (K - 1 - half))
 
 
-def _check_layer(layer: nn.Module) -> None:
-    for name in ("one_step", "hidden", "decode"):
-        if not callable(getattr(layer, name, None)):
-            raise TypeError(
-                f"expected layer to be a recurrent layer with one_step, "
-                f"hidden and decode, got {type(layer).__name__}"
-            )
+def _loss_at_last_step(layer, h_last: torch.Tensor, loss_fn) -> torch.Tensor:
+    """``loss_fn(h_T)``, by default the sum of the decoder's outputs; a scalar."""
+    loss = layer.decode.bare(h_last).sum() if loss_fn is None else loss_fn(h_last)
+    if not isinstance(loss, torch.Tensor) or loss.dim() != 0:
+        raise ValueError(f"expected loss_fn to return a 0-d tensor, got {loss!r:.60}")
+    return loss
 
 
+@checked(layer=LAYER, x=Float("L", "B", "D"), loss_fn=Call(optional=True))
 def state_gradient_norms(
     layer: nn.Module,
     x: torch.Tensor,
@@ -107,30 +111,21 @@ def state_gradient_norms(
     ``k = L - 1 - t``.
 
     The layer runs step by step with ``one_step`` (the first step with ``forward``
-    on ``x[:1]``, so the layer chooses its own initial state), keeping every hidden
-    vector ``hidden(state)``; ``torch.autograd.grad`` then returns the gradient of
-    the loss with respect to each of them. The loss is ``loss_fn(h_T)`` on the last
-    hidden vector ``h_T (B, H)``, by default the sum of the decoder's outputs. The
-    norm is taken over the batch and the hidden units together. Returns a float
-    tensor ``(L,)``: entry 0 is the gradient at the last step, entry ``k`` the
-    gradient ``k`` steps earlier. The ``.grad`` of the parameters is left untouched.
+    on ``x[:1]``, so the layer chooses its own initial state, and its door checks
+    ``x``), keeping every hidden vector ``hidden(state)``; ``torch.autograd.grad``
+    then returns the gradient of the loss with respect to each of them. The loss is
+    ``loss_fn(h_T)`` on the last hidden vector ``h_T (B, H)``, by default the sum of
+    the decoder's outputs. The norm is taken over the batch and the hidden units
+    together. Returns a float tensor ``(L,)``: entry 0 is the gradient at the last
+    step, entry ``k`` the gradient ``k`` steps earlier. The ``.grad`` of the
+    parameters is left untouched.
     """
-    _check_layer(layer)
-    check_tensor("x", x, ("L", "B", getattr(layer, "input_dim", "D")))
-    check_floating("x", x)
-    if loss_fn is not None and not callable(loss_fn):
-        raise TypeError(f"expected loss_fn to be callable or None, got {loss_fn!r}")
     _, state = layer(x[:1], return_state=True)
     hiddens = [layer.hidden(state)]
     for x_t in x[1:]:
-        state = layer.one_step(x_t, state)
+        state = layer.one_step.bare(x_t, state)
         hiddens.append(layer.hidden(state))
-    h_last = hiddens[-1]
-    loss = layer.decode(h_last).sum() if loss_fn is None else loss_fn(h_last)
-    if loss.dim() != 0:
-        raise ValueError(
-            f"expected loss_fn to return a scalar, got shape {tuple(loss.shape)}"
-        )
+    loss = _loss_at_last_step(layer, hiddens[-1], loss_fn)
     grads = torch.autograd.grad(loss, hiddens)
     norms = torch.stack([g.norm() for g in grads])
     return norms.flip(0).detach()
@@ -147,6 +142,7 @@ def _gradients(parameters: Iterable[torch.Tensor] | torch.Tensor) -> list[torch.
     return [p.grad for p in parameters if p.grad is not None]
 
 
+@checked(max_norm=Real(0, low_open=True))
 def clip_grad_norm(
     parameters: Iterable[torch.Tensor] | torch.Tensor, max_norm: float
 ) -> torch.Tensor:
@@ -159,7 +155,6 @@ def clip_grad_norm(
     changes. A non-finite norm raises ``RuntimeError``: rescaling an infinite
     gradient would turn it into NaN.
     """
-    max_norm = check_real("max_norm", max_norm, 0, low_open=True)
     grads = _gradients(parameters)
     if not grads:
         return torch.tensor(0.0)
@@ -177,11 +172,11 @@ def clip_grad_norm(
     return total
 
 
+@checked(clip_value=Real(0, low_open=True))
 def clip_grad_value(
     parameters: Iterable[torch.Tensor] | torch.Tensor, clip_value: float
 ) -> None:
     """Clamp every coordinate of the gradients of ``parameters`` to ``[-clip_value,
     clip_value]``, in place."""
-    clip_value = check_real("clip_value", clip_value, 0, low_open=True)
     for g in _gradients(parameters):
         g.detach().clamp_(-clip_value, clip_value)

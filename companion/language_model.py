@@ -12,7 +12,7 @@ character of the sentence from it. For a padded batch ``y (L, B)`` from
 ``pad_collate_fn`` (sentence, ``EOS``, then ``PAD``), ``shift_right`` makes the inputs
 ``x = [EOS, y_0, …, y_{L-2}]`` and the targets are ``y`` itself, so the model learns
 ``p(y_t | EOS, y_0, …, y_{t-1})`` up to and including the final ``EOS``. Generation
-(``generate`` of ``companion.decoding``) and the decoders of chapter 6 follow the same
+(``generate`` of ``companion.generation``) and the decoders of chapter 6 follow the same
 rule: feed ``EOS`` with ``state=None``, then the prompt.
 
 References: Bengio et al., "A neural probabilistic language model" (2003) for learned
@@ -26,9 +26,33 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from companion.checks import check_ids, check_integer, check_positive_int, check_tensor
+from companion.checks import Call, Has, Ids, Int, checked
 from companion.data.text import EOS_ID, PAD_ID, VOCAB_SIZE
-from companion.losses import masked_cross_entropy
+from companion.losses import SCORES, TARGET, VOCAB_ID, masked_cross_entropy
+from companion.seeding import eval_mode
+
+LAYER = Has("forward", "decode", label="a recurrent layer of the book")
+
+
+def _check_output_dim(door) -> None:  # the decoder gives one score per symbol
+    V, out = door.args["vocab_size"], door.args["recurrent"].output_dim
+    if out != V:
+        raise ValueError(
+            f"expected recurrent.output_dim == vocab_size = {V}, got {out}"
+        )
+
+
+def _check_pad_id(door) -> None:  # a pad_id that cannot occur would count every id
+    V, pad_id = getattr(door.args["model"], "vocab_size", math.inf), door.args["pad_id"]
+    if pad_id >= V:
+        raise ValueError(f"expected pad_id in [0, {V}), the vocabulary, got {pad_id}")
+
+
+def _per_character(total: float, count: int) -> float:
+    """``total / count``, a mean over the ``count`` characters read (at least one)."""
+    if count == 0:
+        raise ValueError("expected batches with at least one non-PAD character")
+    return total / count
 
 
 class CharLM(nn.Module):
@@ -41,59 +65,46 @@ class CharLM(nn.Module):
     ``output_dim``, which must equal ``vocab_size`` since the decoder produces one score
     per symbol."""
 
+    @checked(_check_output_dim, recurrent=LAYER, vocab_size=Int(2))
     def __init__(self, recurrent: nn.Module, vocab_size: int = VOCAB_SIZE):
         super().__init__()
-        check_positive_int("vocab_size", vocab_size, minimum=2)
-        for attribute in ("input_dim", "output_dim", "decode"):
-            if not hasattr(recurrent, attribute):
-                raise TypeError(
-                    f"expected a recurrent layer with an '{attribute}' attribute, "
-                    f"got {type(recurrent).__name__}"
-                )
-        if recurrent.output_dim != vocab_size:
-            raise ValueError(
-                f"expected recurrent.output_dim == vocab_size = {vocab_size}, "
-                f"got {recurrent.output_dim}"
-            )
         self.vocab_size = vocab_size
         self.embedding = nn.Embedding(
             vocab_size, recurrent.input_dim, padding_idx=PAD_ID
         )
         self.recurrent = recurrent
 
+    @checked(tokens=Ids("L", "B", below="self.vocab_size"))
     def forward(self, tokens: torch.Tensor, state=None, return_state: bool = False):
         """Scores of the next symbol at each position: ``tokens (L, B)`` →
         ``(L, B, V)``.
 
         ``tokens`` are ids in ``[0, V)`` of any integer dtype. ``state`` is the
-        recurrent layer's initial state (zeros when ``None``). With ``return_state`` the
-        result is ``(logits, final_state)``.
+        recurrent layer's initial state (zeros when ``None``; the layer's door checks
+        it). With ``return_state`` the result is ``(logits, final_state)``.
         """
-        check_tensor("tokens", tokens, ("L", "B"))
-        check_ids("tokens", tokens, self.vocab_size)
         states, final = self.recurrent(self.embedding(tokens), state, return_state=True)
         logits = self.recurrent.decode(states)
         return (logits, final) if return_state else logits
 
+    @checked(tokens=Ids("B", below="self.vocab_size"))
     def step(self, state, tokens: torch.Tensor):
         """Read one symbol per sequence: ``tokens (B,)`` →
         ``(log_probs (B, V), new_state)``.
 
         ``state=None`` starts a sequence; by the book's convention the first symbol read
         is ``EOS`` (see the module docstring). ``log_probs`` is the log-distribution of
-        the symbol that follows ``tokens``. ``forward`` checks the tokens, once per
-        step."""
-        check_tensor("tokens", tokens, ("B",))
-        logits, new_state = self.forward(tokens.unsqueeze(0), state, return_state=True)
+        the symbol that follows ``tokens``, whose ids are checked once per step."""
+        logits, new_state = self.forward.bare(
+            tokens.unsqueeze(0), state, return_state=True
+        )
         return F.log_softmax(logits[0], dim=-1), new_state
 
 
+@checked(batch=Ids("L", "B"), start_id=Int(0))
 def shift_right(batch: torch.Tensor, start_id: int = EOS_ID) -> torch.Tensor:
     """Model inputs for targets ``batch (L, B)``: ``start_id`` then ``batch[:-1]``,
     ``(L, B)``."""
-    check_tensor("batch", batch, ("L", "B"))
-    check_integer("batch", batch)
-    check_positive_int("start_id", start_id, minimum=0)
     start = batch.new_full((1, batch.shape[1]), start_id)
     return torch.cat([start, batch[:-1]])
 
@@ -105,12 +116,25 @@ def lm_loss(
 
     ``model(tokens (L, B)) -> logits (L, B, V)``; the inputs are ``shift_right(batch)``,
     the targets ``batch``, and positions whose target is ``pad_id`` are left out. The
-    signature fits ``companion.training.fit`` as its ``loss_fn``.
+    signature fits ``companion.training.fit`` as its ``loss_fn``. The two functions it
+    calls check its arguments.
     """
     return masked_cross_entropy(model(shift_right(batch, start_id)), batch, pad_id)
 
 
-@torch.no_grad()
+@checked(scores=SCORES, target=TARGET, pad_id=VOCAB_ID)
+def target_log_probs(
+    scores: torch.Tensor, target: torch.Tensor, pad_id: int
+) -> torch.Tensor:
+    """``log p(y_t | y_<t)`` of every target that is not ``pad_id``, in the order of
+    ``target[target != pad_id]``: ``scores (L, B, V)`` (logits or log-probabilities),
+    ``target (L, B)`` ids in ``[0, V)`` → a 1-d tensor."""
+    log_p = F.log_softmax(scores, dim=-1)
+    chosen = log_p.gather(2, target.long()[..., None]).squeeze(2)
+    return chosen[target != pad_id]
+
+
+@checked(_check_pad_id, loss_fn=Call(), pad_id=Int(0))
 def bits_per_character(
     model: nn.Module,
     batches: Iterable[torch.Tensor],
@@ -124,25 +148,17 @@ def bits_per_character(
     (``companion.training.evaluate``): the two differ when batches have different
     numbers of characters. ``loss_fn(model, batch)`` must be a mean over those
     characters in nats, as ``lm_loss`` is. Runs in evaluation mode without gradients,
-    then restores the model's mode."""
-    training = model.training
-    model.eval()
+    then restores the model's mode. ``pad_id`` must lie in the model's vocabulary
+    (``model.vocab_size``, when it has one)."""
     total = count = 0
-    try:
+    with eval_mode(model):
         for batch in batches:
             loss = float(loss_fn(model, batch))  # lm_loss checks the batch
             n = int((batch != pad_id).sum())
             total, count = total + loss * n, count + n
-    finally:
-        model.train(training)
-    if count == 0:
-        raise ValueError(
-            "expected batches with at least one non-PAD character, got none"
-        )
-    return total / count / math.log(2)
+    return _per_character(total, count) / math.log(2)
 
 
-@torch.no_grad()
 def perplexity(
     model: nn.Module,
     batches: Iterable[torch.Tensor],
@@ -156,22 +172,14 @@ def perplexity(
     inputs of each batch ``(L, B)`` are ``shift_right(batch, start_id)``. Computed from
     the probabilities themselves, ``exp(-mean log p)``, not from ``lm_loss``, so that
     ``perplexity == 2 ** bits_per_character`` is a check of both. A model that gives
-    some target probability 0 has an infinite perplexity. Runs in evaluation mode, then
-    restores the model's mode."""
-    training = model.training
-    model.eval()
+    some target probability 0 has an infinite perplexity. ``pad_id`` must be an id of
+    the model's vocabulary ``[0, V)``. Runs in evaluation mode, then restores the
+    model's mode."""
     total, count = 0.0, 0
-    try:
+    with eval_mode(model):
         for batch in batches:
-            log_p = F.log_softmax(model(shift_right(batch, start_id)), dim=-1)
-            target_log_p = log_p.gather(2, batch.long()[..., None]).squeeze(2)
-            mask = batch != pad_id
-            total += float(target_log_p.double()[mask].sum())
-            count += int(mask.sum())
-    finally:
-        model.train(training)
-    if count == 0:
-        raise ValueError(
-            "expected batches with at least one non-PAD character, got none"
-        )
-    return math.exp(-total / count)
+            scores = model(shift_right(batch, start_id))
+            log_p = target_log_probs(scores, batch, pad_id)
+            total += float(log_p.double().sum())
+            count += log_p.numel()
+    return math.exp(-_per_character(total, count))

@@ -36,27 +36,16 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from companion.checks import (
-    check_floating,
-    check_ids,
-    check_integer,
-    check_positive_int,
-    check_tensor,
-)
+from companion.checks import Float, Ids, Int, Is, Pair, Tensor, That, checked
+from companion.seeding import generator as seeded_generator
 from companion.training import fit
 
 Batch = tuple[torch.Tensor, torch.Tensor]
 ADDING_BASELINE_MSE = 1 / 6
+COPY_SIZES = dict(delay=Int(), n_symbols=Int(2), n_copy=Int())  # copy_memory's sizes
 
 
-def _check_generator(generator) -> None:
-    if generator is not None and not isinstance(generator, torch.Generator):
-        raise TypeError(
-            f"expected generator to be a torch.Generator or None, "
-            f"got {type(generator).__name__}"
-        )
-
-
+@checked(seq_len=Int(4), batch_size=Int(), generator=Is(torch.Generator, optional=True))
 def adding_problem(
     seq_len: int, batch_size: int, generator: torch.Generator | None = None
 ):
@@ -66,9 +55,6 @@ def adding_problem(
     distinct steps drawn uniformly among the first ``L // 2`` and 0 elsewhere; ``y`` is
     the sum of the two marked values. ``seq_len`` must be at least 4 so that the first
     half holds two steps."""
-    check_positive_int("seq_len", seq_len, 4)
-    check_positive_int("batch_size", batch_size)
-    _check_generator(generator)
     values = torch.rand(seq_len, batch_size, generator=generator)
     # argsort of uniform noise gives a uniform random permutation; its first two entries
     # are two distinct positions.
@@ -81,6 +67,7 @@ def adding_problem(
     return x, y
 
 
+@checked(batch_size=Int(), generator=Is(torch.Generator, optional=True), **COPY_SIZES)
 def copy_memory(
     delay: int,
     batch_size: int,
@@ -95,11 +82,6 @@ def copy_memory(
     the delimiter, found at step ``n_copy + delay - 1``. Target classes: 0 (blank)
     everywhere except the last ``n_copy`` steps, which hold the first ``n_copy`` input
     symbols."""
-    check_positive_int("delay", delay)
-    check_positive_int("batch_size", batch_size)
-    check_positive_int("n_symbols", n_symbols, 2)
-    check_positive_int("n_copy", n_copy)
-    _check_generator(generator)
     seq_len = delay + 2 * n_copy
     symbols = torch.randint(1, n_symbols + 1, (n_copy, batch_size), generator=generator)
     tokens = torch.zeros(seq_len, batch_size, dtype=torch.long)
@@ -111,16 +93,15 @@ def copy_memory(
     return x, target
 
 
+@checked(**COPY_SIZES)
 def copy_memory_baseline(delay: int, n_symbols: int = 8, n_copy: int = 10) -> float:
     """Mean cross-entropy per step (nats) of the memoryless strategy on ``copy_memory``:
     ``n_copy log(n_symbols) / (delay + 2 n_copy)``."""
-    check_positive_int("delay", delay)
-    check_positive_int("n_symbols", n_symbols, 2)
-    check_positive_int("n_copy", n_copy)
     return n_copy * math.log(n_symbols) / (delay + 2 * n_copy)
 
 
-def memoryless_cross_entropy(targets: torch.Tensor, n_classes: int) -> float:
+@checked(num_classes=Int(2, size="C"), targets=Ids("L", "B", below="C"))
+def memoryless_cross_entropy(targets: torch.Tensor, num_classes: int) -> float:
     """Mean cross-entropy per step (nats) of the best predictor that knows the step
     index but remembers none of the inputs, estimated on sampled ``targets (L, B)``
     (long classes).
@@ -128,49 +109,34 @@ def memoryless_cross_entropy(targets: torch.Tensor, n_classes: int) -> float:
     That predictor outputs, at step ``t``, the distribution of the target at ``t`` over
     the batch (its empirical marginal); on ``copy_memory`` targets this estimates
     ``copy_memory_baseline``."""
-    check_positive_int("n_classes", n_classes, 2)
-    check_tensor("targets", targets, ("L", "B"))
-    check_ids("targets", targets, n_classes)
-    one_hot = F.one_hot(targets, n_classes).float()
-    marginals = one_hot.mean(
-        1, keepdim=True
-    )  # (L, 1, n_classes): the prediction at each step
+    one_hot = F.one_hot(targets, num_classes).float()
+    marginals = one_hot.mean(1, keepdim=True)  # (L, 1, C): the prediction at each step
     return float(-(one_hot * marginals.clamp_min(1e-12).log()).sum(-1).mean())
 
 
-def _unpack(batch) -> Batch:
-    if not isinstance(batch, tuple | list) or len(batch) != 2:
-        raise TypeError(
-            f"expected batch to be a pair (x, y), got {type(batch).__name__}"
-            + (f" of length {len(batch)}" if isinstance(batch, tuple | list) else "")
-        )
-    return batch
+def _xy(x: Tensor, y: Tensor) -> Pair:
+    """A batch ``(x, y)`` whose parts meet the specs ``x`` and ``y``."""
+    return Pair(x, y, parts=("x", "y"), label="batch to be a pair (x, y)")
 
 
+@checked(batch=_xy(Float("L", "B", 2), Float("B")))
 def adding_loss(layer: nn.Module, batch: Batch) -> torch.Tensor:
     """Mean squared error of the prediction read from the last hidden state.
 
     ``batch = (x (L, B, 2), y (B,))``; the layer's ``output_dim`` must be 1.
     """
-    x, y = _unpack(batch)
-    dims = check_tensor("x", x, ("L", "B", 2))
-    check_floating("x", x)
-    check_tensor("y", y, ("B",), dims)
-    check_floating("y", y)
+    x, y = batch
     prediction = layer.decode(layer(x)[-1]).squeeze(-1)
     return F.mse_loss(prediction, y)
 
 
+@checked(batch=_xy(Float("L", "B", "D"), Ids("L", "B")))
 def copy_loss(layer: nn.Module, batch: Batch) -> torch.Tensor:
     """Mean cross-entropy per step (nats) of the outputs at every step.
 
     ``batch = (x (L, B, D) one-hot, y (L, B) long classes)``; the layer's ``output_dim``
     is the number of target classes."""
-    x, y = _unpack(batch)
-    dims = check_tensor("x", x, ("L", "B", "D"))
-    check_floating("x", x)
-    check_tensor("y", y, ("L", "B"), dims)
-    check_integer("y", y)
+    x, y = batch
     logits = layer.decode(layer(x))
     return F.cross_entropy(logits.flatten(0, 1), y.flatten())
 
@@ -189,31 +155,31 @@ class LongRangeTask:
     loss: Callable[[nn.Module, Batch], torch.Tensor]
 
 
+@checked(seq_len=Int(4))
 def adding_task(seq_len: int) -> LongRangeTask:
     """The adding problem on sequences of length ``seq_len``; baseline MSE 1/6."""
-    check_positive_int("seq_len", seq_len, 4)
     return LongRangeTask(
         name=f"adding, L={seq_len}",
         input_dim=2,
         output_dim=1,
         baseline=ADDING_BASELINE_MSE,
-        sample=lambda batch_size, generator: adding_problem(
+        sample=lambda batch_size, generator: adding_problem.bare(
             seq_len, batch_size, generator
         ),
         loss=adding_loss,
     )
 
 
+@checked(**COPY_SIZES)
 def copy_task(delay: int, n_symbols: int = 8, n_copy: int = 10) -> LongRangeTask:
     """The copy-memory task with ``delay`` steps between the symbols and the delimiter's
     end; baseline ``n_copy log(n_symbols) / (delay + 2 n_copy)``."""
-    baseline = copy_memory_baseline(delay, n_symbols, n_copy)
     return LongRangeTask(
         name=f"copy, T={delay}",
         input_dim=n_symbols + 2,
         output_dim=n_symbols + 1,
-        baseline=baseline,
-        sample=lambda batch_size, generator: copy_memory(
+        baseline=copy_memory_baseline.bare(delay, n_symbols, n_copy),
+        sample=lambda batch_size, generator: copy_memory.bare(
             delay, batch_size, n_symbols, n_copy, generator
         ),
         loss=copy_loss,
@@ -222,16 +188,17 @@ def copy_task(delay: int, n_symbols: int = 8, n_copy: int = 10) -> LongRangeTask
 
 class FreshBatches:
     """A re-iterable of ``n_batches`` batches that are new at every pass (an endless
-    data set cut into epochs). Seeded: two objects built with the same arguments yield
-    the same batches."""
+    data set cut into epochs). Seeded like every random source of the book, with
+    ``companion.seeding.generator(seed)`` (``seed`` shifted by ``BOOK_SEED``, and
+    checked there): two objects built with the same arguments yield the same
+    batches."""
 
+    @checked(task=Is(LongRangeTask), n_batches=Int(), batch_size=Int())
     def __init__(
         self, task: LongRangeTask, n_batches: int, batch_size: int, seed: int = 0
     ):
-        check_positive_int("n_batches", n_batches)
-        check_positive_int("batch_size", batch_size)
         self.task, self.n_batches, self.batch_size = task, n_batches, batch_size
-        self.generator = torch.Generator().manual_seed(seed)
+        self.generator = seeded_generator(seed)
 
     def __len__(self) -> int:
         return self.n_batches
@@ -241,18 +208,18 @@ class FreshBatches:
             yield self.task.sample(self.batch_size, self.generator)
 
 
-def check_layer_fits(layer: nn.Module, task: LongRangeTask) -> None:
-    """Raise ``ValueError`` unless the layer's ``input_dim`` and ``output_dim`` match
-    the task."""
-    for name in ("input_dim", "output_dim"):
-        want, got = getattr(task, name), getattr(layer, name, None)
-        if got != want:
-            raise ValueError(
-                f"expected a layer with {name}={want} for the task '{task.name}', "
-                f"got {got}"
-            )
+def _sizes(x) -> tuple:
+    return getattr(x, "input_dim", None), getattr(x, "output_dim", None)
 
 
+FITS = That(  # the layer's sizes are the task's
+    lambda layer, door: _sizes(layer) == _sizes(door.args["task"]),
+    "expected layer with input_dim={task.input_dim}, output_dim={task.output_dim} "
+    "({task.name}), got {value}",
+)
+
+
+@checked(task=Is(LongRangeTask), layer=FITS, batches_per_epoch=Int(), test_size=Int())
 def train_on_task(
     layer: nn.Module,
     task: LongRangeTask,
@@ -275,11 +242,10 @@ def train_on_task(
     is given; ``clip`` is the gradient-norm threshold (``None``: no clipping).
     Returns ``fit``'s history (``train_loss``, ``grad_norm``, ``test_loss``, one
     value per epoch) with ``steps``, the number of updates done at the end of each
-    epoch, and ``baseline``, the task's memoryless loss.
+    epoch, and ``baseline``, the task's memoryless loss. ``seed`` seeds the batches
+    (``FreshBatches``): the training batches with ``seed``, the test set with
+    ``seed + 1``.
     """
-    check_layer_fits(layer, task)
-    check_positive_int("batches_per_epoch", batches_per_epoch)
-    check_positive_int("test_size", test_size)
     train = FreshBatches(task, batches_per_epoch, batch_size, seed)
     test = list(FreshBatches(task, 1, test_size, seed + 1))
     if optimizer is None:

@@ -15,6 +15,12 @@ import torch.nn.functional as F
 
 from companion.checks import Float, Ids, Int, checked
 
+# The doors of scores and their targets: scores (L, B, V), target ids and pad_id in
+# [0, V); ``companion.language_model`` shares them
+SCORES = Float("L", "B", "V")
+TARGET = Ids("L", "B", below="V")
+VOCAB_ID = Int(0, below="V")
+
 
 def _check_target(door) -> None:
     target, pad_id = door.args["target"], door.args["pad_id"]
@@ -25,12 +31,7 @@ def _check_target(door) -> None:
         )
 
 
-@checked(
-    _check_target,
-    logits=Float("L", "B", "V"),
-    target=Ids("L", "B", below="V"),
-    pad_id=Int(0, below="V"),
-)
+@checked(_check_target, logits=SCORES, target=TARGET, pad_id=VOCAB_ID)
 def masked_cross_entropy(
     logits: torch.Tensor, target: torch.Tensor, pad_id: int
 ) -> torch.Tensor:

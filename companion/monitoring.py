@@ -32,12 +32,22 @@ from pathlib import Path
 import numpy as np
 import torch
 from tensorboard.backend.event_processing import event_accumulator
+from tensorboard.compat.tensorflow_stub import errors
+from tensorboard.compat.tensorflow_stub.pywrap_tensorflow import PyRecordReader_New
 from torch import nn
 
-from companion.checks import check_positive_int
+from companion.checks import Int, Is, That, checked
 
 SIGMOID_BINS = np.linspace(0.0, 1.0, 41)  # 40 bins of width 0.025 for f, i, o, r, z
 TANH_BINS = np.linspace(-1.0, 1.0, 41)  # and for the candidates, in (-1, 1)
+
+
+OPTIMIZER = Is(torch.optim.Optimizer)
+GATED = That(  # or None: gradient norms only
+    lambda layer: layer is None or hasattr(layer, "last_gates"),
+    "expected {name} to be a layer with record_gates and last_gates, got {value}",
+    TypeError,
+)
 
 
 class TrainingMonitor:
@@ -53,6 +63,7 @@ class TrainingMonitor:
     update, the histograms of the gradients and of the gates every ``every`` updates.
     Call ``close()`` to remove the hooks."""
 
+    @checked(model=Is(nn.Module), optimizer=OPTIMIZER, layer=GATED, every=Int())
     def __init__(
         self,
         model: nn.Module,
@@ -61,50 +72,41 @@ class TrainingMonitor:
         writer=None,
         every: int = 10,
     ):
-        if not isinstance(model, nn.Module):
-            raise TypeError(
-                f"expected model to be a torch.nn.Module, got {type(model).__name__}"
-            )
-        if not isinstance(optimizer, torch.optim.Optimizer):
-            raise TypeError(
-                f"expected optimizer to be a torch.optim.Optimizer, "
-                f"got {type(optimizer).__name__}"
-            )
-        check_positive_int("every", every)
-        if layer is not None and not hasattr(layer, "last_gates"):
-            raise TypeError(
-                f"expected a layer with record_gates and last_gates, got "
-                f"{type(layer).__name__}"
-            )
         self.layer, self.writer, self.every = layer, writer, every
         self.step = 0
         self.grad_norms: dict[str, list[float]] = {}
         self.gates: dict[int, dict[str, torch.Tensor]] = {}
-        self._pending: dict[str, float] = {}
-        self._handles = [
-            p.register_post_accumulate_grad_hook(self._grad_hook(name))
+        self.pending: dict[str, float] = {}  # the norms of the update under way
+        self.handles = [
+            p.register_post_accumulate_grad_hook(self.grad_hook(name))
             for name, p in model.named_parameters()
             if p.requires_grad
         ]
-        self._handles.append(optimizer.register_step_pre_hook(self._on_step))
+        self.handles.append(optimizer.register_step_pre_hook(self.on_step))
         if layer is not None:
             layer.record_gates = True
 
-    def _grad_hook(self, name: str):
+    def grad_hook(self, name: str):
+        """The hook of parameter ``name``: it runs once backpropagation has written the
+        gradient, before any clipping."""
+
         def hook(parameter: torch.Tensor) -> None:
             grad = parameter.grad.detach()
-            self._pending[name] = float(grad.norm())
+            self.pending[name] = float(grad.norm())
             if self.writer is not None and self.step % self.every == 0:
                 self.writer.add_histogram(f"grad/{name}", grad, self.step)
 
         return hook
 
-    def _on_step(self, optimizer, args, kwargs) -> None:
-        for name, value in self._pending.items():
+    def on_step(self, optimizer, args, kwargs) -> None:
+        """The optimiser's step pre-hook: it closes the update (after clipping, before
+        the parameters change). Override it to log more, and call
+        ``super().on_step(optimizer, args, kwargs)``."""
+        for name, value in self.pending.items():
             self.grad_norms.setdefault(name, []).append(value)
             if self.writer is not None:
                 self.writer.add_scalar(f"grad_norm/{name}", value, self.step)
-        self._pending = {}
+        self.pending = {}
         if (
             self.layer is not None
             and self.step % self.every == 0
@@ -123,9 +125,9 @@ class TrainingMonitor:
 
     def close(self) -> None:
         """Remove the hooks and stop recording gates."""
-        for handle in self._handles:
+        for handle in self.handles:
             handle.remove()
-        self._handles = []
+        self.handles = []
         if self.layer is not None:
             self.layer.record_gates = False
 
@@ -164,21 +166,43 @@ class Histogram:
         """The Euclidean norm of the values (of a gradient: its norm)."""
         return float(np.sqrt(self.sum_squares))
 
+    def fraction_above(self, threshold: float) -> float:
+        """The fraction of the values in the bins that start at ``threshold`` or above:
+        exact when ``threshold`` is a bin edge (0.9 is one of ``SIGMOID_BINS``)."""
+        return float(
+            self.counts[self.edges[:-1] >= threshold].sum() / self.counts.sum()
+        )
 
+
+def _readable(path: Path) -> bool:
+    """Whether the event file ``path`` reads to its end (not cut short, not garbled)."""
+    reader = PyRecordReader_New(str(path))
+    try:
+        while True:
+            reader.GetNext()
+    except errors.OutOfRangeError:  # the end of the file
+        return True
+    except errors.DataLossError:
+        return False
+
+
+def _check_run_dir(door) -> None:
+    files = sorted(Path(door.args["run_dir"]).glob("events.out.tfevents.*"))
+    if not files or not all(map(_readable, files)):
+        raise ValueError(
+            f"expected run_dir to hold readable event files, got {door.args['run_dir']}"
+        )
+
+
+@checked(_check_run_dir, run_dir=Is((str, Path)))
 def read_histograms(run_dir: str | Path) -> dict[str, list[Histogram]]:
     """Every histogram logged in the event files of ``run_dir``: ``{tag: [Histogram,
     …]}``, each list in the order of the steps.
 
     ``run_dir`` is the folder given to one ``SummaryWriter``. The accumulator keeps all
-    the histograms of each tag (``size_guidance`` 0; its default keeps one)."""
-    if not isinstance(run_dir, str | Path):
-        raise TypeError(
-            "expected run_dir to be a folder (str or Path), "
-            f"got {type(run_dir).__name__}"
-        )
-    run_dir = Path(run_dir)
-    if not any(run_dir.glob("events.out.tfevents.*")):
-        raise ValueError(f"expected run_dir to hold TensorBoard event files: {run_dir}")
+    the histograms of each tag (``size_guidance`` 0; its default keeps one). A folder
+    without event files, or with a corrupt one (cut short, garbled), raises
+    ``ValueError``; the accumulator would skip the bad records without a word."""
     accumulator = event_accumulator.EventAccumulator(
         str(run_dir), size_guidance={event_accumulator.HISTOGRAMS: 0}
     )

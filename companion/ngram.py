@@ -20,9 +20,9 @@ convention, and the model predicts every character and the final ``EOS``. Its
 so ``lm_loss`` and ``bits_per_character`` of ``companion.language_model`` measure it
 unchanged; ``PAD`` is neither counted nor used as a context. Its
 ``step(state, tokens (B,))`` is the step function of ``companion.decoding`` (the state
-is the last ``order - 1`` symbols of each sequence), so ``generate_many`` writes
-sentences with it as with a recurrent model: Shannon's (1948) samples of English from
-letter n-grams, drawn the book's way."""
+is the last ``order - 1`` symbols of each sequence), so ``generate_many``
+(``companion.generation``) writes sentences with it as with a recurrent model:
+Shannon's (1948) samples of English from letter n-grams, drawn the book's way."""
 
 from collections import Counter, defaultdict
 
@@ -30,8 +30,28 @@ import numpy as np
 import torch
 from torch import nn
 
-from companion.checks import check_ids, check_positive_int, check_tensor
+from companion.checks import Ids, Int, checked
 from companion.data.text import EOS_ID, PAD_ID, VOCAB_SIZE
+
+
+def _check_fitted(door) -> None:
+    if not door.owner.counts:
+        raise RuntimeError("expected a fitted model: call fit(batches) first")
+
+
+def _check_history(door) -> None:
+    history = door.args["history"]
+    if not isinstance(history, list | tuple) or {type(i) for i in history} - {int}:
+        raise TypeError(
+            f"expected history to be a list of int ids, got {history!r:.30}"
+        )
+    if not all(0 <= i < door.owner.vocab_size for i in history):
+        raise ValueError(f"expected history to hold ids in [0, V), got {history!r:.30}")
+
+
+V = "self.vocab_size"  # the model's vocabulary size, in the doors below
+ID = Int(0, below="vocab_size")  # an id of the vocabulary being built
+STATE = Ids("B", "self.context_size", below=V, optional=True)  # the last symbols read
 
 
 class CharNGram(nn.Module):
@@ -43,6 +63,7 @@ class CharNGram(nn.Module):
     ``shift_right`` makes them) for the log-probabilities ``(L, B, V)`` of each next
     symbol."""
 
+    @checked(order=Int(), vocab_size=Int(2, size="vocab_size"), start_id=ID, pad_id=ID)
     def __init__(
         self,
         order: int,
@@ -51,12 +72,8 @@ class CharNGram(nn.Module):
         pad_id: int = PAD_ID,
     ):
         super().__init__()
-        self.order = check_positive_int("order", order)
-        self.vocab_size = check_positive_int("vocab_size", vocab_size, minimum=2)
-        for name, value in (("start_id", start_id), ("pad_id", pad_id)):
-            check_positive_int(name, value, minimum=0)
-            if value >= vocab_size:
-                raise ValueError(f"expected {name} in [0, {vocab_size}), got {value}")
+        self.order, self.vocab_size = order, vocab_size
+        self.context_size = order - 1  # the symbols a prediction reads
         self.start_id, self.pad_id = start_id, pad_id
         self.counts: dict[tuple, Counter] = defaultdict(Counter)
         self._cache: dict[tuple, np.ndarray] = {}
@@ -64,26 +81,32 @@ class CharNGram(nn.Module):
     def fit(self, batches) -> "CharNGram":
         """Count every context of length ``0 .. order - 1`` and its next symbol in
         ``batches``, an iterable of ``(L, B)`` id tensors (``PAD`` after each
-        sentence)."""
+        sentence), with ``count``. Raises ``ValueError`` if there was no sentence."""
         for batch in batches:
-            check_tensor("batch", batch, ("L", "B"))
-            check_ids("batch", batch, self.vocab_size)
-            for column in batch.T.tolist():
-                symbols = [s for s in column if s != self.pad_id]
-                history = [self.start_id] * (self.order - 1)
-                for symbol in symbols:
-                    for k in range(self.order):
-                        self.counts[tuple(history[len(history) - k :])][symbol] += 1
-                    history.append(symbol)
+            self.count(batch)
         if not self.counts:
             raise ValueError("expected batches holding at least one sentence, got none")
-        self._cache = {}
         return self
 
+    @checked(batch=Ids("L", "B", below=V))
+    def count(self, batch: torch.Tensor) -> None:
+        """Add the counts of one batch ``(L, B)`` of sentences (``PAD`` after each)."""
+        for column in batch.T.tolist():
+            symbols = [s for s in column if s != self.pad_id]
+            history = [self.start_id] * self.context_size
+            for symbol in symbols:
+                for k in range(self.order):
+                    self.counts[tuple(history[len(history) - k :])][symbol] += 1
+                history.append(symbol)
+        self._cache = {}
+
+    @checked(_check_history)
     def probabilities(self, history: list[int]) -> np.ndarray:
         """``p(· | history)``, ``(V,)``, from the last ``order - 1`` symbols of
-        ``history``."""
-        context = tuple(history[len(history) - self.order + 1 :])
+        ``history``, a list of ids in ``[0, V)`` (``string2code(text).tolist()``).
+        Characters raise ``TypeError`` and ids out of ``[0, V)`` ``ValueError``: they
+        would silently fall back to shorter contexts."""
+        context = tuple(history[len(history) - self.context_size :])
         p = self._cache.get(context)
         if p is None:
             p = self._cache[context] = self._witten_bell(context)
@@ -106,10 +129,7 @@ class CharNGram(nn.Module):
             p /= counts.sum() + len(seen)
         return p
 
-    def _check_fitted(self) -> None:
-        if not self.counts:
-            raise RuntimeError("expected a fitted model: call fit(batches) first")
-
+    @checked(_check_fitted, tokens=Ids("L", "B", below=V))
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         """Log-probabilities ``(L, B, V)`` of the symbol after each input of
         ``tokens (L, B)``.
@@ -117,18 +137,16 @@ class CharNGram(nn.Module):
         ``tokens[0]`` is the start symbol; the history of column ``b`` at step ``t`` is
         ``tokens[1:t + 1, b]`` without ``PAD``, preceded by ``order - 1`` start symbols,
         as in ``fit``."""
-        check_tensor("tokens", tokens, ("L", "B"))
-        check_ids("tokens", tokens, self.vocab_size)
-        self._check_fitted()
         out = np.empty((*tokens.shape, self.vocab_size))
         for b, column in enumerate(tokens.T.tolist()):
-            history = [self.start_id] * (self.order - 1)
+            history = [self.start_id] * self.context_size
             for t, symbol in enumerate(column):
                 if t > 0 and symbol != self.pad_id:  # tokens[0] is the start symbol
                     history.append(symbol)
-                out[t, b] = self.probabilities(history)
+                out[t, b] = self.probabilities.bare(history)
         return torch.from_numpy(np.log(out)).float()
 
+    @checked(_check_fitted, tokens=Ids("B", below=V), state=STATE)
     def step(
         self, state: torch.Tensor | None, tokens: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -139,14 +157,10 @@ class CharNGram(nn.Module):
         starts the sequences, as ``tokens[0]`` does in ``forward``: ``tokens`` is then
         the start symbol, whatever its value, and the context is ``order - 1`` start
         symbols."""
-        dims = check_tensor("tokens", tokens, ("B",))
-        check_ids("tokens", tokens, self.vocab_size)
-        self._check_fitted()
         if state is None:
-            state = tokens.new_full((dims["B"], self.order - 1), self.start_id).long()
+            state = tokens.new_full((len(tokens), self.context_size), self.start_id)
         else:
-            check_tensor("state", state, (dims["B"], self.order - 1))
-            check_ids("state", state, self.vocab_size)
-            state = torch.cat([state, tokens.long()[:, None]], dim=1)[:, 1:]
-        p = np.stack([self.probabilities(row) for row in state.tolist()])
+            state = torch.cat([state, tokens[:, None]], dim=1)[:, 1:]
+        state = state.long()
+        p = np.stack([self.probabilities.bare(row) for row in state.tolist()])
         return torch.from_numpy(np.log(p)).float(), state

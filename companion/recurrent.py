@@ -46,20 +46,21 @@ hand: the forward saves the gates, the backward loop only carries ``∂L/∂h`` 
 of one small one per step (the matrix form of chapter 2's BPTT; Werbos 1990, and Graves
 2012, "Supervised sequence labelling with recurrent neural networks", for the LSTM's
 backward equations). No fused recurrent kernel (``nn.LSTM``, ``torch._VF``) is called.
-With ``record_gates`` (or ``hand_backward = False``) the LSTM runs the same loop under
-autograd, step by step with ``_cell``; the two paths compute the same function and the
-same gradients.
+Both paths step with the one function ``lstm_cell``: with ``record_gates`` (or
+``hand_backward = False``) the LSTM runs the loop under autograd, step by step with
+``cell``; the two paths compute the same function and the same gradients.
 
-Every layer shares the interface of ``companion.rnn.RNN``: ``one_step``, ``forward``,
-``hidden``, ``decode`` and the attributes ``input_dim``, ``latent_dim``, ``output_dim``.
-``output_dim=None`` makes a layer without a decoder, to be used inside a larger network
-(the layers of ``companion.stacked``).
-``one_step`` and ``forward`` check their arguments once; ``_cell`` and the loops stay
-bare. An empty batch (``B = 0``) is accepted and gives empty outputs.
+Every layer shares the interface of ``companion.rnn.RNN`` and its base
+``RecurrentLayer``: ``one_step``, ``forward``, ``hidden``, ``decode`` and the attributes
+``input_dim``, ``latent_dim``, ``output_dim``. ``output_dim=None`` makes a layer without
+a decoder, to be used inside a larger network (the layers of ``companion.stacked``).
+``one_step``, ``forward`` and ``decode`` check their arguments at the door
+(``companion.checks``); ``cell`` and the loops stay bare. An empty batch (``B = 0``) is
+accepted and gives empty outputs.
 
 Why no separate ``LSTMCell`` / ``GRUCell`` module: the cell *is* ``one_step`` (one step
 on ``x_t (B, D)``, the interface of chapter 2's RNN, which has no cell class either),
-and it shares its weights and its ``_cell`` arithmetic with ``forward``. A cell module
+and it shares its weights and its ``cell`` arithmetic with ``forward``. A cell module
 owning the weights would make ``forward`` unable to project all the inputs in one
 product before the loop, or would duplicate the weights' bookkeeping in two classes."""
 
@@ -69,51 +70,69 @@ import torch
 from torch import nn
 from torch.autograd.function import once_differentiable
 
-from companion.checks import (
-    check_dtype,
-    check_positive_int,
-    check_sequence,
-    check_tensor,
+from companion.checks import Float, Int, OneOf, Pair, Rule, That, checked
+from companion.rnn import (
+    HIDDEN,
+    HIDDEN_OR_NONE,
+    SEQUENCE,
+    STEP,
+    RecurrentLayer,
+    linear_decoder,
 )
 
 LSTMState = tuple[torch.Tensor, torch.Tensor]
+# The door of a layer's sizes; ``output_dim=None`` makes a layer without a decoder
+SIZES = {"input_dim": Int(), "latent_dim": Int(), "output_dim": Int(optional=True)}
 
 
 def _uniform(*shape: int, bound: float) -> nn.Parameter:
     return nn.Parameter(torch.empty(*shape).uniform_(-bound, bound))
 
 
-class _Recurrent(nn.Module):
-    """What the LSTM and the GRU share: sizes, decoder, input checks, gate recording."""
+def lstm_state(*shape, optional: bool = False) -> Pair:
+    """The door of an LSTM state ``(h, C)``: two tensors of shape ``shape`` in the
+    dtype of the layer's parameters (or ``None`` when ``optional``)."""
+    h = Float(*shape, like="self")
+    return Pair(h, h, parts=("h", "C"), label="an LSTM state (h, C)", optional=optional)
+
+
+# The options of ``nn.LSTM`` (``nn.GRU``) that decide whether its weights fit ours
+TORCH_OPTIONS = ("input_size", "hidden_size", "num_layers", "bidirectional")
+TORCH_OPTIONS += ("batch_first", "bias", "proj_size")
+
+
+def check_torch_twin(module, door) -> None:
+    """The door of ``load_torch``: ``module`` must be an ``nn.LSTM`` (``nn.GRU`` for a
+    GRU) whose ``TORCH_OPTIONS`` are the owner's sizes, ``num_layers`` and
+    ``bidirectional`` (1 and ``False`` for one layer), then sequence first, with biases
+    and no projection."""
+    owner = door.owner
+    kind = nn.GRU if isinstance(owner, GRU) else nn.LSTM
+    if not isinstance(module, kind):
+        raise TypeError(f"expected a torch.nn.{kind.__name__}, got {module!r}")
+    layers = (getattr(owner, "num_layers", 1), getattr(owner, "bidirectional", False))
+    want = (owner.input_dim, owner.latent_dim, *layers, False, True, 0)
+    got = tuple(getattr(module, option, 0) for option in TORCH_OPTIONS)
+    if got != want:
+        what = f"an nn.{kind.__name__} with ({', '.join(TORCH_OPTIONS)})"
+        raise ValueError(f"expected {what} = {want}, got {got}")
+
+
+# ``load_torch`` and ``to_torch`` of a GRU: PyTorch's applies the reset gate after
+RESET_AFTER = That(
+    lambda g: g.reset == "after", "expected reset='after' like nn.GRU, got 'before'"
+)
+
+
+class _Recurrent(RecurrentLayer):
+    """What the LSTM and the GRU add to ``RecurrentLayer``: a decoder that may be
+    absent, and the recording of the gates."""
 
     def __init__(self, input_dim: int, latent_dim: int, output_dim: int | None):
-        super().__init__()
-        check_positive_int("input_dim", input_dim)
-        check_positive_int("latent_dim", latent_dim)
-        if output_dim is not None:
-            check_positive_int("output_dim", output_dim)
-        self.input_dim, self.latent_dim, self.output_dim = (
-            input_dim,
-            latent_dim,
-            output_dim,
-        )
-        self.decoder = None
-        if output_dim is not None:
-            bound = 1 / math.sqrt(latent_dim)
-            self.decoder = nn.Linear(latent_dim, output_dim)
-            nn.init.uniform_(self.decoder.weight, -bound, bound)
-            nn.init.uniform_(self.decoder.bias, -bound, bound)
+        super().__init__(input_dim, latent_dim, output_dim)
+        self.decoder = linear_decoder(latent_dim, output_dim)
         self.record_gates = False
         self.last_gates: dict[str, torch.Tensor] = {}
-
-    def _check_input(self, x, spec: tuple) -> dict:
-        """Check ``x`` (a tensor of shape ``spec``, the parameters' dtype); return its
-        sizes."""
-        return check_sequence("x", x, spec, self.W_ih.dtype)
-
-    def _check_hidden(self, name: str, h, dims: dict) -> None:
-        check_tensor(name, h, ("B", self.latent_dim), dims)
-        check_dtype(name, h, self.W_ih.dtype)
 
     def _keep_gates(self, gates: list) -> None:
         """Store the gate values of every step, ``[(g_1, g_2, …) per step]``, in
@@ -124,19 +143,20 @@ class _Recurrent(nn.Module):
             for name, values in zip(self.GATES, per_gate, strict=True)
         }
 
-    def decode(self, h: torch.Tensor) -> torch.Tensor:
-        """Decode ``(B, H)`` or ``(L, B, H)`` hidden states into ``(…, output_dim)``
-        outputs."""
-        if self.decoder is None:
-            raise ValueError("expected a layer with a decoder, got output_dim=None")
-        check_tensor("h", h)
-        if h.dim() not in (2, 3) or h.shape[-1] != self.latent_dim:
-            raise ValueError(
-                f"expected h of shape (B, {self.latent_dim}) or "
-                f"(L, B, {self.latent_dim}), got {tuple(h.shape)}"
-            )
-        check_dtype("h", h, self.decoder.weight.dtype)
-        return self.decoder(h)
+
+def lstm_cell(p: torch.Tensor, h: torch.Tensor, c: torch.Tensor, W_hh: torch.Tensor):
+    """One LSTM step from the projected input ``p = W_ih x_t + b (B, 4H)``, the state
+    ``h, C (B, H)`` and ``W_hh (4H, H)``. Returns the next ``h`` and ``C``, the three
+    sigmoid gates ``f, i, o`` side by side ``(B, 3H)`` and the candidate ``C̃ (B, H)``.
+    """
+    H = h.shape[1]
+    a = torch.addmm(p, h, W_hh.T)  # the pre-activations of the four blocks
+    gates = a[:, : 3 * H].sigmoid()
+    f, i, o = gates.chunk(3, dim=1)
+    candidate = a[:, 3 * H :].tanh()
+    c = torch.addcmul(f * c, i, candidate)  # f ⊙ C_{t-1} + i ⊙ C̃
+    h = o * c.tanh()
+    return h, c, gates, candidate
 
 
 class LSTMSequence(torch.autograd.Function):
@@ -145,25 +165,19 @@ class LSTMSequence(torch.autograd.Function):
     ``LSTMSequence.apply(projected, h0, c0, W_hh)``: ``projected (L, B, 4H)`` holds
     ``W_ih x_t + b`` for every step (rows ``(f, i, o, C̃)``), ``h0, c0 (B, H)`` the
     initial state, ``W_hh (4H, H)``. Returns the hidden states ``(L, B, H)`` and the
-    final ``h_L, C_L (B, H)``. The forward pass is ``LSTM._cell``'s arithmetic, keeping
-    the gates and cell states of every step; the backward pass walks the steps in
-    reverse, carrying ``∂L/∂h`` and ``∂L/∂C``, and computes ``∂L/∂W_hh`` after the loop
-    as one product. No argument is checked: ``LSTM.forward`` did.
+    final ``h_L, C_L (B, H)``. The forward pass is ``lstm_cell`` in a loop, keeping the
+    gates and cell states of every step; the backward pass walks the steps in reverse,
+    carrying ``∂L/∂h`` and ``∂L/∂C``, and computes ``∂L/∂W_hh`` after the loop as one
+    product. No argument is checked: ``LSTM.forward`` did.
     """
 
     @staticmethod
     def forward(ctx, projected, h0, c0, W_hh):
-        H = h0.shape[1]
         h, c = h0, c0
         gates, cells, states = [], [], []
         for p in projected.unbind(0):
-            a = torch.addmm(p, h, W_hh.T)  # pre-activations, then gates in place
-            a[:, : 3 * H].sigmoid_()
-            a[:, 3 * H :].tanh_()
-            f, i, o, candidate = a.chunk(4, dim=1)
-            c = torch.addcmul(f * c, i, candidate)
-            h = o * c.tanh()
-            gates.append(a)
+            h, c, sigmoids, candidate = lstm_cell(p, h, c, W_hh)
+            gates.append((sigmoids, candidate))
             cells.append(c)
             states.append(h)
         states = torch.stack(states)
@@ -176,11 +190,12 @@ class LSTMSequence(torch.autograd.Function):
     def backward(ctx, d_states, d_h, d_c):
         states, h0, c0, W_hh = ctx.saved_tensors
         gates, cells = ctx.gates, ctx.cells
-        H = h0.shape[1]
-        d_gates = d_states.new_empty(len(gates), *gates[0].shape)  # ∂L/∂a_t (L, B, 4H)
+        L, (B, H) = len(gates), h0.shape
+        d_gates = d_states.new_empty(L, B, 4 * H)  # ∂L/∂a_t (L, B, 4H)
         dh, dc = d_states[-1] + d_h, d_c  # ∂L/∂h_{L-1}, ∂L/∂C_L
-        for t in range(len(gates) - 1, -1, -1):
-            f, i, o, candidate = gates[t].chunk(4, dim=1)
+        for t in range(L - 1, -1, -1):
+            sigmoids, candidate = gates[t]
+            f, i, o = sigmoids.chunk(3, dim=1)
             tanh_c, c_prev = cells[t].tanh(), cells[t - 1] if t else c0
             dc = torch.addcmul(dc, dh * o, 1 - tanh_c * tanh_c)  # ∂L/∂C_t
             da = d_gates[t]
@@ -189,8 +204,7 @@ class LSTMSequence(torch.autograd.Function):
             torch.mul(dc, candidate, out=d_i)  # ∂L/∂i_t
             torch.mul(dh, tanh_c, out=d_o)  # ∂L/∂o_t
             torch.mul(dc, i, out=d_candidate)  # ∂L/∂C̃_t
-            sig = gates[t][:, : 3 * H]
-            da[:, : 3 * H].mul_(sig - sig * sig)  # σ' = σ (1 - σ)
+            da[:, : 3 * H].mul_(sigmoids - sigmoids * sigmoids)  # σ' = σ (1 - σ)
             d_candidate.mul_(1 - candidate * candidate)  # tanh' = 1 - tanh²
             dc = dc * f  # ∂L/∂C_{t-1} through C_t
             # ∂L/∂h_{t-1}: from the output at t - 1, and through a_t
@@ -207,16 +221,16 @@ class LSTM(_Recurrent):
 
     Parameters: ``W_ih (4H, D)``, ``W_hh (4H, H)``, ``b (4H,)`` with rows in the gate
     order ``(f, i, o, C̃)``, and the decoder ``(O, H)`` (none if ``output_dim`` is
-    ``None``); uniform in ``±1/sqrt(H)`` like
-    PyTorch's. With ``record_gates = True``, ``forward`` keeps the detached gate values
-    of its last call in ``last_gates``: ``{"f", "i", "o", "candidate"}``, each
-    ``(L, B, H)``. ``forward`` runs ``LSTMSequence`` (backward by hand) unless gates are
-    recorded or ``hand_backward`` is false; a subclass that changes ``_cell`` must set
-    ``hand_backward = False``."""
+    ``None``); uniform in ``±1/sqrt(H)`` like PyTorch's. With ``record_gates = True``,
+    ``forward`` keeps the detached gate values of its last call in ``last_gates``:
+    ``{"f", "i", "o", "candidate"}``, each ``(L, B, H)``. ``forward`` runs
+    ``LSTMSequence`` (backward by hand) unless gates are recorded or ``hand_backward``
+    is false; a subclass that changes ``cell`` must set ``hand_backward = False``."""
 
     GATES = ("f", "i", "o", "candidate")
     hand_backward = True
 
+    @checked(**SIZES)
     def __init__(self, input_dim: int, latent_dim: int, output_dim: int | None):
         super().__init__(input_dim, latent_dim, output_dim)
         bound = 1 / math.sqrt(latent_dim)
@@ -229,34 +243,24 @@ class LSTM(_Recurrent):
         zeros = like.new_zeros(batch_size, self.latent_dim)
         return zeros, zeros.clone()
 
-    def _check_state(self, state, dims: dict) -> LSTMState:
-        if not isinstance(state, tuple | list) or len(state) != 2:
-            raise TypeError(
-                f"expected an LSTM state (h, C), got {type(state).__name__}"
-            )
-        h, c = state
-        self._check_hidden("h", h, dims)
-        self._check_hidden("C", c, dims)
-        return h, c
+    @staticmethod
+    def hidden(state: LSTMState) -> torch.Tensor:
+        """The hidden vector ``h (B, H)`` of a state ``(h, C)``."""
+        return state[0]
 
-    def _cell(self, p: torch.Tensor, h: torch.Tensor, c: torch.Tensor):
-        """One step from the projected input ``p = W_ix x_t + b (B, 4H)``."""
-        H = self.latent_dim
-        gates = torch.addmm(p, h, self.W_hh.T)
-        sig = gates[:, : 3 * H].sigmoid()
-        f, i, o = sig.chunk(3, dim=1)
-        candidate = gates[:, 3 * H :].tanh()
-        c = torch.addcmul(f * c, i, candidate)
-        h = o * c.tanh()
-        return h, c, f, i, o, candidate
+    def cell(self, p: torch.Tensor, h: torch.Tensor, c: torch.Tensor):
+        """One step from the projected input ``p = W_ih x_t + b (B, 4H)``: the next
+        ``h, C`` and the gates ``f, i, o, C̃``, each ``(B, H)`` (``lstm_cell``)."""
+        h, c, gates, candidate = lstm_cell(p, h, c, self.W_hh)
+        return h, c, *gates.chunk(3, dim=1), candidate
 
+    @checked(x=STEP, state=lstm_state("B", "self.latent_dim"))
     def one_step(self, x: torch.Tensor, state: LSTMState) -> LSTMState:
         """One step: ``x (B, D)`` and ``(h, C)`` → next ``(h, C)``, each ``(B, H)``."""
-        dims = self._check_input(x, ("B", self.input_dim))
-        h, c = self._check_state(state, dims)
-        h, c, *_ = self._cell(torch.addmm(self.b, x, self.W_ih.T), h, c)
+        h, c, *_ = self.cell(torch.addmm(self.b, x, self.W_ih.T), *state)
         return h, c
 
+    @checked(x=SEQUENCE, state=lstm_state("B", "self.latent_dim", optional=True))
     def forward(
         self,
         x: torch.Tensor,
@@ -264,33 +268,22 @@ class LSTM(_Recurrent):
         return_state: bool = False,
     ):
         """Run ``x (L, B, D)`` → hidden states ``(L, B, H)`` (and ``(h_L, C_L)``)."""
-        dims = self._check_input(x, ("L", "B", self.input_dim))
-        L, B = dims["L"], dims["B"]
-        h, c = (
-            self.initial_state(B, x)
-            if state is None
-            else self._check_state(state, dims)
-        )
-        projected = torch.addmm(
-            self.b, x.reshape(L * B, self.input_dim), self.W_ih.T
-        ).view(L, B, 4 * self.latent_dim)
+        L, B, D = x.shape
+        h, c = self.initial_state(B, x) if state is None else state
+        projected = torch.addmm(self.b, x.reshape(L * B, D), self.W_ih.T)
+        projected = projected.view(L, B, 4 * self.latent_dim)
         if self.hand_backward and not self.record_gates:  # the same loop, BPTT by hand
             states, h, c = LSTMSequence.apply(projected, h, c, self.W_hh)
             return (states, (h, c)) if return_state else states
         states, gates = [], []
         for p in projected.unbind(0):
-            h, c, *g = self._cell(p, h, c)
+            h, c, *g = self.cell(p, h, c)
             states.append(h)
             gates.append(g)
         if self.record_gates:
             self._keep_gates(gates)
         states = torch.stack(states)
         return (states, (h, c)) if return_state else states
-
-    @staticmethod
-    def hidden(state: LSTMState) -> torch.Tensor:
-        """The hidden vector ``h (B, H)`` of a state ``(h, C)``."""
-        return state[0]
 
     # PyTorch stacks (i, f, g, o); ours is (f, i, o, g). ``_FROM_TORCH[k]`` is the torch
     # block that becomes our block k.
@@ -300,12 +293,12 @@ class LSTM(_Recurrent):
         blocks = w.chunk(4, dim=0)
         return torch.cat([blocks[k] for k in order], dim=0)
 
+    @checked(lstm=Rule(check_torch_twin))
     def load_torch(self, lstm: nn.LSTM) -> "LSTM":
         """Copy the weights of a one-layer ``nn.LSTM`` (sequence first) into this layer.
 
         The two PyTorch biases ``b_ih + b_hh`` become the single ``b``. Returns
         ``self``."""
-        _check_torch_module(lstm, nn.LSTM, self)
         with torch.no_grad():
             self.W_ih.copy_(self._reorder(lstm.weight_ih_l0, self._FROM_TORCH))
             self.W_hh.copy_(self._reorder(lstm.weight_hh_l0, self._FROM_TORCH))
@@ -345,6 +338,7 @@ class GRU(_Recurrent):
     GATES = ("r", "z", "candidate")
     RESETS = ("after", "before")
 
+    @checked(**SIZES, reset=OneOf(*RESETS))
     def __init__(
         self,
         input_dim: int,
@@ -353,8 +347,6 @@ class GRU(_Recurrent):
         reset: str = "after",
     ):
         super().__init__(input_dim, latent_dim, output_dim)
-        if reset not in self.RESETS:
-            raise ValueError(f"expected reset in {self.RESETS}, got {reset!r}")
         self.reset = reset
         bound = 1 / math.sqrt(latent_dim)
         self.W_ih = _uniform(3 * latent_dim, input_dim, bound=bound)
@@ -362,12 +354,9 @@ class GRU(_Recurrent):
         self.b_ih = _uniform(3 * latent_dim, bound=bound)
         self.b_hh = _uniform(3 * latent_dim, bound=bound)
 
-    def initial_state(self, batch_size: int, like: torch.Tensor) -> torch.Tensor:
-        """A zero state ``(B, H)`` with the dtype and device of ``like``."""
-        return like.new_zeros(batch_size, self.latent_dim)
-
-    def _cell(self, p: torch.Tensor, h: torch.Tensor):
-        """One step from the projected input ``p = W_ix x_t + b_ih (B, 3H)``."""
+    def cell(self, p: torch.Tensor, h: torch.Tensor):
+        """One step from the projected input ``p = W_ih x_t + b_ih (B, 3H)``: the next
+        ``h`` and the gates ``r, z, h̃``, each ``(B, H)``."""
         H = self.latent_dim
         if self.reset == "after":
             hh = torch.addmm(self.b_hh, h, self.W_hh.T)
@@ -382,28 +371,25 @@ class GRU(_Recurrent):
         h = torch.lerp(h, candidate, z)  # (1 - z) h + z h̃
         return h, r, z, candidate
 
+    @checked(x=STEP, h=HIDDEN)
     def one_step(self, x: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
         """One step: ``x (B, D)``, ``h (B, H)`` → next ``h (B, H)``."""
-        dims = self._check_input(x, ("B", self.input_dim))
-        self._check_hidden("h", h, dims)
-        return self._cell(torch.addmm(self.b_ih, x, self.W_ih.T), h)[0]
+        return self.cell(torch.addmm(self.b_ih, x, self.W_ih.T), h)[0]
 
+    @checked(x=SEQUENCE, h=HIDDEN_OR_NONE)
     def forward(
         self, x: torch.Tensor, h: torch.Tensor | None = None, return_state: bool = False
     ):
         """Run ``x (L, B, D)`` → hidden states ``(L, B, H)`` (and the final
         ``h (B, H)``)."""
-        dims = self._check_input(x, ("L", "B", self.input_dim))
-        L, B = dims["L"], dims["B"]
+        L, B, D = x.shape
         if h is None:
             h = self.initial_state(B, x)
-        self._check_hidden("h", h, dims)
-        projected = torch.addmm(
-            self.b_ih, x.reshape(L * B, self.input_dim), self.W_ih.T
-        ).view(L, B, 3 * self.latent_dim)
+        projected = torch.addmm(self.b_ih, x.reshape(L * B, D), self.W_ih.T)
+        projected = projected.view(L, B, 3 * self.latent_dim)
         states, gates = [], []
         for p in projected.unbind(0):
-            h, *g = self._cell(p, h)
+            h, *g = self.cell(p, h)
             states.append(h)
             gates.append(g)
         if self.record_gates:
@@ -411,77 +397,32 @@ class GRU(_Recurrent):
         states = torch.stack(states)
         return (states, h) if return_state else states
 
-    @staticmethod
-    def hidden(state: torch.Tensor) -> torch.Tensor:
-        """The hidden vector ``(B, H)`` of a state (for the GRU, the state itself)."""
-        return state
-
     def _flip_z(self, w: torch.Tensor) -> torch.Tensor:
         """Negate the update-gate block: PyTorch's ``z'`` is ``1 - z = σ(-a)``."""
         r, z, n = w.chunk(3, dim=0)
         return torch.cat([r, -z, n], dim=0)
 
+    def _pairs(self, gru: nn.GRU):
+        """Our weights and ``gru``'s, in the same order."""
+        ours = (self.W_ih, self.W_hh, self.b_ih, self.b_hh)
+        theirs = (gru.weight_ih_l0, gru.weight_hh_l0, gru.bias_ih_l0, gru.bias_hh_l0)
+        return zip(ours, theirs, strict=True)
+
+    @checked(self=RESET_AFTER, gru=Rule(check_torch_twin))
     def load_torch(self, gru: nn.GRU) -> "GRU":
         """Copy the weights of a one-layer ``nn.GRU`` (sequence first); needs
-        ``reset="after"``.
-
-        Returns ``self``.
-        """
-        if self.reset != "after":
-            raise ValueError(
-                "expected a GRU with reset='after' (PyTorch's variant), "
-                f"got reset={self.reset!r}"
-            )
-        _check_torch_module(gru, nn.GRU, self)
+        ``reset="after"``. Returns ``self``."""
         with torch.no_grad():
-            for ours, theirs in (
-                (self.W_ih, gru.weight_ih_l0),
-                (self.W_hh, gru.weight_hh_l0),
-                (self.b_ih, gru.bias_ih_l0),
-                (self.b_hh, gru.bias_hh_l0),
-            ):
+            for ours, theirs in self._pairs(gru):
                 ours.copy_(self._flip_z(theirs))
         return self
 
+    @checked(self=RESET_AFTER)
     def to_torch(self) -> nn.GRU:
         """A one-layer ``nn.GRU`` computing the same function; needs
         ``reset="after"``."""
-        if self.reset != "after":
-            raise ValueError(
-                "expected a GRU with reset='after' (PyTorch's variant), "
-                f"got reset={self.reset!r}"
-            )
         gru = nn.GRU(self.input_dim, self.latent_dim).to(self.W_ih)
         with torch.no_grad():
-            for ours, theirs in (
-                (self.W_ih, gru.weight_ih_l0),
-                (self.W_hh, gru.weight_hh_l0),
-                (self.b_ih, gru.bias_ih_l0),
-                (self.b_hh, gru.bias_hh_l0),
-            ):
+            for ours, theirs in self._pairs(gru):
                 theirs.copy_(self._flip_z(ours))
         return gru
-
-
-def _check_torch_module(module, kind: type, ours: _Recurrent) -> None:
-    """Raise unless ``module`` is a one-layer, one-direction, biased, sequence-first
-    ``kind``."""
-    if not isinstance(module, kind):
-        raise TypeError(
-            f"expected a torch.nn.{kind.__name__}, got {type(module).__name__}"
-        )
-    if (module.num_layers, module.bidirectional, module.batch_first, module.bias) != (
-        1,
-        False,
-        False,
-        True,
-    ) or getattr(module, "proj_size", 0):
-        raise ValueError(
-            f"expected a one-layer, unidirectional nn.{kind.__name__} with biases, "
-            "batch_first=False and no projection"
-        )
-    if (module.input_size, module.hidden_size) != (ours.input_dim, ours.latent_dim):
-        raise ValueError(
-            f"expected input_size={ours.input_dim} and hidden_size="
-            f"{ours.latent_dim}, got {module.input_size} and {module.hidden_size}"
-        )

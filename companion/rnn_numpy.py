@@ -27,10 +27,32 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from companion.checks import check_array, check_positive_int, check_shape
+from companion.checks import Array, Int, Is, Real, Rule, checked
 from companion.rnn import RNN
 
 PARAMETERS = ("W_i", "W_h", "b_h", "W_d", "b_d")
+
+
+def _check_dy(dy, door) -> None:
+    """``dy (L, B, O)`` for the ``x (L, B, D)`` of the last ``forward``."""
+    net = door.args.get("net", door.owner)
+    if net.cache is None:
+        raise RuntimeError("expected forward to be called before backward")
+    Array(*net.cache[0].shape[:2], net.output_dim).check("dy", dy, door)
+
+
+def _check_net(net, door) -> str | None:
+    """A ``NumpyRNN``, whose sizes name ``D`` and ``O`` for the other arguments."""
+    if not isinstance(net, NumpyRNN):
+        return f"expected net to be a NumpyRNN, got {type(net).__name__}"
+    door.dims.update(D=net.input_dim, O=net.output_dim)
+
+
+_RNG = Is(np.random.Generator, optional=True)
+_NET = Rule(_check_net, TypeError)
+_OUTPUTS = Array("L", "B", "O", nonempty="B")
+_H0 = Array("B", "self.latent_dim", optional=True)
+_LR = Real(0, low_open=True)
 
 
 class NumpyRNN:
@@ -40,8 +62,10 @@ class NumpyRNN:
     Parameters ``W_i (H, D)``, ``W_h (H, H)``, ``b_h (H,)``, ``W_d (O, H)``,
     ``b_d (O,)``, drawn uniformly in ``±1/sqrt(H)`` from ``rng``, or, without ``rng``,
     from PyTorch's global generator (the one ``companion.set_seed`` seeds), like
-    ``companion.rnn.RNN``."""
+    ``companion.rnn.RNN``. ``cache`` holds what the last ``forward`` kept for
+    ``backward`` (``None`` before the first)."""
 
+    @checked(input_dim=Int(), latent_dim=Int(), output_dim=Int(), rng=_RNG)
     def __init__(
         self,
         input_dim: int,
@@ -49,9 +73,6 @@ class NumpyRNN:
         output_dim: int,
         rng: np.random.Generator | None = None,
     ):
-        check_positive_int("input_dim", input_dim)
-        check_positive_int("latent_dim", latent_dim)
-        check_positive_int("output_dim", output_dim)
         bound = 1 / np.sqrt(latent_dim)
         shapes = {
             "W_i": (latent_dim, input_dim),
@@ -72,13 +93,12 @@ class NumpyRNN:
             latent_dim,
             output_dim,
         )
-        self._cache = None
+        self.cache = None
 
     @classmethod
+    @checked(rnn=Is(RNN, label="a companion.rnn.RNN"))
     def from_torch(cls, rnn: RNN) -> "NumpyRNN":
         """A copy, in float64, of the parameters of a ``companion.rnn.RNN``."""
-        if not isinstance(rnn, RNN):
-            raise TypeError(f"expected a companion.rnn.RNN, got {type(rnn).__name__}")
         net = cls.__new__(cls)  # no random draw: every parameter is copied below
         net.input_dim, net.latent_dim, net.output_dim = (
             rnn.input_dim,
@@ -95,9 +115,10 @@ class NumpyRNN:
         net.params = {
             k: t.detach().cpu().double().numpy().copy() for k, t in tensors.items()
         }
-        net._cache = None
+        net.cache = None
         return net
 
+    @checked(x=Array("L", "B", "self.input_dim", nonempty="L"), h0=_H0)
     def forward(
         self, x: np.ndarray, h0: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
@@ -105,12 +126,8 @@ class NumpyRNN:
 
         Returns the hidden states ``(L, B, H)`` and the outputs ``(L, B, O)``, and keeps
         what ``backward`` needs."""
-        check_array("x", x)
-        dims = check_shape("x", x, ("L", "B", self.input_dim))
         if h0 is None:
-            h0 = np.zeros((dims["B"], self.latent_dim))
-        check_array("h0", h0)
-        check_shape("h0", h0, ("B", self.latent_dim), dims)
+            h0 = np.zeros((x.shape[1], self.latent_dim))
         p = self.params
         states, h = [], h0
         for x_t in x:
@@ -118,17 +135,10 @@ class NumpyRNN:
             states.append(h)
         states = np.stack(states)
         outputs = states @ p["W_d"].T + p["b_d"]
-        self._cache = (x, h0, states)
+        self.cache = (x, h0, states)
         return states, outputs
 
-    def _check_dy(self, dy: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        if self._cache is None:
-            raise RuntimeError("expected forward to be called before backward")
-        x, h0, states = self._cache
-        check_array("dy", dy)
-        check_shape("dy", dy, (x.shape[0], x.shape[1], self.output_dim))
-        return x, h0, states
-
+    @checked(dy=Rule(_check_dy))
     def backward(self, dy: np.ndarray) -> dict[str, np.ndarray]:
         """Gradients of a loss given ``dy (L, B, O)``, its gradient w.r.t. the outputs.
 
@@ -136,7 +146,7 @@ class NumpyRNN:
         gradient of each parameter (same shape as the parameter) and of ``h0``
         (``(B, H)``). A many-to-one loss simply has ``dy`` zero except at the last step.
         """
-        x, h0, states = self._check_dy(dy)
+        x, h0, states = self.cache
         p = self.params
         grads = {k: np.zeros_like(v) for k, v in p.items()}
         grads["W_d"] = np.einsum("lbo,lbh->oh", dy, states)
@@ -153,6 +163,7 @@ class NumpyRNN:
         return grads
 
 
+@checked(net=Is(NumpyRNN), dy=Rule(_check_dy))
 def backward_recomputing_states(net: NumpyRNN, dy: np.ndarray) -> dict[str, np.ndarray]:
     """A wrong BPTT, kept to be compared with ``NumpyRNN.backward``: same inputs and
     outputs.
@@ -162,7 +173,7 @@ def backward_recomputing_states(net: NumpyRNN, dy: np.ndarray) -> dict[str, np.n
     state as it goes (so on ``x_L``, then ``x_{L-1}``, ...): ``h`` stands for ``h_t`` in
     ``tanh'`` and in the decoder's gradient, and for ``h_{t-1}`` in ``W_h``'s. Only
     ``b_d``'s gradient is right."""
-    x, h0, _ = net._check_dy(dy)
+    x, h0, _ = net.cache
     p = net.params
     grads = {k: np.zeros_like(v) for k, v in p.items()}
     h = np.zeros_like(h0)
@@ -182,6 +193,7 @@ def backward_recomputing_states(net: NumpyRNN, dy: np.ndarray) -> dict[str, np.n
     return grads
 
 
+@checked(outputs=_OUTPUTS, target=_OUTPUTS)
 def mse_loss_and_grad(
     outputs: np.ndarray, target: np.ndarray
 ) -> tuple[float, np.ndarray]:
@@ -191,10 +203,6 @@ def mse_loss_and_grad(
     ``outputs`` and ``target`` are ``(L, B, O)``; the sum runs over every element and is
     averaged over the batch ``B``; ``dy`` has the shape of ``outputs``.
     """
-    check_array("outputs", outputs)
-    dims = check_shape("outputs", outputs, ("L", "B", "O"))
-    check_array("target", target)
-    check_shape("target", target, ("L", "B", "O"), dims)
     diff = outputs - target
     batch = outputs.shape[1]
     return float(0.5 * (diff**2).sum() / batch), diff / batch
@@ -203,6 +211,7 @@ def mse_loss_and_grad(
 Backward = Callable[[NumpyRNN, np.ndarray], dict[str, np.ndarray]]
 
 
+@checked(net=_NET, x=Array("L", "B", "D"), target=_OUTPUTS, steps=Int(), lr=_LR)
 def gradient_descent(
     net: NumpyRNN,
     x: np.ndarray,
@@ -216,15 +225,12 @@ def gradient_descent(
     ``x (L, B, D)``, ``target (L, B, O)``; ``backward(net, dy)`` computes the gradients
     (``NumpyRNN.backward`` or ``backward_recomputing_states``). Returns the loss before
     each of the ``steps`` updates, then the final loss (``steps + 1`` values)."""
-    check_positive_int("steps", steps)
-    if not lr > 0:
-        raise ValueError(f"expected lr > 0, got {lr}")
     losses = []
     for _ in range(steps):
-        loss, dy = mse_loss_and_grad(net.forward(x)[1], target)
+        loss, dy = mse_loss_and_grad.bare(net.forward.bare(x)[1], target)
         losses.append(loss)
         grads = backward(net, dy)
         for name in PARAMETERS:
             net.params[name] -= lr * grads[name]
-    losses.append(mse_loss_and_grad(net.forward(x)[1], target)[0])
+    losses.append(mse_loss_and_grad.bare(net.forward.bare(x)[1], target)[0])
     return losses

@@ -35,17 +35,25 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from companion.checks import (
-    check_dtype,
-    check_positive_int,
-    check_real,
-    check_sequence,
-    check_tensor,
-)
-from companion.recurrent import LSTM
+from companion.checks import Either, Float, Int, Is, Real, Rule, That, checked
+from companion.recurrent import LSTM, check_torch_twin, lstm_state
+from companion.rnn import SEQUENCE, STEP
 
 LSTMState = tuple[torch.Tensor, torch.Tensor]
 _TORCH_WEIGHTS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+# The doors of the stack's sizes, state and outputs
+SIZES = dict.fromkeys(("input_dim", "latent_dim", "output_dim", "num_layers"), Int())
+STATE = lstm_state("self.num_lstms", "B", "self.latent_dim")
+STATE_OR_NONE = lstm_state("self.num_lstms", "B", "self.latent_dim", optional=True)
+OUTPUT = Float("B", "self.width", like="self")
+ONE_WAY = That(
+    lambda s: not s.bidirectional, "expected bidirectional=False (it reads the future)"
+)
+
+
+def _check_dropout(door) -> None:  # dropout acts between layers
+    if door.args["dropout"] and door.args["num_layers"] == 1:
+        raise ValueError("expected num_layers >= 2 for dropout (between layers), got 1")
 
 
 class StackedLSTM(nn.Module):
@@ -55,8 +63,10 @@ class StackedLSTM(nn.Module):
     ``(L, B, directions × H)`` (and the final ``(h, C)``, each
     ``(num_layers × directions, B, H)``), like ``nn.LSTM``; ``decode`` maps outputs to
     ``(…, output_dim)``. ``dropout`` in ``[0, 1]`` is applied between layers in training
-    mode only, and needs ``num_layers >= 2``."""
+    mode only, and needs ``num_layers >= 2``. ``num_lstms = num_layers × directions``
+    counts the LSTM layers, ``width = directions × H`` is the size of an output."""
 
+    @checked(_check_dropout, **SIZES, bidirectional=Is(bool), dropout=Real(0, 1))
     def __init__(
         self,
         input_dim: int,
@@ -67,58 +77,29 @@ class StackedLSTM(nn.Module):
         dropout: float = 0.0,
     ):
         super().__init__()
-        for name, value in (
-            ("input_dim", input_dim),
-            ("latent_dim", latent_dim),
-            ("output_dim", output_dim),
-            ("num_layers", num_layers),
-        ):
-            check_positive_int(name, value)
-        if not isinstance(bidirectional, bool):
-            raise TypeError(
-                f"expected bidirectional to be a bool, got {bidirectional!r}"
-            )
-        dropout = check_real("dropout", dropout, 0, 1)
-        if dropout and num_layers == 1:
-            raise ValueError(
-                "expected num_layers >= 2 with dropout, which acts between layers; "
-                f"got num_layers=1 and dropout={dropout}"
-            )
-        self.input_dim, self.latent_dim, self.output_dim = (
-            input_dim,
-            latent_dim,
-            output_dim,
-        )
-        self.num_layers, self.bidirectional, self.dropout = (
-            num_layers,
-            bidirectional,
-            dropout,
-        )
+        self.input_dim = input_dim
+        self.latent_dim = latent_dim
+        self.output_dim = output_dim
+        self.num_layers = num_layers
+        self.bidirectional = bidirectional
+        self.dropout = float(dropout)
         self.directions = 2 if bidirectional else 1
-        widths = [input_dim] + [self.directions * latent_dim] * (num_layers - 1)
+        self.num_lstms = num_layers * self.directions
+        self.width = self.directions * latent_dim
+        widths = [input_dim] + [self.width] * (num_layers - 1)
         self.layers = nn.ModuleList(  # no decoders: the stack has one
             LSTM(width, latent_dim, None)
             for width in widths
             for _ in range(self.directions)
         )
-        self.decoder = nn.Linear(self.directions * latent_dim, output_dim)
+        self.decoder = nn.Linear(self.width, output_dim)
 
     def initial_state(self, batch_size: int, like: torch.Tensor) -> LSTMState:
         """Zero ``(h, C)``, each ``(num_layers × directions, B, H)``."""
-        zeros = like.new_zeros(len(self.layers), batch_size, self.latent_dim)
+        zeros = like.new_zeros(self.num_lstms, batch_size, self.latent_dim)
         return zeros, zeros.clone()
 
-    def _check_state(self, state, dims: dict) -> LSTMState:
-        if not isinstance(state, tuple | list) or len(state) != 2:
-            raise TypeError(
-                f"expected an LSTM state (h, C), got {type(state).__name__}"
-            )
-        spec = (len(self.layers), "B", self.latent_dim)
-        for name, tensor in zip(("h", "C"), state, strict=True):
-            check_tensor(name, tensor, spec, dims)
-            check_dtype(name, tensor, self.decoder.weight.dtype)
-        return tuple(state)
-
+    @checked(x=SEQUENCE, state=STATE_OR_NONE)
     def forward(
         self,
         x: torch.Tensor,
@@ -127,14 +108,7 @@ class StackedLSTM(nn.Module):
     ):
         """Run ``x (L, B, D)`` → outputs ``(L, B, directions × H)`` (and the final
         ``(h, C)``, each ``(num_layers × directions, B, H)``)."""
-        dims = check_sequence(
-            "x", x, ("L", "B", self.input_dim), self.decoder.weight.dtype
-        )
-        h0, c0 = (
-            self.initial_state(dims["B"], x)
-            if state is None
-            else self._check_state(state, dims)
-        )
+        h0, c0 = self.initial_state(x.shape[1], x) if state is None else state
         inputs, final_h, final_c = x, [], []
         for layer in range(self.num_layers):
             if layer:  # between two layers, as nn.LSTM's dropout
@@ -143,7 +117,8 @@ class StackedLSTM(nn.Module):
             for direction in range(self.directions):
                 k = layer * self.directions + direction
                 seq = inputs.flip(0) if direction else inputs  # backward: x_L … x_1
-                states, (h, c) = self.layers[k](seq, (h0[k], c0[k]), return_state=True)
+                lstm = self.layers[k].forward.bare  # layer k, past its door
+                states, (h, c) = lstm(seq, (h0[k], c0[k]), return_state=True)
                 outputs.append(states.flip(0) if direction else states)
                 final_h.append(h)
                 final_c.append(c)
@@ -151,42 +126,33 @@ class StackedLSTM(nn.Module):
         final = (torch.stack(final_h), torch.stack(final_c))
         return (inputs, final) if return_state else inputs
 
+    @checked(self=ONE_WAY, x=STEP, state=STATE)
     def one_step(self, x: torch.Tensor, state: LSTMState) -> LSTMState:
         """One step of a one-direction stack: ``x (B, D)`` and ``(h, C)``, each
         ``(num_layers, B, H)`` → the next ``(h, C)``. A bidirectional stack has no
         step: its backward direction starts from the end of the sequence."""
-        if self.bidirectional:
-            raise ValueError(
-                "expected a one-direction stack for one_step, got bidirectional=True: "
-                "its backward direction reads the future, x_{t+1} … x_L"
-            )
-        dims = check_sequence("x", x, ("B", self.input_dim), self.decoder.weight.dtype)
-        h0, c0 = self._check_state(state, dims)
-        inputs, hs, cs = x, [], []
+        (h0, c0), inputs, hs, cs = state, x, [], []
         for k, layer in enumerate(self.layers):
             if k:
                 inputs = F.dropout(inputs, self.dropout, self.training)
-            h, c = layer.one_step(inputs, (h0[k], c0[k]))
+            h, c = layer.one_step.bare(inputs, (h0[k], c0[k]))
             hs.append(h)
             cs.append(c)
             inputs = h
         return torch.stack(hs), torch.stack(cs)
 
     def hidden(self, state: LSTMState) -> torch.Tensor:
-        """The top layer's hidden vector ``(B, H)`` of a one-direction state."""
-        return state[0][-1]
+        """What the decoder reads of a final state ``(h, C)``: the top layer's ``h``,
+        ``(B, H)``. With both directions, ``[h→_L, h←_1]`` ``(B, 2H)``: each
+        direction's last step, the backward one's being step 1. (It is not
+        ``outputs[-1] = [h→_L, h←_L]``, whose backward half has read ``x_L`` alone.)"""
+        top = state[0][-self.directions :]  # (directions, B, H)
+        return torch.cat(top.unbind(0), dim=1)
 
+    @checked(h=Either(OUTPUT, Float("L", "B", "self.width", like="self")))
     def decode(self, h: torch.Tensor) -> torch.Tensor:
         """Decode ``(B, directions × H)`` or ``(L, B, directions × H)`` outputs into
         ``(…, output_dim)``."""
-        width = self.directions * self.latent_dim
-        check_tensor("h", h)
-        if h.dim() not in (2, 3) or h.shape[-1] != width:
-            raise ValueError(
-                f"expected h of shape (B, {width}) or (L, B, {width}), "
-                f"got {tuple(h.shape)}"
-            )
-        check_dtype("h", h, self.decoder.weight.dtype)
         return self.decoder(h)
 
     def _suffixes(self):
@@ -197,44 +163,17 @@ class StackedLSTM(nn.Module):
                 suffix = f"_l{layer}" + ("_reverse" if direction else "")
                 yield layer * self.directions + direction, suffix
 
+    @checked(lstm=Rule(check_torch_twin))
     def load_torch(self, lstm: nn.LSTM) -> "StackedLSTM":
         """Copy the weights of an ``nn.LSTM`` of the same shape (sequence first, with
         biases, no projection) into the layers. Returns ``self``."""
-        if not isinstance(lstm, nn.LSTM):
-            raise TypeError(f"expected a torch.nn.LSTM, got {type(lstm).__name__}")
-        ours = (
-            self.input_dim,
-            self.latent_dim,
-            self.num_layers,
-            self.bidirectional,
-            False,
-            True,
-            0,
-        )
-        theirs = (
-            lstm.input_size,
-            lstm.hidden_size,
-            lstm.num_layers,
-            lstm.bidirectional,
-            lstm.batch_first,
-            lstm.bias,
-            lstm.proj_size,
-        )
-        if ours != theirs:
-            fields = (
-                "(input_size, hidden_size, num_layers, bidirectional, batch_first, "
-                "bias, proj_size)"
-            )
-            raise ValueError(
-                f"expected an nn.LSTM with {fields} = {ours}, got {theirs}"
-            )
         for k, suffix in self._suffixes():
             layer = self.layers[k]
             one = nn.LSTM(layer.input_dim, self.latent_dim).to(lstm.weight_ih_l0)
             with torch.no_grad():
                 for name in _TORCH_WEIGHTS:
                     getattr(one, f"{name}_l0").copy_(getattr(lstm, name + suffix))
-            layer.load_torch(one)
+            layer.load_torch.bare(one)
         return self
 
     def to_torch(self) -> nn.LSTM:

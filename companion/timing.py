@@ -14,12 +14,7 @@ from statistics import median
 
 import torch
 
-from companion.checks import check_positive_int, check_tensor
-
-
-def _check_callable(name: str, fn) -> None:
-    if not callable(fn):
-        raise TypeError(f"expected {name} to be callable, got {type(fn).__name__}")
+from companion.checks import Call, Int, Tensor, checked
 
 
 def _timings(
@@ -34,21 +29,20 @@ def _timings(
     return times
 
 
+@checked(fn=Call(), repeats=Int())
 def median_wall_time(fn: Callable[[], object], repeats: int = 3) -> float:
     """Median wall-clock time of ``fn()`` over ``repeats`` runs, in seconds."""
-    _check_callable("fn", fn)
-    check_positive_int("repeats", repeats)
     return float(median(_timings(fn, repeats, time.perf_counter)))
 
 
+@checked(fn=Call(), repeats=Int())
 def best_cpu_time(fn: Callable[[], object], repeats: int = 5) -> float:
     """Smallest CPU time of the calling thread over ``repeats`` runs of ``fn()``, in
     seconds."""
-    _check_callable("fn", fn)
-    check_positive_int("repeats", repeats)
     return min(_timings(fn, repeats, time.thread_time))
 
 
+@checked(fn=Call(), x=Tensor())
 def saved_bytes(
     fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor
 ) -> tuple[int, torch.Tensor]:
@@ -58,8 +52,6 @@ def saved_bytes(
     A storage shared by several saved tensors (a view, the same tensor saved twice)
     is counted once.
     """
-    _check_callable("fn", fn)
-    check_tensor("x", x)
     storages = {}
 
     def pack(t):
@@ -71,6 +63,7 @@ def saved_bytes(
     return sum(storages.values()), y
 
 
+@checked(fn=Call(), length=Int(), repeats=Int(), dim=Int())
 def cost(
     fn: Callable[[torch.Tensor], torch.Tensor],
     length: int,
@@ -82,12 +75,8 @@ def cost(
     ``fn`` maps ``x (length, 1, dim)`` (random, requiring grad) to a tensor; one warm-up
     pass is not timed, then the calling thread's CPU time is averaged over ``repeats``
     passes of ``fn(x).sum().backward()``."""
-    _check_callable("fn", fn)
-    check_positive_int("length", length)
-    check_positive_int("repeats", repeats)
-    check_positive_int("dim", dim)
     x = torch.randn(length, 1, dim, requires_grad=True)
-    memory, y = saved_bytes(fn, x)
+    memory, y = saved_bytes.bare(fn, x)
     y.sum().backward()  # warm-up
     start = time.thread_time()
     for _ in range(repeats):

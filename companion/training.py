@@ -14,10 +14,11 @@ models train in alternation, one step each on the same batch, so that neither is
 favoured by a change of conditions; the faster one simply makes more steps. Evaluation
 is not charged."""
 
-import contextlib
 import itertools
 import math
+import os
 import shutil
+import tempfile
 import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -26,110 +27,72 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from companion.checks import check_positive_int, check_real
+from companion.checks import Call, Int, Is, Real, checked
 
 LossFn = Callable[[nn.Module, object], torch.Tensor]
 Curve = list[tuple[float, int, float]]
 
-
-def _check_callable(name: str, fn) -> None:
-    if not callable(fn):
-        raise TypeError(f"expected {name} to be callable, got {type(fn).__name__}")
+MODEL = Is(nn.Module)
+POSITIVE = Real(0, low_open=True)
 
 
-def _check_module(name: str, model) -> None:
-    if not isinstance(model, nn.Module):
-        raise TypeError(
-            f"expected {name} to be a torch.nn.Module, got {type(model).__name__}"
-        )
-
-
-@contextlib.contextmanager
-def eval_mode(model: nn.Module):
-    """``with eval_mode(model):`` runs the block in evaluation mode (no dropout) and
-    without gradients, then gives the model back the mode it had, even after an
-    error."""
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            yield model
-    finally:
-        model.train(was_training)
-
-
+@checked(model=MODEL)
 def count_parameters(model: nn.Module) -> int:
     """Number of scalar parameters of ``model`` (every entry of every parameter
     tensor)."""
-    _check_module("model", model)
     return sum(p.numel() for p in model.parameters())
 
 
-def tensorboard_dir(name: str) -> Path:
-    """A fresh, empty folder ``_build/tensorboard/<name>`` for one run's TensorBoard
-    logs.
+def _check_name(door) -> None:
+    name = door.args["name"]
+    if not name or "/" in name or "\\" in name or name in (".", ".."):
+        raise ValueError(f"expected name to be a plain folder name, got {name!r}")
 
-    The folder is under the repository root (the folder holding ``_config.yml`` next to
+
+def _running(pid: int) -> bool:
+    """Whether the process ``pid`` of this machine is still running."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # it exists, but belongs to someone else
+        return True
+    return True
+
+
+@checked(_check_name, name=Is(str))
+def tensorboard_dir(name: str) -> Path:
+    """A new, empty folder ``_build/tensorboard/<name>/<run>`` for this run's
+    TensorBoard logs.
+
+    ``<run>`` is unique to the call: date and time, process id and a random suffix,
+    e.g. ``20250101-120000-pid4242-x1y2``. Two runs of a page at once (two builds, a
+    build and a student) never write into, or empty, each other's folder, and each
+    reads back its own files. Folders left under ``<name>`` by earlier calls of this
+    process, or by processes that have ended, are removed: a page keeps one folder per
+    live run.
+
+    ``_build`` is at the repository root (the folder holding ``_config.yml`` next to
     this package), or under the working directory when the package is installed
     elsewhere, so a chapter writes to the same place whether it runs in ``book/``, in a
     student folder or in a build. Open the logs with
-    ``tensorboard --logdir _build/tensorboard``."""
-    if not isinstance(name, str):
-        raise TypeError(
-            f"expected name to be a folder name (str), got {type(name).__name__}"
-        )
-    if not name or "/" in name or "\\" in name or name in (".", ".."):
-        raise ValueError(f"expected name to be a plain folder name, got {name!r}")
+    ``tensorboard --logdir _build/tensorboard/<name>``."""
     root = Path(__file__).resolve().parents[1]
     if not (root / "_config.yml").is_file():
         root = Path.cwd()
-    path = root / "_build" / "tensorboard" / name
-    shutil.rmtree(path, ignore_errors=True)
-    path.mkdir(parents=True)
-    return path
-
-
-def gradient_norm(model: nn.Module) -> float:
-    """Euclidean norm of all parameter gradients of ``model`` taken together (0 if
-    none)."""
-    _check_module("model", model)
-    return _gradient_norm(model)
-
-
-def _gradient_norm(model: nn.Module) -> float:
-    norms = [p.grad.detach().norm() for p in model.parameters() if p.grad is not None]
-    return float(torch.stack(norms).norm()) if norms else 0.0
-
-
-def train_epoch(
-    model: nn.Module,
-    batches: Iterable,
-    loss_fn: LossFn,
-    optimizer: torch.optim.Optimizer,
-    clip: float | None = None,
-) -> dict:
-    """One pass over ``batches``; returns the mean loss and the mean gradient norm.
-
-    With ``clip`` the gradient is rescaled to norm ``clip`` when it is larger (norm
-    clipping, Pascanu et al. 2013); the norm reported is the one measured before
-    clipping."""
-    _check_loop(model, loss_fn, optimizer, clip)
-    return _train_epoch(model, batches, loss_fn, optimizer, clip)
-
-
-def _check_loop(model, loss_fn, optimizer, clip) -> None:
-    _check_module("model", model)
-    _check_callable("loss_fn", loss_fn)
-    if not isinstance(optimizer, torch.optim.Optimizer):
-        raise TypeError(
-            f"expected optimizer to be a torch.optim.Optimizer, "
-            f"got {type(optimizer).__name__}"
-        )
-    if clip is not None:
-        check_real("clip", clip, 0, low_open=True)
+    parent = root / "_build" / "tensorboard" / name
+    parent.mkdir(parents=True, exist_ok=True)
+    for old in parent.glob("*-pid*-*"):
+        pid = old.name.split("-pid")[1].split("-")[0]
+        if pid.isdigit() and (int(pid) == os.getpid() or not _running(int(pid))):
+            shutil.rmtree(old, ignore_errors=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    return Path(tempfile.mkdtemp(prefix=f"{stamp}-pid{os.getpid()}-", dir=parent))
 
 
 def _train_epoch(model, batches, loss_fn, optimizer, clip) -> dict:
+    """One pass over ``batches``: the mean loss, and the mean gradient norm (measured
+    before clipping)."""
     model.train()
     total, norms, count = 0.0, 0.0, 0
     for batch in batches:
@@ -137,36 +100,49 @@ def _train_epoch(model, batches, loss_fn, optimizer, clip) -> dict:
         loss = loss_fn(model, batch)
         loss.backward()
         if clip is not None:
-            norm = float(torch.nn.utils.clip_grad_norm_(model.parameters(), clip))
+            norm = nn.utils.clip_grad_norm_(model.parameters(), clip)
         else:
-            norm = _gradient_norm(model)
+            norm = nn.utils.get_total_norm(
+                [p.grad for p in model.parameters() if p.grad is not None]
+            )
         optimizer.step()
-        total, norms, count = total + float(loss.detach()), norms + norm, count + 1
-    if count == 0:
-        raise ValueError(
-            "expected the training batches to hold at least one batch, got none"
+        total, norms, count = (
+            total + float(loss.detach()),
+            norms + float(norm),
+            count + 1,
         )
+    if count == 0:
+        raise ValueError("expected the training batches to hold a batch, got none")
     return {"loss": total / count, "grad_norm": norms / count}
 
 
+@checked(model=MODEL, loss_fn=Call())
+@torch.no_grad()
 def evaluate(model: nn.Module, batches: Iterable, loss_fn: LossFn) -> float:
     """Mean of ``loss_fn`` over ``batches`` in evaluation mode, without gradients."""
-    _check_module("model", model)
-    _check_callable("loss_fn", loss_fn)
-    return _evaluate(model, batches, loss_fn)
-
-
-@torch.no_grad()
-def _evaluate(model, batches, loss_fn) -> float:
     model.eval()
     values = [float(loss_fn(model, batch)) for batch in batches]
     if not values:
-        raise ValueError(
-            "expected the evaluation batches to hold at least one batch, got none"
-        )
+        raise ValueError("expected the evaluation batches to hold a batch, got none")
     return sum(values) / len(values)
 
 
+def _check_metrics(door) -> None:
+    metrics, test_batches = door.args["metrics"] or {}, door.args["test_batches"]
+    if metrics and test_batches is None:
+        raise ValueError("expected test_batches when metrics are given")
+    for name, fn in metrics.items():
+        Call().check(f"metrics[{name!r}]", fn, door)
+
+
+@checked(
+    _check_metrics,
+    model=MODEL,
+    loss_fn=Call(),
+    optimizer=Is(torch.optim.Optimizer),
+    epochs=Int(),
+    clip=Real(0, low_open=True, optional=True),  # None: no clipping
+)
 def fit(
     model: nn.Module,
     train_batches: Iterable,
@@ -183,28 +159,24 @@ def fit(
 ) -> dict[str, list[float]]:
     """Train for ``epochs`` epochs and return the history, one value per epoch.
 
-    ``history["train_loss"]`` and ``history["grad_norm"]`` always;
-    ``history["test_loss"]`` when ``test_batches`` is given, and ``history[name]`` for
-    each extra metric in ``metrics`` (each evaluated on ``test_batches`` like the loss).
-    With a TensorBoard ``writer`` (``torch.utils.tensorboard.SummaryWriter``) every
-    value is logged under its name at each epoch. ``train_batches`` must be re-iterable
-    (a list or a ``DataLoader``)."""
-    _check_loop(model, loss_fn, optimizer, clip)
-    check_positive_int("epochs", epochs)
+    ``history["train_loss"]`` and ``history["grad_norm"]`` (the mean gradient norm
+    before clipping) always; ``history["test_loss"]`` when ``test_batches`` is given,
+    and ``history[name]`` for each extra metric in ``metrics`` (each evaluated on
+    ``test_batches`` like the loss). With ``clip`` the gradient is rescaled to norm
+    ``clip`` when it is larger (norm clipping, Pascanu et al. 2013). With a TensorBoard
+    ``writer`` (``torch.utils.tensorboard.SummaryWriter``) every value is logged under
+    its name at each epoch. ``train_batches`` must be re-iterable (a list or a
+    ``DataLoader``). Training stops after an epoch whose loss is not finite."""
     metrics = metrics or {}
-    if metrics and test_batches is None:
-        raise ValueError("expected test_batches when metrics are given")
-    for name, fn in metrics.items():
-        _check_callable(f"metrics[{name!r}]", fn)
     history: dict[str, list[float]] = {"train_loss": [], "grad_norm": []}
     bar = tqdm(range(epochs), desc=desc, disable=not progress, leave=True)
     for epoch in bar:
         stats = _train_epoch(model, train_batches, loss_fn, optimizer, clip)
         row = {"train_loss": stats["loss"], "grad_norm": stats["grad_norm"]}
         if test_batches is not None:
-            row["test_loss"] = _evaluate(model, test_batches, loss_fn)
+            row["test_loss"] = evaluate.bare(model, test_batches, loss_fn)
             for name, fn in metrics.items():
-                row[name] = _evaluate(model, test_batches, fn)
+                row[name] = evaluate.bare(model, test_batches, fn)
         for name, value in row.items():
             history.setdefault(name, []).append(value)
             if writer is not None:
@@ -216,27 +188,19 @@ def fit(
     return history
 
 
-def _check_race(models, train_batches, loss_fn, evaluate, numbers: dict) -> None:
+def _check_race(door) -> None:
+    models = door.args["models"]
     if not isinstance(models, dict) or not models:
-        raise TypeError(
-            f"expected models to be a non-empty dict of name -> nn.Module, "
-            f"got {models!r}"
-        )
+        raise TypeError(f"expected models: a non-empty dict of modules, got {models!r}")
     for name, model in models.items():
-        _check_module(f"models[{name!r}]", model)
-    if not isinstance(train_batches, Sequence):
-        raise TypeError(
-            f"expected train_batches to be a sequence of batches (a list), "
-            f"got {type(train_batches).__name__}"
-        )
-    if len(train_batches) == 0:
-        raise ValueError("expected train_batches to hold at least one batch, got none")
-    _check_callable("loss_fn", loss_fn)
-    _check_callable("evaluate", evaluate)
-    for name, value in numbers.items():
-        check_real(name, value, 0, low_open=True)
+        MODEL.check(f"models[{name!r}]", model, door)
+    if len(door.args["train_batches"]) == 0:
+        raise ValueError("expected train_batches to hold a batch, got none")
+    for name in ("budget", "every", "lr", "clip"):
+        POSITIVE.check(name, door.args[name], door)
 
 
+@checked(_check_race, train_batches=Is(Sequence), loss_fn=Call(), evaluate=Call())
 def race(
     models: dict[str, nn.Module],
     train_batches: Sequence,
@@ -255,13 +219,6 @@ def race(
     a model, and at its end. Returns, for each name, the curve
     ``[(cpu_seconds, steps, evaluate(model)), ...]``, starting at ``(0.0, 0, ...)``.
     """
-    _check_race(
-        models,
-        train_batches,
-        loss_fn,
-        evaluate,
-        {"budget": budget, "every": every, "lr": lr, "clip": clip},
-    )
     optimizers = {
         name: torch.optim.Adam(m.parameters(), lr=lr) for name, m in models.items()
     }

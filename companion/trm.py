@@ -18,23 +18,17 @@ both ``(L, B, D)``, and refines them with a single network ``net`` of two mixer 
 
 The blocks mix across positions and then across features, like MLP-Mixer (Tolstikhin et
 al., 2021), the variant the paper uses for Sudoku. Sequences are ``(L, B, D)`` as in the
-rest of the book; puzzle tokens are ``(L, B)``."""
+rest of the book; puzzle tokens are ``(L, B)``. ``blocks_applied`` counts the blocks a
+forward pass applies. The model is trained by ``companion.trm_training`` (the losses,
+deep supervision, the batches of puzzles)."""
 
 import math
 from contextlib import nullcontext
 
 import torch
-import torch.nn.functional as F
 from torch import nn
-from tqdm import tqdm
 
-from companion.checks import (
-    check_dtype,
-    check_ids,
-    check_integer,
-    check_positive_int,
-    check_tensor,
-)
+from companion.checks import Float, Ids, Int, Is, Pair, Real, checked
 
 
 class MixerBlock(nn.Module):
@@ -47,11 +41,10 @@ class MixerBlock(nn.Module):
     ``forward`` does not check ``u``: it runs ``n · T`` times per supervision step, on
     what ``TRM.forward`` or ``OnePass.forward`` checked once."""
 
+    @checked(seq_len=Int(), dim=Int(), expansion=Int())
     def __init__(self, seq_len: int, dim: int, expansion: int = 2):
         super().__init__()
-        self.seq_len = check_positive_int("seq_len", seq_len)
-        self.dim = check_positive_int("dim", dim)
-        check_positive_int("expansion", expansion)
+        self.seq_len, self.dim = seq_len, dim
         self.positions = nn.Sequential(
             nn.Linear(seq_len, expansion * seq_len),
             nn.ReLU(),
@@ -68,11 +61,11 @@ class MixerBlock(nn.Module):
         return self.norm2(u + self.features(u))
 
 
+@checked(n_layers=Int())  # the blocks check the other sizes
 def tiny_net(
     seq_len: int, dim: int, n_layers: int = 2, expansion: int = 2
 ) -> nn.Sequential:
     """The shared network: ``n_layers`` mixer blocks, ``(L, B, D) → (L, B, D)``."""
-    check_positive_int("n_layers", n_layers)
     return nn.Sequential(
         *[MixerBlock(seq_len, dim, expansion) for _ in range(n_layers)]
     )
@@ -81,16 +74,15 @@ def tiny_net(
 class PuzzleEmbedding(nn.Module):
     """Token plus learned position embedding: ``tokens (L, B) long → (L, B, D)``."""
 
+    @checked(vocab_size=Int(), seq_len=Int(), dim=Int())
     def __init__(self, vocab_size: int, seq_len: int, dim: int):
         super().__init__()
-        self.vocab_size = check_positive_int("vocab_size", vocab_size)
-        self.seq_len = check_positive_int("seq_len", seq_len)
-        self.tokens = nn.Embedding(vocab_size, check_positive_int("dim", dim))
+        self.vocab_size, self.seq_len = vocab_size, seq_len
+        self.tokens = nn.Embedding(vocab_size, dim)
         self.positions = nn.Parameter(0.1 * torch.randn(seq_len, 1, dim))
 
+    @checked(tokens=Ids("self.seq_len", "B", below="self.vocab_size"))
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
-        check_tensor("tokens", tokens, (self.seq_len, "B"))
-        check_ids("tokens", tokens, self.vocab_size)
         return self.tokens(tokens) + self.positions
 
 
@@ -101,11 +93,12 @@ class OnePass(nn.Module):
     ``tokens (L, B) → logits (L, B, C)``. It has the parameters of a ``TRM`` with the
     same sizes, minus the halting head."""
 
+    @checked(num_classes=Int())  # the embedding and the network check the others
     def __init__(
         self,
         vocab_size: int,
         seq_len: int,
-        n_classes: int,
+        num_classes: int,
         dim: int = 64,
         n_layers: int = 2,
         expansion: int = 2,
@@ -113,10 +106,16 @@ class OnePass(nn.Module):
         super().__init__()
         self.embed = PuzzleEmbedding(vocab_size, seq_len, dim)
         self.net = tiny_net(seq_len, dim, n_layers, expansion)
-        self.head = nn.Linear(dim, check_positive_int("n_classes", n_classes))
+        self.head = nn.Linear(dim, num_classes)
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         return self.head(self.net(self.embed(tokens)))
+
+
+TOKENS = Ids("self.seq_len", "B", below="self.embed.vocab_size")  # a batch of puzzles
+YZ = Float("self.seq_len", "B", "self.dim", like="self")  # y or z, (L, B, D)
+STATE = Pair(YZ, YZ, parts=("y", "z"), label="state to be (y, z)", optional=True)
+PROBABILITY = Real(0, 1, low_open=True, high_open=True)
 
 
 class TRM(nn.Module):
@@ -129,11 +128,12 @@ class TRM(nn.Module):
     method) the first ``T - 1`` recursions record a graph too, so the gradient goes
     through all ``T``."""
 
+    @checked(num_classes=Int(), n=Int(), T=Int(), n_sup=Int(), full_backprop=Is(bool))
     def __init__(
         self,
         vocab_size: int,
         seq_len: int,
-        n_classes: int,
+        num_classes: int,
         dim: int = 64,
         n: int = 2,
         T: int = 2,
@@ -143,17 +143,12 @@ class TRM(nn.Module):
         full_backprop: bool = False,
     ):
         super().__init__()
-        self.n, self.T = check_positive_int("n", n), check_positive_int("T", T)
-        self.n_sup = check_positive_int("n_sup", n_sup)
-        if not isinstance(full_backprop, bool):
-            raise TypeError(
-                f"expected full_backprop to be a bool, got {full_backprop!r}"
-            )
+        self.n, self.T, self.n_sup = n, T, n_sup
         self.full_backprop = full_backprop
         self.seq_len, self.dim = seq_len, dim
         self.embed = PuzzleEmbedding(vocab_size, seq_len, dim)
         self.net = tiny_net(seq_len, dim, n_layers, expansion)
-        self.head = nn.Linear(dim, check_positive_int("n_classes", n_classes))
+        self.head = nn.Linear(dim, num_classes)
         self.halt_head = nn.Linear(dim, 1)
         self.register_buffer("y_init", torch.randn(dim))
         self.register_buffer("z_init", torch.randn(dim))
@@ -186,6 +181,7 @@ class TRM(nn.Module):
                 y, z = self.latent_recursion(x, y, z)
         return self.latent_recursion(x, y, z)
 
+    @checked(tokens=TOKENS, state=STATE)
     def forward(self, tokens: torch.Tensor, state=None):
         """One supervision step.
 
@@ -195,32 +191,27 @@ class TRM(nn.Module):
         sends no gradient back into this one. ``halt_logit > 0`` means "the answer is
         correct, stop"."""
         x = self.embed(tokens)
-        if state is None:
-            state = self.initial_state(x)
-        y, z = state
-        for name, t in (("y", y), ("z", z)):
-            check_tensor(name, t, (self.seq_len, x.shape[1], self.dim))
-            check_dtype(name, t, x.dtype)
+        y, z = self.initial_state(x) if state is None else state
         y, z = self.deep_recursion(x, y, z)
         halt_logit = self.halt_head(y.mean(0)).squeeze(-1)
         return self.head(y), halt_logit, (y.detach(), z.detach())
 
+    @checked(tokens=TOKENS, n_steps=Int(optional=True))
     @torch.no_grad()
     def unroll(self, tokens: torch.Tensor, n_steps: int | None = None):
         """Run ``n_steps`` supervision steps (default ``n_sup``) without halting.
 
         Returns ``(predictions (S, L, B), halt_logits (S, B))``: the answer and the
         halting logit after each step."""
-        n_steps = (
-            self.n_sup if n_steps is None else check_positive_int("n_steps", n_steps)
-        )
+        n_steps = self.n_sup if n_steps is None else n_steps
         state, preds, halts = None, [], []
         for _ in range(n_steps):
-            logits, halt_logit, state = self(tokens, state)
+            logits, halt_logit, state = self.forward.bare(tokens, state)
             preds.append(logits.argmax(-1))
             halts.append(halt_logit)
         return torch.stack(preds), torch.stack(halts)
 
+    @checked(tokens=TOKENS, n_steps=Int(optional=True), threshold=PROBABILITY)
     @torch.no_grad()
     def solve(
         self, tokens: torch.Tensor, n_steps: int | None = None, threshold: float = 0.5
@@ -231,19 +222,11 @@ class TRM(nn.Module):
         Returns ``(predictions (L, B), steps_used (B,))``. Steps stop being computed
         once every puzzle of the batch has halted; a puzzle that never halts uses
         ``n_steps`` (default ``n_sup``)."""
-        n_steps = (
-            self.n_sup if n_steps is None else check_positive_int("n_steps", n_steps)
-        )
-        if isinstance(threshold, bool) or not isinstance(threshold, int | float):
-            raise TypeError(
-                f"expected threshold to be a float in (0, 1), got {threshold!r}"
-            )
-        if not 0.0 < threshold < 1.0:
-            raise ValueError(f"expected threshold in (0, 1), got {threshold!r}")
+        n_steps = self.n_sup if n_steps is None else n_steps
         logit_threshold = math.log(threshold / (1.0 - threshold))
         state, answer, steps, running = None, None, None, None
         for step in range(1, n_steps + 1):
-            logits, halt_logit, state = self(tokens, state)
+            logits, halt_logit, state = self.forward.bare(tokens, state)
             pred = logits.argmax(-1)
             if answer is None:
                 answer, steps = (
@@ -278,136 +261,17 @@ class SingleStateTRM(TRM):
         return z, z
 
 
-def cell_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Mean cross-entropy over every cell: ``logits (L, B, C)``, ``target (L, B)``
-    long."""
-    dims = check_tensor("logits", logits, ("L", "B", "C"))
-    check_tensor("target", target, ("L", "B"), dims)
-    check_integer("target", target)
-    return F.cross_entropy(logits.reshape(-1, dims["C"]), target.reshape(-1))
+@checked(model=Is((TRM, OnePass)))
+def blocks_applied(model: TRM | OnePass) -> int:
+    """The blocks of ``model.net`` applied to a puzzle in one forward pass (one
+    supervision step of a ``TRM``), counted by a forward hook on each block.
 
-
-def one_pass_loss(model: nn.Module, batch) -> torch.Tensor:
-    """``cell_loss`` of ``model(tokens)`` for a batch ``(tokens, target)``, both
-    ``(L, B)``.
-
-    The ``loss_fn`` that trains ``OnePass`` with ``companion.training.fit``.
-    """
-    tokens, target = batch
-    return cell_loss(model(tokens), target)
-
-
-def supervision_loss(
-    logits: torch.Tensor,
-    halt_logit: torch.Tensor,
-    target: torch.Tensor,
-    halt_weight: float = 0.5,
-) -> torch.Tensor:
-    """Cross-entropy of every cell plus ``halt_weight`` × BCE of the halting head.
-
-    ``logits (L, B, C)``, ``halt_logit (B,)``, ``target (L, B)`` long. The halting
-    target is 1 for a puzzle whose predicted answer is entirely correct, 0 otherwise.
-    """
-    cells = cell_loss(logits, target)
-    check_tensor("halt_logit", halt_logit, ("B",), {"B": target.shape[1]})
-    solved = (logits.argmax(-1) == target).all(0).float()
-    return cells + halt_weight * F.binary_cross_entropy_with_logits(halt_logit, solved)
-
-
-def deep_supervision_step(
-    model: TRM,
-    optimizer: torch.optim.Optimizer,
-    tokens: torch.Tensor,
-    target: torch.Tensor,
-    n_sup: int | None = None,
-    halt_weight: float = 0.5,
-) -> list[float]:
-    """Train on one batch with deep supervision; return the loss of each supervision
-    step.
-
-    ``tokens, target (L, B)`` long. Each of the ``n_sup`` steps (default
-    ``model.n_sup``) runs one deep recursion from the carried, detached ``(y, z)``,
-    takes its own loss and its own optimizer step, as in the paper's pseudo-code."""
-    n_sup = model.n_sup if n_sup is None else check_positive_int("n_sup", n_sup)
-    model.train()
-    state, losses = None, []
-    for _ in range(n_sup):
-        logits, halt_logit, state = model(tokens, state)
-        loss = supervision_loss(logits, halt_logit, target, halt_weight)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        losses.append(loss.item())
-    return losses
-
-
-class PuzzleBatches:
-    """Re-iterable shuffled batches ``(tokens (L, B), target (L, B))`` of data sets
-    ``(N, L)``.
-
-    Each iteration draws a new order from ``torch``'s global generator, so a seeded
-    chapter gets the same batches every run. It can be handed to
-    ``companion.training.fit``."""
-
-    def __init__(self, inputs: torch.Tensor, targets: torch.Tensor, batch_size: int):
-        dims = check_tensor("inputs", inputs, ("N", "L"))
-        check_tensor("targets", targets, ("N", "L"), dims)
-        check_integer("inputs", inputs)
-        check_integer("targets", targets)
-        self.inputs, self.targets = inputs, targets
-        self.batch_size = check_positive_int("batch_size", batch_size)
-
-    def __len__(self) -> int:
-        return -(-len(self.inputs) // self.batch_size)
-
-    def __iter__(self):
-        order = torch.randperm(len(self.inputs))
-        for start in range(0, len(order), self.batch_size):
-            idx = order[start : start + self.batch_size]
-            yield self.inputs[idx].T, self.targets[idx].T
-
-
-def train_trm(
-    model: TRM,
-    batches: PuzzleBatches,
-    epochs: int,
-    lr: float = 2e-3,
-    n_sup: int | None = None,
-    progress: bool = True,
-    desc: str = "TRM",
-) -> list[float]:
-    """Train with deep supervision; return the mean loss (over batches and steps) per
-    epoch.
-
-    ``companion.training.fit`` takes one optimizer step per batch; deep supervision
-    takes ``n_sup`` of them (default ``model.n_sup``), hence this loop. Adam with rate
-    ``lr``."""
-    check_positive_int("epochs", epochs)
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    history = []
-    bar = tqdm(range(epochs), desc=desc, disable=not progress)
-    for _ in bar:
-        losses = []
-        for tokens, target in batches:
-            losses.extend(
-                deep_supervision_step(model, optimizer, tokens, target, n_sup)
-            )
-        history.append(sum(losses) / len(losses))
-        bar.set_postfix(loss=f"{history[-1]:.3f}", refresh=False)
-    return history
-
-
-def exact_and_cell_accuracy(
-    predictions: torch.Tensor,
-    target: torch.Tensor,
-) -> tuple[float, float]:
-    """Fraction of puzzles entirely right, and of cells right.
-
-    ``predictions, target (L, B)`` integer class indices, one puzzle per column.
-    """
-    dims = check_tensor("predictions", predictions, ("L", "B"))
-    check_tensor("target", target, ("L", "B"), dims)
-    check_integer("predictions", predictions)
-    check_integer("target", target)
-    right = predictions == target
-    return float(right.all(0).float().mean()), float(right.float().mean())
+    It checks ``TRM.effective_depth`` without using its formula: for a ``TRM`` the two
+    are equal, ``T · (n + 1) · n_layers``; ``OnePass`` applies ``n_layers``."""
+    calls = []
+    hooks = [b.register_forward_hook(lambda *_: calls.append(1)) for b in model.net]
+    with torch.no_grad():
+        model(torch.zeros(model.embed.seq_len, 1, dtype=torch.long))
+    for hook in hooks:
+        hook.remove()
+    return len(calls)

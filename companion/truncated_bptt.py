@@ -30,18 +30,40 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.optim import Optimizer
 from tqdm import tqdm
 
-from companion.checks import (
-    check_integer,
-    check_positive_int,
-    check_real,
-    check_tensor,
-)
+from companion.checks import Has, Ids, Int, Is, Real, Rule, Tensor, checked
+from companion.seeding import eval_mode
 
 Chunk = tuple[torch.Tensor, torch.Tensor]
 
 
+_PAIRS = Is(Sequence, label="a list of (inputs, targets) pairs")
+
+
+def _check_chunks(chunks, door) -> str | None:
+    _PAIRS.check("chunks", chunks, door)
+    if not chunks:
+        return "expected at least one (inputs, targets) pair, got none"
+
+
+_MODEL = Is(nn.Module, label="a torch.nn.Module")
+_OPTIMIZER = Is(Optimizer, label="a torch.optim.Optimizer")
+_CHUNKS = Rule(_check_chunks)
+_CLIP = Real(0, low_open=True, optional=True)
+
+
+def _check_enough(door) -> None:
+    codes, n = door.args["codes"], door.args["n_streams"] * door.args["chunk_length"]
+    if len(codes) <= n:
+        raise ValueError(
+            f"expected codes of at least n_streams * chunk_length + 1 = {n + 1} ids, "
+            f"got {len(codes)}"
+        )
+
+
+@checked(_check_enough, codes=Ids("N"), n_streams=Int(), chunk_length=Int())
 def stream_batches(
     codes: torch.Tensor, n_streams: int, chunk_length: int
 ) -> list[Chunk]:
@@ -53,16 +75,7 @@ def stream_batches(
     ``inputs[j, b] = codes[b S + k K + j]`` and ``targets[j, b]`` the id that follows
     it. The last ``N - 1 - B S`` ids serve as no input (fewer than ``B K`` of
     them)."""
-    check_tensor("codes", codes, ("N",))
-    check_integer("codes", codes)
-    check_positive_int("n_streams", n_streams)
-    check_positive_int("chunk_length", chunk_length)
     n_chunks = (len(codes) - 1) // (n_streams * chunk_length)
-    if n_chunks == 0:
-        raise ValueError(
-            f"expected codes of at least n_streams * chunk_length + 1 = "
-            f"{n_streams * chunk_length + 1} ids, got {len(codes)}"
-        )
     S = n_chunks * chunk_length
     starts = torch.arange(n_streams) * S  # (B,) where each stream begins
     offsets = torch.arange(chunk_length)  # (K,) positions inside a chunk
@@ -73,6 +86,13 @@ def stream_batches(
     return chunks
 
 
+def _check_state(state, door) -> str | None:
+    parts = state if isinstance(state, tuple | list) else [state]
+    if state is not None and not all(isinstance(s, torch.Tensor) for s in parts):
+        return f"expected state to be a tensor or a tuple of tensors, got {state!r:.40}"
+
+
+@checked(state=Rule(_check_state, TypeError))
 def detach_state(state):
     """``state`` cut from the autograd graph: a tensor, or a tuple of tensors (the
     LSTM's ``(h, C)``), each ``(B, H)``; ``None`` stays ``None``. Same values, no
@@ -81,23 +101,10 @@ def detach_state(state):
         return None
     if isinstance(state, torch.Tensor):
         return state.detach()
-    if isinstance(state, tuple | list) and all(
-        isinstance(s, torch.Tensor) for s in state
-    ):
-        return tuple(s.detach() for s in state)
-    raise TypeError(
-        f"expected state to be a tensor or a tuple of tensors, "
-        f"got {type(state).__name__}"
-    )
+    return tuple(s.detach() for s in state)
 
 
-def _check_model(model) -> None:
-    if not isinstance(model, nn.Module):
-        raise TypeError(
-            f"expected model to be a torch.nn.Module, got {type(model).__name__}"
-        )
-
-
+@checked(model=_MODEL, x=Tensor("L", "B", ..., nonempty="L"), chunk_length=Int())
 def chunked_forward(
     model: nn.Module,
     x: torch.Tensor,
@@ -112,11 +119,6 @@ def chunked_forward(
     time. With ``detach`` the state is cut from the graph between chunks (truncated
     BPTT): the values are those of ``model(x, state)`` either way, only the gradient
     changes."""
-    _check_model(model)
-    check_tensor("x", x)
-    if x.dim() < 2:
-        raise ValueError(f"expected x of shape (L, B, ...), got {tuple(x.shape)}")
-    check_positive_int("chunk_length", chunk_length)
     outputs = []
     for piece in x.split(chunk_length):
         out, state = model(piece, state, return_state=True)
@@ -125,6 +127,17 @@ def chunked_forward(
     return torch.cat(outputs), state
 
 
+def _check_charlm(model, door) -> None:
+    """A ``CharLM``: its vocabulary size names ``V`` for the ids."""
+    Has("embedding", "recurrent", label="a CharLM").check("model", model, door)
+    door.dims["V"] = model.embedding.num_embeddings
+
+
+_CHARLM = Rule(_check_charlm)
+_IDS = Ids("L", "B", below="V")
+
+
+@checked(model=_CHARLM, inputs=_IDS, targets=_IDS, chunk_length=Int(1, maximum="L"))
 def last_chunk_input_gradients(
     model: nn.Module,
     inputs: torch.Tensor,
@@ -139,17 +152,8 @@ def last_chunk_input_gradients(
     are ids ``(L, B)``. The embedded inputs become a leaf of the graph, the recurrent
     layer runs over them with ``chunked_forward``, and entry ``t`` of the result is
     ``‖∂ℓ/∂x_t‖``, where ``ℓ`` is the mean cross-entropy of the last ``chunk_length``
-    positions (the last chunk when ``chunk_length`` divides ``L``)."""
-    for name in ("embedding", "recurrent"):
-        if not hasattr(model, name):
-            raise TypeError(
-                f"expected a CharLM-like model with an '{name}' attribute, "
-                f"got {type(model).__name__}"
-            )
-    dims = check_tensor("inputs", inputs, ("L", "B"))
-    check_tensor("targets", targets, ("L", "B"), dims)
-    check_integer("targets", targets)
-    check_positive_int("chunk_length", chunk_length)
+    positions (the last chunk when ``chunk_length`` divides ``L``; ``chunk_length``
+    is at most ``L``)."""
     x = model.embedding(inputs).detach().requires_grad_(True)  # (L, B, D)
     states, _ = chunked_forward(model.recurrent, x, chunk_length, detach=detach)
     last = slice(len(inputs) - chunk_length, None)
@@ -159,22 +163,11 @@ def last_chunk_input_gradients(
     return gradient.norm(dim=(1, 2))
 
 
-def _check_chunks(chunks) -> None:
-    if not isinstance(chunks, Sequence):
-        raise TypeError(
-            "expected chunks to be a list of (inputs, targets) pairs, "
-            f"got {type(chunks).__name__}"
-        )
-    if not chunks:
-        raise ValueError(
-            "expected chunks to hold at least one (inputs, targets) pair, got none"
-        )
-
-
+@checked(model=_MODEL, chunks=_CHUNKS, optimizer=_OPTIMIZER, updates=Int(), clip=_CLIP)
 def train_on_streams(
     model: nn.Module,
     chunks: Sequence[Chunk],
-    optimizer: torch.optim.Optimizer,
+    optimizer: Optimizer,
     updates: int,
     carry: bool = True,
     clip: float | None = 1.0,
@@ -188,16 +181,6 @@ def train_on_streams(
     state of the next (truncated BPTT with a carried state); without it, every chunk
     starts from zeros. ``clip`` rescales the gradient to that norm when larger. Returns
     the training loss (nats per character) of every update."""
-    _check_model(model)
-    _check_chunks(chunks)
-    if not isinstance(optimizer, torch.optim.Optimizer):
-        raise TypeError(
-            f"expected optimizer to be a torch.optim.Optimizer, "
-            f"got {type(optimizer).__name__}"
-        )
-    check_positive_int("updates", updates)
-    if clip is not None:
-        check_real("clip", clip, 0, low_open=True)
     model.train()
     losses, state = [], None
     for step in tqdm(range(updates), desc=desc, leave=False):
@@ -216,7 +199,7 @@ def train_on_streams(
     return losses
 
 
-@torch.no_grad()
+@checked(model=_MODEL, chunks=_CHUNKS)
 def stream_losses(
     model: nn.Module, chunks: Sequence[Chunk], carry: bool = True
 ) -> torch.Tensor:
@@ -225,12 +208,8 @@ def stream_losses(
     The chunks are read in order, in evaluation mode; with ``carry`` each starts from
     the final state of the previous one (the streams are read as one long text each),
     without it from zeros. ``.mean() / ln 2`` is the loss in bits per character."""
-    _check_model(model)
-    _check_chunks(chunks)
-    training = model.training
-    model.eval()
     losses, state = [], None
-    try:
+    with eval_mode(model):
         for inputs, targets in chunks:
             logits, final = model(inputs, state if carry else None, return_state=True)
             loss = F.cross_entropy(
@@ -238,6 +217,4 @@ def stream_losses(
             )
             losses.append(loss.view(targets.shape))
             state = final
-    finally:
-        model.train(training)
     return torch.stack(losses)

@@ -25,25 +25,22 @@ import html
 import torch
 from torch import nn
 
-from companion.checks import check_ids, check_real, check_tensor
+from companion.checks import All, Has, Ids, Is, Real, Rule, Tensor, That, checked
 from companion.data.sentences import pad_collate_fn
 from companion.data.text import normalize, string2code
 from companion.language_model import shift_right
 
+CHAR_LM = Has("embedding", "recurrent", label="a CharLM")
+SENTENCES = Is((list, tuple), label="a list of str")
 
-def _check_sentences(sentences) -> list[str]:
-    if isinstance(sentences, str) or not isinstance(sentences, list | tuple):
-        raise TypeError(
-            f"expected sentences to be a list of str, got {type(sentences).__name__}"
-        )
+
+def _check_sentences(door) -> None:
+    sentences = door.args["sentences"]
     if not sentences or not all(isinstance(s, str) and s for s in sentences):
-        raise ValueError(
-            "expected sentences to be a non-empty list of non-empty str, got "
-            f"{sentences!r:.60}"
-        )
-    return [normalize(s) for s in sentences]
+        raise ValueError("expected sentences to be a non-empty list of non-empty str")
 
 
+@checked(_check_sentences, model=CHAR_LM, sentences=SENTENCES)
 @torch.no_grad()
 def character_states(
     model: nn.Module, sentences: list[str]
@@ -55,13 +52,7 @@ def character_states(
     ``one_step`` per character. Returns ``{"h": [(len_s, H) per sentence]}``, plus
     ``"C"``, the cell states, when the state is an LSTM's pair ``(h, C)``. Sentences
     are normalised like any text (``normalize``)."""
-    for attribute in ("embedding", "recurrent"):
-        if not hasattr(model, attribute):
-            raise TypeError(
-                f"expected a CharLM with an '{attribute}' attribute, got "
-                f"{type(model).__name__}"
-            )
-    sentences = _check_sentences(sentences)
+    sentences = [normalize(s) for s in sentences]
     batch = pad_collate_fn([string2code(s) for s in sentences])
     x = model.embedding(shift_right(batch))  # (L, B, D): EOS, then the characters
     state = model.recurrent.initial_state(x.shape[1], x)
@@ -78,14 +69,13 @@ def character_states(
     }
 
 
+@checked(sentence=Is(str))
 def character_features(sentence: str) -> dict[str, torch.Tensor]:
     """What can be measured at each character of ``sentence``, each ``(len,)`` float.
 
     ``"position in sentence"``: 0, 1, 2, … from the first character.
     ``"position in word"``: 1, 2, … from the first letter of each word, 0 on a space.
     The sentence is normalised first, as ``character_states`` does."""
-    if not isinstance(sentence, str):
-        raise TypeError(f"expected sentence to be a str, got {type(sentence).__name__}")
     sentence = normalize(sentence)
     in_word, count = [], 0
     for character in sentence:
@@ -97,27 +87,49 @@ def character_features(sentence: str) -> dict[str, torch.Tensor]:
     }
 
 
+TWO = That(lambda f: len(f) >= 2, "expected at least 2 characters, got N={N}")
+UNITS = dict(activations=Tensor("N", "H"), feature=All(Tensor("N"), TWO))
+
+
+@checked(**UNITS)
 def unit_correlations(activations: torch.Tensor, feature: torch.Tensor) -> torch.Tensor:
     """Pearson correlation of each unit with ``feature``: ``activations (N, H)``,
     ``feature (N,)`` → ``(H,)``.
 
-    A unit (or a feature) that does not vary gets ``nan``."""
-    dims = check_tensor("activations", activations, ("N", "H"))
-    check_tensor("feature", feature, (dims["N"],))
-    if dims["N"] < 2:
-        raise ValueError(f"expected at least 2 characters (N >= 2), got {dims['N']}")
+    A unit (or a feature) that does not vary gets ``nan`` (``0 / 0``)."""
     a = activations.double() - activations.double().mean(0)
     y = feature.double() - feature.double().mean()
     return (a * y[:, None]).sum(0) / (a.square().sum(0) * y.square().sum()).sqrt()
 
 
+def _check_varies(door) -> None:
+    a, y = door.args["activations"], door.args["feature"]
+    if (y == y[0]).all() or (a == a[0]).all():
+        raise ValueError("expected a feature and at least one unit that vary")
+
+
+@checked(_check_varies, **UNITS)
 def best_unit(activations: torch.Tensor, feature: torch.Tensor) -> int:
     """The unit whose activation correlates most with ``feature`` (largest ``|r|``):
-    ``activations (N, H)``, ``feature (N,)``."""
-    r = unit_correlations(activations, feature).abs().nan_to_num(nan=-1.0)
+    ``activations (N, H)``, ``feature (N,)``.
+
+    A unit that does not vary is never chosen; a constant feature, or units that are
+    all constant, raise ``ValueError`` (every correlation is undefined)."""
+    r = unit_correlations.bare(activations, feature).abs().nan_to_num(nan=-1.0)
     return int(r.argmax())
 
 
+def _check_chars(door) -> None:
+    if door.dims["M"] < 2:
+        raise ValueError(f"expected at least 2 evaluation characters, got {door.dims}")
+    if min(door.args["chars_fit"].min(), door.args["chars_eval"].min()) < 0:
+        raise ValueError("expected chars_fit and chars_eval to hold ids >= 0")
+
+
+FIT = dict(chars_fit=Ids("N", nonempty="N"), feature_fit=Tensor("N"))  # N >= 1
+
+
+@checked(_check_chars, **FIT, chars_eval=Ids("M"), feature_eval=Tensor("M"))
 def current_character_correlation(
     chars_fit: torch.Tensor,
     feature_fit: torch.Tensor,
@@ -131,21 +143,28 @@ def current_character_correlation(
     ``chars_* (N,)`` are character ids, ``feature_* (N,)`` the feature at each one. No
     function of the current character does better on the fitting characters; a unit
     that beats it on other characters must carry something from before."""
-    n = check_tensor("chars_fit", chars_fit, ("N",))
-    check_tensor("feature_fit", feature_fit, (n["N"],))
-    m = check_tensor("chars_eval", chars_eval, ("M",))
-    check_tensor("feature_eval", feature_eval, (m["M"],))
     vocab = int(max(chars_fit.max(), chars_eval.max())) + 1
-    check_ids("chars_fit", chars_fit, vocab)
-    check_ids("chars_eval", chars_eval, vocab)
     y = feature_fit.double()
     sums = torch.zeros(vocab, dtype=torch.float64).index_add_(0, chars_fit, y)
     counts = torch.bincount(chars_fit, minlength=vocab).double()
     means = torch.where(counts > 0, sums / counts.clamp(min=1), y.mean())
     prediction = means[chars_eval]
-    return abs(float(unit_correlations(prediction[:, None], feature_eval)[0]))
+    return abs(float(unit_correlations.bare(prediction[:, None], feature_eval)[0]))
 
 
+def _bad_values(values, door) -> str | None:
+    """Why ``values`` is not one finite number per character of ``text``."""
+    values, n = torch.as_tensor(values, dtype=torch.float64), len(door.args["text"])
+    if values.shape != (n,):
+        return f"expected values of shape ({n},), got {tuple(values.shape)}"
+    if not bool(values.isfinite().all()):
+        return "expected finite values, got nan or inf"
+
+
+VMAX = Real(0, low_open=True, optional=True)
+
+
+@checked(text=Is(str), values=Rule(_bad_values), vmax=VMAX)
 def coloured_text(text: str, values, vmax: float | None = None) -> str:
     """``text`` as HTML, each character on a background coloured by ``values``.
 
@@ -153,15 +172,10 @@ def coloured_text(text: str, values, vmax: float | None = None) -> str:
     saturated at ``|value| >= vmax`` (default: the largest ``|value|``). Characters
     are black on opaque colours, so the text reads on a light or a dark page; the
     result is one ``<div>``, shown by ``IPython.display.HTML`` in a notebook."""
-    if not isinstance(text, str):
-        raise TypeError(f"expected text to be a str, got {type(text).__name__}")
     values = torch.as_tensor(values, dtype=torch.float64)
-    check_tensor("values", values, (len(text),))
-    if not bool(values.isfinite().all()):
-        raise ValueError("expected finite values, got nan or inf")
     if vmax is None:
         vmax = float(values.abs().max()) or 1.0  # all zeros: all white
-    strength = (values / check_real("vmax", vmax, 0, low_open=True)).clamp(-1, 1)
+    strength = (values / vmax).clamp(-1, 1)
     spans = []
     for character, s in zip(text, strength.tolist(), strict=True):
         fade = round(255 * (1 - abs(s)))

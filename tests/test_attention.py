@@ -1,6 +1,8 @@
 """Attention in PyTorch against torch: F.scaled_dot_product_attention,
 nn.MultiheadAttention."""
 
+import math
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -8,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from companion.attention import (
+    Attention,
     MultiHeadAttention,
     causal_mask,
     scaled_dot_product_attention,
@@ -105,6 +108,82 @@ def test_multi_head_attention_matches_nn_multihead_attention(causal):
     torch.testing.assert_close(mha(x, causal=causal), out)
 
 
+# Chapter 7's scores: one query (B, D) over the keys (S, B, D) of padded sources
+S, B = 6, 3
+LENGTHS = torch.tensor([6, 2, 4])
+
+
+def _mask():
+    return torch.arange(S)[:, None] < LENGTHS
+
+
+def _attention_inputs(dtype=torch.float64):
+    gen = torch.Generator().manual_seed(1)
+    query = torch.randn(B, 8, dtype=dtype, generator=gen, requires_grad=True)
+    keys = torch.randn(S, B, 8, dtype=dtype, generator=gen, requires_grad=True)
+    return query, keys
+
+
+@pytest.mark.parametrize("score", Attention.SCORES)
+def test_attention_weights_are_a_distribution_over_real_positions(score):
+    torch.manual_seed(0)
+    attention = Attention(score, 8, 8).double()
+    query, keys = _attention_inputs()
+    context, weights = attention(query, keys, _mask())
+    assert context.shape == (B, 8) and weights.shape == (S, B)
+    assert torch.all(weights[~_mask()] == 0) and torch.all(weights[_mask()] > 0)
+    torch.testing.assert_close(weights.sum(0), torch.ones(B, dtype=torch.float64))
+    by_hand = torch.stack(
+        [sum(weights[j, b] * keys[j, b] for j in range(S)) for b in range(B)]
+    )
+    torch.testing.assert_close(context, by_hand)
+    # what lies under the mask changes nothing
+    noisy = keys.detach().clone()
+    noisy[~_mask()] = 1e3
+    torch.testing.assert_close(attention(query, noisy, _mask())[0], context)
+
+
+@pytest.mark.parametrize("score", Attention.SCORES)
+def test_attention_gradients_agree_with_finite_differences(score):
+    torch.manual_seed(0)
+    attention = Attention(score, 8, 8).double()
+    query, keys = _attention_inputs()
+    assert torch.autograd.gradcheck(
+        lambda q, k: attention(q, k, _mask()), (query, keys)
+    )
+
+
+def test_scores_match_their_formulas():
+    torch.manual_seed(0)
+    query, keys = _attention_inputs()
+    additive = Attention("additive", 8, 8, attention_dim=5).double()
+    expected = additive.v(torch.tanh(additive.W_q(query) + additive.W_k(keys))).squeeze(
+        -1
+    )
+    torch.testing.assert_close(
+        additive.scores(query, additive.project_keys(keys)), expected
+    )
+    general = Attention("general", 8, 8).double()
+    expected = torch.einsum("bq,qk,sbk->sb", query, general.W.weight, keys)
+    torch.testing.assert_close(
+        general.scores(query, general.project_keys(keys)), expected
+    )
+    dot = Attention("dot", 8, 8).double()
+    torch.testing.assert_close(
+        dot.scores(query, keys), torch.einsum("bd,sbd->sb", query, keys)
+    )
+
+
+def test_dot_attention_is_scaled_dot_product_attention_without_the_scale():
+    query, keys = _attention_inputs()
+    context, weights = Attention("dot", 8, 8)(query, keys, _mask())
+    q = (query * math.sqrt(8))[:, None, :]
+    k = keys.transpose(0, 1)
+    out, w = scaled_dot_product_attention(q, k, k, _mask().T[:, None, :])
+    torch.testing.assert_close(out[:, 0], context)
+    torch.testing.assert_close(w[:, 0], weights.T)
+
+
 Q = torch.zeros(3, 4)
 MHA = MultiHeadAttention(8, 2)
 _, CACHE = MHA.step(torch.zeros(2, 8))
@@ -112,25 +191,54 @@ BAD_INPUTS = [
     # causal_mask, sinusoidal_positions
     (lambda: causal_mask(-1), ValueError, "length to be an int >= 1"),
     (lambda: causal_mask(True), TypeError, "length to be an int"),
-    (lambda: sinusoidal_positions(3, 5), ValueError, "even"),
+    (
+        lambda: sinusoidal_positions(3, 5),
+        ValueError,
+        "d_model to be a multiple of 2, got 5",
+    ),
     (lambda: sinusoidal_positions(0, 4), ValueError, "length to be an int >= 1"),
     (lambda: sinusoidal_positions(3, 0), ValueError, "d_model to be an int >= 2"),
     (lambda: sinusoidal_positions(3, 4, offset=1.5), TypeError, "offset to be an int"),
+    (
+        lambda: sinusoidal_positions(3, 4, offset=-1),
+        ValueError,
+        "offset to be an int >=",
+    ),
+    (
+        lambda: sinusoidal_positions(3, 4, dtype=torch.long),
+        TypeError,
+        "dtype to be a floating-point dtype, got torch.int64",
+    ),
     # scaled_dot_product_attention
     (
         lambda: scaled_dot_product_attention(Q, torch.zeros(5, 3), torch.zeros(5, 2)),
         ValueError,
-        r"k of shape \(5, 4\)",
+        r"k of shape \(Lk, 4\), got \(5, 3\)",
     ),
     (
         lambda: scaled_dot_product_attention(Q, Q, torch.zeros(2, 3, 4)),
         ValueError,
         "v of shape",
     ),
+    (  # a wrong v is blamed on v, not on k
+        lambda: scaled_dot_product_attention(Q, Q, torch.zeros(5, 4)),
+        ValueError,
+        r"expected v of shape \(3, dv\), got \(5, 4\)",
+    ),
+    (  # a float64 q is named with the others' dtypes, not blamed on k
+        lambda: scaled_dot_product_attention(Q.double(), Q, Q),
+        TypeError,
+        r"q, k, v of one dtype, got \(torch.float64, torch.float32, torch.float32\)",
+    ),
+    (
+        lambda: scaled_dot_product_attention(Q, torch.zeros(0, 4), torch.zeros(0, 4)),
+        ValueError,
+        "at least one key",
+    ),
     (
         lambda: scaled_dot_product_attention(torch.zeros(4), Q, Q),
         ValueError,
-        r"q of shape \(\.\.\., L, d\)",
+        r"q of shape \(\.\.\., Lq, dk\), got \(4,\)",
     ),
     (
         lambda: scaled_dot_product_attention(Q.numpy(), Q, Q),
@@ -160,11 +268,68 @@ BAD_INPUTS = [
         ValueError,
         "dropout_p",
     ),
+    # Attention: chapter 7's scores
+    (lambda: Attention("cosine", 8, 8), ValueError, "score in"),
+    (lambda: Attention("dot", 8, 6), ValueError, "query_dim == key_dim"),
+    (
+        lambda: Attention("dot", 8, 8, attention_dim=4),
+        ValueError,
+        "attention_dim=None",
+    ),
+    (lambda: Attention("additive", 0, 8), ValueError, "query_dim"),
+    (
+        lambda: Attention("dot", 8, 8)(
+            torch.zeros(B, 8, dtype=torch.long), torch.zeros(S, B, 8)
+        ),
+        TypeError,
+        "query",
+    ),
+    (
+        lambda: Attention("dot", 8, 8)(torch.zeros(B, 8), torch.zeros(S, B + 1, 8)),
+        ValueError,
+        "keys of shape",
+    ),
+    (
+        lambda: Attention("dot", 8, 8)(
+            torch.zeros(B, 8), torch.zeros(S, B, 8), _mask().int()
+        ),
+        TypeError,
+        "boolean mask",
+    ),
+    (
+        lambda: Attention("dot", 8, 8)(
+            torch.zeros(B, 8), torch.zeros(S, B, 8), _mask().T
+        ),
+        ValueError,
+        r"mask broadcastable to \(6, 3\), got \(3, 6\)",
+    ),
+    (
+        lambda: Attention("dot", 8, 8)(
+            torch.zeros(B, 8),
+            torch.zeros(S, B, 8),
+            torch.zeros(S, B, dtype=torch.bool),
+        ),
+        ValueError,
+        "padding only",
+    ),
+    (
+        lambda: Attention("additive", 8, 8, attention_dim=0),
+        ValueError,
+        "attention_dim to be an int >= 1",
+    ),
     # MultiHeadAttention
-    (lambda: MultiHeadAttention(8, 3), ValueError, "divide"),
+    (
+        lambda: MultiHeadAttention(8, 3),
+        ValueError,
+        "d_model to be a multiple of 3, got 8",
+    ),
     (lambda: MultiHeadAttention(0, 1), ValueError, "d_model to be an int >= 1"),
     (lambda: MultiHeadAttention(8, 2.0), TypeError, "n_heads to be an int"),
-    (lambda: MultiHeadAttention(8, 2, dropout=1.0), ValueError, r"dropout in \[0, 1\)"),
+    (
+        lambda: MultiHeadAttention(8, 2, dropout=1.0),
+        ValueError,
+        r"dropout to be a real number in \[0, 1\)",
+    ),
     (lambda: MHA(torch.zeros(3, 2, 7)), ValueError, r"x of shape \(L, B, 8\)"),
     (lambda: MHA(torch.zeros(3, 2, 8).numpy()), TypeError, "torch.as_tensor"),
     (lambda: MHA(torch.zeros(3, 2, 8, dtype=torch.long)), TypeError, "torch.int64"),
@@ -175,6 +340,11 @@ BAD_INPUTS = [
     ),
     (lambda: MHA.step(torch.zeros(3, 2, 8)), ValueError, r"x of shape \(B, 8\)"),
     (lambda: MHA.step(torch.zeros(3, 8), CACHE), ValueError, "cache k of shape"),
+    (  # was "'int' object is not iterable"
+        lambda: MHA.step(torch.zeros(2, 8), 3),
+        TypeError,
+        r"expected a cache \(k, v\), got int",
+    ),
     (
         lambda: MHA.step(torch.zeros(2, 8), (CACHE[0].double(), CACHE[1])),
         TypeError,

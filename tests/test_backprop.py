@@ -154,6 +154,24 @@ POPULATION = bp.init_params(np.random.default_rng(0), population=2)
             ValueError,
             "legend",
         ),
+        # a step of 0 divides by 0; a one-row target would broadcast silently
+        (lambda p: bp.numerical_gradient(p, X, T, eps=0.0), ValueError, "eps"),
+        (
+            lambda p: bp.backward(p, bp.forward(p, X), T[:1]),
+            ValueError,
+            r"T of shape \(N, 1\) with N=4, got \(1, 1\)",
+        ),
+        (
+            lambda p: bp.init_params(np.random.default_rng(0), population=True),
+            TypeError,
+            "population",
+        ),
+        (lambda p: bp.autograd_gradient(p, X, T[:3]), ValueError, "T"),
+        (
+            lambda p: bp.loss_and_gradient(p, X.astype(np.float32).tolist(), T),
+            TypeError,
+            "X",
+        ),
     ],
 )
 def test_bad_input_gets_a_clear_error(params, call, error, name):

@@ -175,7 +175,7 @@ X, LABELS = torch.zeros(4, 5, 2), torch.zeros(5, dtype=torch.long)
         (
             lambda: seasonal_forecast(torch.zeros(0, 5), torch.tensor([0])),
             ValueError,
-            "D, T >= 1",
+            r"history with at least one D, got shape \(0, 5\)",
         ),
         (
             lambda: seasonal_forecast(torch.zeros(2, 5, dtype=torch.long), X[0, 0]),
@@ -209,6 +209,26 @@ X, LABELS = torch.zeros(4, 5, 2), torch.zeros(5, dtype=torch.long)
             "empty",
         ),
         (lambda: unigram_entropy([1, 2], 4), TypeError, "torch.as_tensor"),
+        (
+            lambda: unigram_entropy(torch.tensor([0]), 0),
+            ValueError,
+            "vocab_size to be an int >= 1, got 0",
+        ),
+        (
+            lambda: MODEL.fit(X, LABELS, weight_decay=-1.0),
+            ValueError,
+            "weight_decay",
+        ),
+        (
+            lambda: persistence_forecast(torch.zeros(0, 2, 3)),
+            ValueError,
+            r"x with at least one time step, got shape \(0, 2, 3\)",
+        ),
+        (
+            lambda: seasonal_forecast(torch.zeros(2, 5), torch.tensor([-1])),
+            ValueError,
+            r"slots to hold ids in \[0, 5\)",
+        ),
     ],
 )
 def test_bad_inputs(call, error, message):

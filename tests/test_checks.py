@@ -5,6 +5,7 @@ from torch import nn
 
 from companion import checks
 from companion.checks import (
+    All,
     Array,
     Call,
     Either,
@@ -207,7 +208,9 @@ IDENTITY = nn.Identity()
         "forward",
         label="a layer",
     ),
-    odd=That(lambda v: v % 2, "expected {name} odd with n={n}, got {value}"),
+    odd=All(
+        Int(), That(lambda v: v % 2, "expected {name} odd with n={n}, got {value}")
+    ),
 )
 def _more(n, x, pair, clip=None, arr=None, layer=IDENTITY, odd=1):
     return n
@@ -237,6 +240,7 @@ DOOR_BAD_INPUTS = [
         ValueError,
         "odd odd with n=2, got 2",
     ),
+    (lambda: _more(2, torch.zeros(2), PAIR, odd=1.0), TypeError, "odd to be an int"),
     (lambda: _door_function(X3.long(), X3[..., 0].long()), TypeError, "floating"),
     (lambda: _door_function(X3, X3[..., 0]), TypeError, "integer"),
     (lambda: _door_function(X3, X3[..., 0].long() + 3), ValueError, r"\[0, 3\)"),

@@ -1,8 +1,10 @@
 """Tests of companion.decoding: exactness against brute force and a plain reference
-beam."""
+beam, and the door's errors (bad arguments, misbehaving step functions)."""
 
+import ast
 import itertools
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,29 +13,19 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
 
-from companion.data.text import (
-    EOS_ID,
-    LETTRE2ID,
-    PAD_ID,
-    VOCAB_SIZE,
-    code2string,
-    string2code,
-)
+import companion.decoding
+from companion.data import text
+from companion.data.text import EOS_ID, LETTRE2ID, PAD_ID, VOCAB_SIZE
 from companion.decoding import (
     Hypothesis,
     beam_search,
     beam_search_reference,
-    distinct_n,
     forbidden_ids,
-    generate,
-    generate_fixed_length,
-    generate_many,
     greedy,
     nucleus_beam_search,
     nucleus_log_probs,
     nucleus_mask,
     p_nucleus,
-    repetition_rate,
     sample,
     select_state,
     temperature_log_probs,
@@ -425,11 +417,19 @@ def test_cold_or_truncated_sampling_is_greedy():
     model = PrefixLM(6, seed=9)
     g = greedy(model.step, START, 0, 15)
     gen = torch.Generator().manual_seed(0)
-    for kwargs in ({"temperature": 1e-3}, {"top_k": 1}, {"top_p": 1e-6}):
+    cold = ({"temperature": 1e-3}, {"temperature": 1e-40}, {"temperature": 5e-324})
+    for kwargs in (*cold, {"top_k": 1}, {"top_p": 1e-6}):
         for h in sample(
             model.step, START, 0, 15, num_samples=4, generator=gen, **kwargs
         ):
             assert h == g
+
+
+def test_a_tiny_temperature_is_the_argmax_shared_among_ties():
+    """``1e-40`` underflows every other symbol: the limit T -> 0, not NaN."""
+    log_probs = torch.tensor([[0.2, 0.5, 0.3], [0.4, 0.4, 0.2]]).log()
+    cold = temperature_log_probs(log_probs, 1e-40).exp()
+    torch.testing.assert_close(cold, torch.tensor([[0.0, 1, 0], [0.5, 0.5, 0]]))
 
 
 def test_sampling_frequencies_follow_the_distribution():
@@ -484,7 +484,7 @@ def test_nucleus_beam_is_reproducible_and_stays_in_the_nucleus():
             log_probs, state = model.step(state, torch.tensor([t]))
 
 
-# --- states, metrics, hypotheses
+# --- states, hypotheses
 # ---------------------------------------------------------------
 
 
@@ -497,17 +497,6 @@ def test_select_state_handles_nested_states():
     assert torch.equal(out["h"], h[[2, 2, 0]])
     assert torch.equal(out["rest"][1][0], h[[2, 2, 0]])
     assert isinstance(out["rest"], list) and isinstance(out["rest"][1], tuple)
-
-
-def test_distinct_n_and_repetition_rate():
-    assert distinct_n(["abab"], 2) == 2 / 3
-    assert distinct_n(["abc", "abc"], 3) == 1 / 2
-    assert distinct_n(["a"], 2) == 0.0
-    assert distinct_n([(1, 2), (2, 1)], 1) == 1 / 2
-    assert repetition_rate("the the the ", 4) == 5 / 9
-    assert repetition_rate("abcdef", 2) == 0.0
-    assert repetition_rate("ab", 3) == 0.0
-    assert repetition_rate((1, 1, 1), 1) == 2 / 3
 
 
 def test_hypothesis_score():
@@ -547,6 +536,13 @@ def _pad_only_step(state, tokens):
     return log_probs, state
 
 
+def _late_logits_step(state, tokens):
+    """Log-probabilities at first, raw scores (positive) from the 4th call."""
+    calls = 0 if state is None else state + 1
+    log_probs = torch.tensor([-10.0, -10.0, 0.0, 0.0]).log_softmax(0)
+    return (log_probs + 5.0 * (calls > 2)).expand(len(tokens), 4), calls
+
+
 def _shape_changing_step(state, tokens):
     """One row too many from the 4th call."""
     calls = 0 if state is None else state + 1
@@ -569,6 +565,7 @@ MISBEHAVING = {
     "NaN later": (_late_nan_step, "logsumexp .* got nan"),
     "all mass on PAD": (_pad_only_step, r"all its mass on the forbidden ids \[0\]"),
     "shape change": (_shape_changing_step, r"log_probs \(returned by step\) of shape"),
+    "logits later": (_late_logits_step, "logsumexp .* got 5 in row 0"),
 }
 
 
@@ -581,9 +578,66 @@ def test_decoders_reject_a_step_that_returns_no_distribution(decoder, step, mess
         decoder(step)
 
 
+class TorchGRU:
+    """A step function around ``nn.GRU``, whose state is ``(num_layers, B, H)``: the
+    batch is not first."""
+
+    def __init__(self, num_layers=1):
+        torch.manual_seed(0)
+        self.embed, self.out = nn.Embedding(4, 8), nn.Linear(8, 4)
+        self.gru = nn.GRU(8, 8, num_layers)
+
+    @torch.no_grad()
+    def step(self, state, tokens):
+        y, h = self.gru(self.embed(tokens)[None], state)
+        return self.out(y[0]).log_softmax(-1), h
+
+
+NO_MASS = torch.tensor([[0.0, -math.inf], [-math.inf, -math.inf]])
+
+
 @pytest.mark.parametrize(
     ("call", "error", "message"),
     [
+        (
+            lambda m: beam_search(TorchGRU().step, START, 0, 5, 3),
+            ValueError,
+            r"batch first, \(B, \.\.\.\).*step failed on \[\(\d, 1, 8\)\]",
+        ),
+        (
+            lambda m: sample(TorchGRU().step, START, 0, 5, num_samples=2),
+            ValueError,
+            "the state to have the batch first",
+        ),
+        (
+            lambda m: greedy(TorchGRU(num_layers=2).step, START, 0, 5),
+            ValueError,
+            r"batch first.*got \[\(2, 1, 8\)\] for one sequence",
+        ),
+        (
+            lambda m: nucleus_log_probs(NO_MASS, 0.9),
+            ValueError,
+            "log_probs with some probability in every row",
+        ),
+        (
+            lambda m: nucleus_mask(NO_MASS, 1.0),
+            ValueError,
+            "log_probs with some probability in every row",
+        ),
+        (
+            lambda m: top_k_log_probs(torch.full((2, 3), math.nan), 1),
+            ValueError,
+            "log_probs with some probability in every row",
+        ),
+        (
+            lambda m: temperature_log_probs(NO_MASS, 0.5),
+            ValueError,
+            "log_probs with some probability in every row",
+        ),
+        (lambda m: p_nucleus(0.5)(NO_MASS), ValueError, "some probability"),
+        (lambda m: select_state(None, [0]), TypeError, "index to be a torch.Tensor"),
+        (lambda m: Hypothesis((1,), -1.0, True).score(-1), ValueError, "alpha"),
+        (lambda m: greedy("step", START, 0, 5), TypeError, "step to be callable"),
         (
             lambda m: beam_search(m.step, START, 0, 5, 0),
             ValueError,
@@ -619,7 +673,7 @@ def test_decoders_reject_a_step_that_returns_no_distribution(decoder, step, mess
         (
             lambda m: beam_search(m.step, START, 0, 5, 2, forbid=[0]),
             ValueError,
-            "other than eos_id",
+            r"forbidden ids in \[0, 4\), not eos_id, got 0",
         ),
         (
             lambda m: beam_search(m.step, START, 9, 5, 2),
@@ -716,7 +770,7 @@ def test_decoders_reject_a_step_that_returns_no_distribution(decoder, step, mess
         (
             lambda m: forbidden_ids([EOS_ID], EOS_ID, VOCAB_SIZE),
             ValueError,
-            "other than eos_id",
+            "forbidden ids in .*, not eos_id, got 1",
         ),
         (
             lambda m: forbidden_ids([5], EOS_ID, 5),
@@ -743,9 +797,6 @@ def test_decoders_reject_a_step_that_returns_no_distribution(decoder, step, mess
             TypeError,
             "floating-point",
         ),
-        (lambda m: distinct_n("abc", 2), TypeError, "list of sequences"),
-        (lambda m: distinct_n(["abc"], 0), ValueError, "n to be an int >= 1"),
-        (lambda m: repetition_rate(3, 2), TypeError, "str, list or tuple"),
     ],
 )
 def test_bad_arguments(call, error, message):
@@ -797,216 +848,9 @@ def test_itertools_brute_force_agrees_with_the_recursive_one():
         torch.testing.assert_close(score, model.score(START, seq))
 
 
-# --- text in, text out: generation until EOS (chapter 4) and of a fixed length (chapter
-# 2) ---
-
-
-class ScriptedLM(nn.Module):
-    """Step t (counted from the first read) puts its mass on script[t]; records what it
-    reads."""
-
-    def __init__(self, script, pad_bonus=False):
-        super().__init__()
-        self.script, self.pad_bonus, self.read = script, pad_bonus, []
-
-    def step(self, state, tokens):
-        t = 0 if state is None else state
-        self.read.append(tokens.clone())
-        scores = torch.full((tokens.shape[0], VOCAB_SIZE), -20.0)
-        scores[:, self.script[min(t, len(self.script) - 1)]] = 0.0
-        if self.pad_bonus:
-            scores[:, PAD_ID] = 5.0
-        return scores.log_softmax(dim=1), t + 1
-
-
-class CoinLM(nn.Module):
-    """Writes 'a' with probability 3/4 and ends with probability 1/4, at every step."""
-
-    def step(self, state, tokens):
-        log_probs = torch.full((tokens.shape[0], VOCAB_SIZE), -torch.inf)
-        log_probs[:, LETTRE2ID["a"]] = math.log(0.75)
-        log_probs[:, EOS_ID] = math.log(0.25)
-        return log_probs, None
-
-
-IDS = [LETTRE2ID[c] for c in "abc"]
-
-
-def test_generate_stops_at_eos_or_maxlen():
-    assert generate(ScriptedLM(IDS + [EOS_ID]), EOS_ID, greedy=True) == "abc"
-    assert generate(ScriptedLM(IDS + [EOS_ID]), EOS_ID, maxlen=2, greedy=True) == "ab"
-    assert generate(ScriptedLM(IDS + [EOS_ID]), EOS_ID, maxlen=0) == ""
-    assert generate(ScriptedLM(IDS), EOS_ID, maxlen=7, greedy=True) == "abccccc"
-
-
-def test_generate_reads_eos_then_prompt_then_its_output():
-    model = ScriptedLM([EOS_ID, EOS_ID, LETTRE2ID["z"], EOS_ID])
-    assert generate(model, EOS_ID, start="hé", greedy=True) == "hez"
-    read = [int(t[0]) for t in model.read]
-    assert read == [EOS_ID, LETTRE2ID["h"], LETTRE2ID["e"], LETTRE2ID["z"]]
-
-
-def test_generate_never_produces_pad():
-    assert (
-        generate(ScriptedLM(IDS + [EOS_ID], pad_bonus=True), EOS_ID, greedy=True)
-        == "abc"
-    )
-    assert generate(ScriptedLM(IDS + [EOS_ID], pad_bonus=True), EOS_ID) == "abc"
-
-
-def test_generated_lengths_follow_the_distribution_and_are_reproducible():
-    texts = generate_many(
-        CoinLM(), 4000, EOS_ID, maxlen=60, generator=torch.Generator().manual_seed(0)
-    )
-    assert set("".join(texts)) == {"a"}
-    mean = sum(map(len, texts)) / len(texts)
-    assert mean == pytest.approx(3.0, abs=0.25)  # geometric: 0.75 / 0.25
-    again = generate_many(
-        CoinLM(), 4000, EOS_ID, maxlen=60, generator=torch.Generator().manual_seed(0)
-    )
-    assert again == texts
-    assert (
-        generate_many(CoinLM(), 50, EOS_ID, maxlen=5, temperature=0.05)
-        == ["aaaaa"] * 50
-    )
-
-
-def test_generate_is_a_wrapper_of_greedy_and_sample_and_restores_the_mode():
-    torch.manual_seed(1)
-    model = CharLM(RNN(8, 16, VOCAB_SIZE)).train()
-    start = string2code("The ")
-    texts = generate_many(
-        model,
-        5,
-        EOS_ID,
-        start="The ",
-        maxlen=40,
-        temperature=0.8,
-        generator=torch.Generator().manual_seed(2),
-    )
-    assert model.training
-    model.eval()
-    g = greedy(model.step, start, EOS_ID, 40, bos_id=EOS_ID)
-    text = "The " + code2string([t for t in g.tokens if t != EOS_ID])
-    assert generate(model, EOS_ID, start="The ", maxlen=40, greedy=True) == text
-    hyps = sample(
-        model.step,
-        start,
-        EOS_ID,
-        40,
-        num_samples=5,
-        temperature=0.8,
-        generator=torch.Generator().manual_seed(2),
-        bos_id=EOS_ID,
-    )
-    assert texts == [
-        "The " + code2string([t for t in h.tokens if t != EOS_ID]) for h in hyps
-    ]
-
-
-@pytest.fixture
-def one_hot_model():
-    torch.manual_seed(0)
-    return nn.Sequential(nn.Linear(VOCAB_SIZE, 8, bias=False), RNN(8, 16, VOCAB_SIZE))
-
-
-def test_fixed_length_greedy_takes_the_best_character_never_pad_or_eos(one_hot_model):
-    model = one_hot_model
-    text = generate_fixed_length(model, "Ab", 6, greedy=True)
-    assert text.startswith("Ab") and len(text) == 8
-    for k in range(2, 8):
-        x = nn.functional.one_hot(string2code(text[:k]), VOCAB_SIZE).float()[:, None]
-        with torch.no_grad():
-            scores = model[1].decode(model(x)[-1])[0]
-        assert string2code(text[k]).item() == int(scores[2:].argmax()) + 2
-    with torch.no_grad():
-        model[1].decoder.bias[EOS_ID] = 100.0  # EOS would win every argmax
-    text = generate_fixed_length(model, "x", 5, greedy=True)
-    assert len(text) == 6 and all(
-        c in code2string(torch.arange(2, VOCAB_SIZE)) for c in text
-    )
-
-
-def test_fixed_length_sampling_is_reproducible_and_follows_the_temperature(
-    one_hot_model,
-):
-    def draw(seed, **kw):
-        return generate_fixed_length(
-            one_hot_model,
-            "The ",
-            40,
-            generator=torch.Generator().manual_seed(seed),
-            **kw,
-        )
-
-    assert draw(0) == draw(0) and draw(0) != draw(1)
-    assert len(draw(0)) == 44 and draw(0).startswith("The ")
-    greedy_text = generate_fixed_length(one_hot_model, "The ", 40, greedy=True)
-    assert draw(3, temperature=1e-4) == greedy_text
-    assert generate_fixed_length(one_hot_model, "Hello", 0) == "Hello"
-    assert len(generate_fixed_length(one_hot_model, "", 7, greedy=True)) == 7
-
-
-@pytest.mark.parametrize(
-    ("call", "error", "message"),
-    [
-        (lambda m: generate(nn.Linear(2, 2), EOS_ID), TypeError, "step"),
-        (lambda m: generate(CoinLM(), EOS_ID, maxlen=-1), ValueError, "maxlen"),
-        (lambda m: generate(CoinLM(), EOS_ID, maxlen=3.0), TypeError, "maxlen"),
-        (
-            lambda m: generate(CoinLM(), EOS_ID, temperature=0.0),
-            ValueError,
-            "temperature",
-        ),
-        (lambda m: generate(CoinLM(), EOS_ID, start=3), TypeError, "str"),
-        (lambda m: generate(CoinLM(), VOCAB_SIZE), ValueError, "eos_id in"),
-        (
-            lambda m: generate(CoinLM(), EOS_ID, pad_id=EOS_ID),
-            ValueError,
-            "other than eos_id",
-        ),
-        (
-            lambda m: generate_many(CoinLM(), 0, EOS_ID),
-            ValueError,
-            "n to be an int >= 1",
-        ),
-        (
-            lambda m: generate_many(CoinLM(), 2.0, EOS_ID),
-            TypeError,
-            "n to be an int >= 1",
-        ),
-        (
-            lambda m: generate_fixed_length(m[1], "a", 3),
-            TypeError,
-            r"nn.Sequential\(embed, rnn\)",
-        ),
-        (
-            lambda m: generate_fixed_length(
-                nn.Sequential(nn.Linear(5, 8), m[1]), "a", 3
-            ),
-            ValueError,
-            r"nn.Linear\(97, E\)",
-        ),
-        (
-            lambda m: generate_fixed_length(
-                nn.Sequential(m[0], nn.Linear(8, VOCAB_SIZE)), "a", 3
-            ),
-            TypeError,
-            "recurrent layer",
-        ),
-        (lambda m: generate_fixed_length(m, 3, 3), TypeError, "start to be a str"),
-        (
-            lambda m: generate_fixed_length(m, "a", -1),
-            ValueError,
-            "length to be an int >= 0",
-        ),
-        (
-            lambda m: generate_fixed_length(m, "a", 3, temperature=0.0),
-            ValueError,
-            "temperature",
-        ),
-    ],
-)
-def test_text_generation_rejects_bad_arguments(one_hot_model, call, error, message):
-    with pytest.raises(error, match=message):
-        call(one_hot_model)
+def test_the_decoders_know_ids_not_text():
+    """``companion.decoding`` imports no text module; its ``PAD_ID`` is the text's."""
+    assert companion.decoding.PAD_ID == text.PAD_ID
+    tree = ast.parse(Path(companion.decoding.__file__).read_text())
+    imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    assert imported == {"collections.abc", "dataclasses", "companion.checks"}

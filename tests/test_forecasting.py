@@ -108,6 +108,9 @@ RNN_3 = RNN(3, 8, 3).double()
         (lambda: one_step_predictions(RNN_3, X, 0), ValueError, "window"),
         (lambda: one_step_predictions(RNN_3, X[:1], 3), ValueError, "series"),
         (lambda: one_step_predictions(RNN_3, X[0], 3), ValueError, "series"),
+        (lambda: one_step_predictions(RNN_3, X, 1.5), TypeError, "window"),
+        (lambda: one_step_predictions("RNN", X, 2), TypeError, "model"),
+        (lambda: rollout(RNN_3, X, True), TypeError, "steps"),
     ],
 )
 def test_bad_input_gets_a_clear_error(call, error, name):

@@ -118,7 +118,7 @@ def test_feedback_says_why(graded):
     folder, _ = graded
     read = lambda n: (folder / "feedback" / f"{n}.txt").read_text(encoding="utf-8")  # noqa: E731
     assert "ZeroDivisionError at line 1" in read("crashing")
-    assert "stopped after 15 s" in read("looping")
+    assert "stopped after 20 s" in read("looping")
     assert "defines no pad_collate_fn" in read("nothing")
     assert "cannot read this notebook" in read("broken")
     assert "✗" in read("cheating") and "✗" in read("wrong")

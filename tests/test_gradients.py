@@ -243,6 +243,10 @@ W_INF.grad = torch.tensor([1.0, float("inf")])
         (lambda: late_slope(torch.ones(3, 2)), ValueError, "norms"),
         (lambda: late_slope(torch.ones(3, dtype=torch.long)), TypeError, "norms"),
         (lambda: late_slope([1.0, 0.5, 0.25]), TypeError, "norms"),
+        # an overflowed norm has no slope (it used to give -inf or nan)
+        (lambda: late_slope(torch.tensor([1.0, math.inf, 2.0])), ValueError, "norms"),
+        (lambda: late_slope(torch.tensor([1.0, 2.0, math.inf])), ValueError, "finite"),
+        (lambda: late_slope(torch.tensor([1.0, math.nan, 2.0])), ValueError, "norms"),
         # state_gradient_norms(layer, x, loss_fn)
         (lambda: state_gradient_norms(RNN_3_10, torch.zeros(5, 3)), ValueError, "x"),
         (
@@ -274,6 +278,29 @@ W_INF.grad = torch.tensor([1.0, float("inf")])
             TypeError,
             "loss_fn",
         ),
+        (
+            lambda: state_gradient_norms(
+                RNN_3_10, torch.zeros(5, 2, 3), loss_fn=lambda h: 1.0
+            ),
+            ValueError,
+            "loss_fn",
+        ),
+        (
+            lambda: state_gradient_norms(RNN_3_10, torch.zeros(5, 2, 3).double()),
+            TypeError,
+            "x of dtype torch.float32",
+        ),
+        (
+            lambda: state_gradient_norms(RNN_3_10, torch.zeros(5, 2, 4)),
+            ValueError,
+            r"x of shape \(L, B, 3\)",
+        ),
+        (
+            lambda: state_gradient_norms(RNN_3_10, torch.zeros(0, 2, 3)),
+            ValueError,
+            "at least one time step",
+        ),
+        (lambda: rescale_spectral_radius(torch.eye(3), math.inf), ValueError, "radius"),
         # clip_grad_norm(parameters, max_norm), clip_grad_value(parameters, clip_value)
         *[
             (lambda bad=bad: clip_grad_norm([W], bad), error, "max_norm")

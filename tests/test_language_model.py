@@ -14,6 +14,7 @@ from companion.language_model import (
     lm_loss,
     perplexity,
     shift_right,
+    target_log_probs,
 )
 from companion.losses import masked_cross_entropy
 from companion.rnn import RNN
@@ -151,15 +152,13 @@ def test_bits_per_character_restores_mode_and_keeps_no_graph():
 
 
 def test_int32_tokens_and_one_id_check_per_step(monkeypatch):
-    import companion.language_model as language_model
+    import companion.checks as checks
 
     model = _model()
     torch.testing.assert_close(model(BATCH.int()), model(BATCH))
     calls = []
     monkeypatch.setattr(
-        language_model,
-        "check_ids",
-        lambda *args: calls.append(args[0]) or check_ids(*args),
+        checks, "check_ids", lambda *args: calls.append(args[0]) or check_ids(*args)
     )
     model.step(None, BATCH[0])
     assert calls == ["tokens"]  # the ids are read once per step, not once per layer
@@ -187,6 +186,18 @@ def test_perplexity_is_infinite_when_a_target_gets_probability_zero():
     assert perplexity(Certain(), [BATCH]) == math.inf
 
 
+def test_target_log_probs_reads_the_targets_and_skips_padding():
+    torch.manual_seed(1)
+    scores = torch.randn(4, 2, 5)
+    target = torch.tensor([[2, 3], [4, 0], [1, 0], [0, 0]])
+    log_p = F.log_softmax(scores, dim=-1)
+    expected = torch.stack(
+        [log_p[0, 0, 2], log_p[0, 1, 3], log_p[1, 0, 4], log_p[2, 0, 1]]
+    )
+    torch.testing.assert_close(target_log_probs(scores, target, 0), expected)
+    assert target_log_probs(scores, torch.zeros(4, 2, dtype=torch.long), 0).numel() == 0
+
+
 MODEL = _model()
 
 
@@ -198,7 +209,11 @@ MODEL = _model()
             ValueError,
             r"output_dim == vocab_size = 97, got 10",
         ),
-        (lambda: CharLM(nn.Linear(3, 97)), TypeError, "'input_dim' attribute"),
+        (
+            lambda: CharLM(nn.Linear(3, 97)),
+            TypeError,
+            r"expected recurrent to be a recurrent layer .*decode.*, got Linear",
+        ),
         (
             lambda: CharLM(RNN(8, 16, 1), vocab_size=1),
             ValueError,
@@ -236,6 +251,23 @@ MODEL = _model()
         (lambda: perplexity(MODEL, []), ValueError, "at least one non-PAD"),
         (lambda: perplexity(MODEL, [BATCH[:, 0]]), ValueError, r"of shape \(L, B\)"),
         (lambda: perplexity(MODEL, [BATCH.float()]), TypeError, "integer"),
+        # a pad_id outside the vocabulary would count every position
+        (lambda: perplexity(MODEL, [BATCH], pad_id=200), ValueError, "pad_id"),
+        (lambda: bits_per_character(MODEL, [BATCH], pad_id=200), ValueError, "pad_id"),
+        (
+            lambda: perplexity(MODEL, [torch.cat([BATCH, BATCH[:1] + 150])]),
+            ValueError,
+            r"target to hold ids in \[0, 97\)",
+        ),
+        (lambda: perplexity("model", [BATCH]), TypeError, "model"),
+        (lambda: bits_per_character(MODEL, [BATCH], loss_fn=3), TypeError, "loss_fn"),
+        (lambda: MODEL.step(None, BATCH[0] + VOCAB_SIZE), ValueError, r"\[0, 97\)"),
+        (lambda: MODEL(BATCH, torch.zeros(3, 15)), ValueError, r"h of shape"),
+        (
+            lambda: target_log_probs(torch.randn(2, 1, 5), torch.ones(2, 1).long(), 5),
+            ValueError,
+            "pad_id",
+        ),
     ],
 )
 def test_bad_inputs(call, error, message):

@@ -106,7 +106,32 @@ def test_load_metro_missing_file(tmp_path):
             TypeError,
             "floating-point",
         ),
-        ((torch.rand(3, 73, 5, 2), torch.rand(2, 73, 6, 2)), ValueError, "same"),
+        (
+            (torch.rand(3, 73, 5, 2), torch.rand(2, 73, 6, 2)),
+            ValueError,
+            r"test of shape \(D, T, S, 2\) with T=73, S=5, got \(2, 73, 6, 2\)",
+        ),
+        # issue 27: a file without a day or without a station
+        (
+            (torch.rand(0, 73, 5, 2), torch.rand(2, 73, 5, 2)),
+            ValueError,
+            r"expected train with no size 0, got shape \(0, 73, 5, 2\)",
+        ),
+        (
+            (torch.rand(3, 73, 5, 2), torch.rand(0, 73, 5, 2)),
+            ValueError,
+            r"test with no size 0",
+        ),
+        (
+            (torch.rand(3, 73, 0, 2), torch.rand(2, 73, 0, 2)),
+            ValueError,
+            r"train with no size 0, got shape \(3, 73, 0, 2\)",
+        ),
+        (
+            (torch.rand(3, 73, 5, 2), torch.rand(2, 73, 5, 2), torch.rand(1)),
+            ValueError,
+            "tuple",
+        ),
     ],
 )
 def test_load_metro_wrong_content(tmp_path, content, error, message):
@@ -279,7 +304,7 @@ def _with(value, index=(0, 2, 1, 0)):
         (
             lambda: SampleMetroDataset(_ramp(), stations_max=torch.zeros(3, 2)),
             ValueError,
-            "stations_max > 0 everywhere",
+            r"stations_max to hold finite counts > 0, got 0.0 at index \(0, 0\)",
         ),
         (
             lambda: SampleMetroDataset(
@@ -357,6 +382,26 @@ def _with(value, index=(0, 2, 1, 0)):
             "stations to be an int >= 1, got 0",
         ),
         (lambda: synthetic_metro(0, test_days=2.0), TypeError, "test_days"),
+        # issue 27: no day, no slot or no station, and clock times outside the day
+        (
+            lambda: SampleMetroDataset(torch.zeros(0, 10, 3, 2), length=4),
+            ValueError,
+            r"expected data with no size 0, got shape \(0, 10, 3, 2\)",
+        ),
+        (
+            lambda: ForecastMetroDataset(torch.zeros(2, 10, 0, 2), length=4),
+            ValueError,
+            "data with no size 0",
+        ),
+        (
+            lambda: describe_metro(_ramp(days=0, slots=73), _ramp(slots=73)),
+            ValueError,
+            "train with no size 0",
+        ),
+        (lambda: slot_time(74), ValueError, r"slot in \[0, 73\], got 74"),
+        (lambda: slot_time(-1), ValueError, "slot to be an int >= 0"),
+        (lambda: slot_time(2.0), TypeError, "slot"),
+        (lambda: close_to_real({}, rtol="0.2"), TypeError, "rtol"),
     ],
 )
 def test_bad_inputs(call, error, message):

@@ -119,6 +119,34 @@ def test_histograms_read_back_from_the_event_files(tmp_path):
             low, high = (-1, 1) if gate == "candidate" else (0, 1)
             assert low <= h.edges[0] and h.edges[-1] <= high
             assert len(h.edges) == len(h.counts) + 1
+            if (
+                gate != "candidate"
+            ):  # 0.5 is an edge of SIGMOID_BINS: the count is exact
+                above = float((values >= 0.5).double().mean())
+                assert h.fraction_above(0.5) == pytest.approx(above)
+
+
+def _corrupt_run(tmp_path, cut):
+    """A run folder whose event file is the one of a real run, cut or garbled."""
+    with SummaryWriter(tmp_path / "good") as writer:
+        for step in range(3):
+            writer.add_histogram("x", torch.randn(50), step)
+    (good,) = (tmp_path / "good").glob("events.out.tfevents.*")
+    data = good.read_bytes()
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    broken = data[:-cut] if cut > 0 else data[:60] + b"garbage!" + data[68:]
+    (bad / good.name).write_bytes(broken)
+    return bad
+
+
+@pytest.mark.parametrize("cut", [0, 10])
+def test_a_corrupt_event_file_is_an_error_not_an_empty_run(tmp_path, cut):
+    with pytest.raises(
+        ValueError, match="run_dir to hold readable event files, got .*bad"
+    ):
+        read_histograms(_corrupt_run(tmp_path, cut))
+    assert len(read_histograms(tmp_path / "good")["x"]) == 3
 
 
 LSTM_3_4 = LSTM(3, 4, 2)
@@ -141,6 +169,11 @@ SGD = torch.optim.SGD(LSTM_3_4.parameters(), lr=0.1)
         (lambda: TrainingMonitor(LSTM_3_4, SGD, RNN(3, 4, 2)), TypeError, "last_gates"),
         (lambda: TrainingMonitor(list(LSTM_3_4.parameters()), SGD), TypeError, "model"),
         (lambda: TrainingMonitor(LSTM_3_4, "sgd"), TypeError, "optimizer"),
+        (
+            lambda: TrainingMonitor(LSTM_3_4, SGD, writer=None, every=None),
+            TypeError,
+            "every",
+        ),
         (lambda: read_histograms(3), TypeError, "run_dir"),
         (lambda: read_histograms("/nonexistent/run"), ValueError, "event files"),
     ],

@@ -5,7 +5,7 @@ import torch
 
 from companion.data.sentences import pad_collate_fn
 from companion.data.text import EOS_ID, PAD_ID, VOCAB_SIZE, string2code
-from companion.decoding import generate_many
+from companion.generation import generate_many
 from companion.language_model import bits_per_character, lm_loss, shift_right
 from companion.ngram import CharNGram
 from companion.seeding import generator
@@ -86,7 +86,7 @@ def test_generate_many_writes_sentences_from_the_training_text():
     again = generate_many(model, 20, EOS_ID, maxlen=60, generator=generator(0))
     assert texts == again
     # greedy: the most frequent continuation, ties to the smaller id ("c" < "m")
-    assert generate_many(model, 1, EOS_ID, maxlen=60, greedy=True) == ["the cat sat."]
+    assert generate_many(model, 1, EOS_ID, maxlen=60, argmax=True) == ["the cat sat."]
 
 
 FITTED = CharNGram(3).fit([batch_of("ab")])
@@ -116,6 +116,15 @@ TOKENS = torch.tensor([2, 3])
         (lambda: FITTED.step(torch.ones(3, 2).long(), TOKENS), ValueError),
         (lambda: FITTED.step(torch.ones(2, 2).float(), TOKENS), TypeError),
         (lambda: FITTED.step(None, TOKENS.numpy()), TypeError),
+        (lambda: CharNGram(3, pad_id=VOCAB_SIZE), ValueError),
+        (lambda: CharNGram(3).count(torch.zeros(3, 2)), TypeError),
+        # characters, or ids out of the vocabulary, are not a history of ids
+        (lambda: FITTED.probabilities("ab"), TypeError),
+        (lambda: FITTED.probabilities(list("ab")), TypeError),
+        (lambda: FITTED.probabilities([2.0, 3.0]), TypeError),
+        (lambda: FITTED.probabilities(TOKENS), TypeError),
+        (lambda: FITTED.probabilities([2, VOCAB_SIZE]), ValueError),
+        (lambda: FITTED.probabilities([-1]), ValueError),
     ],
 )
 def test_bad_inputs(build, error):

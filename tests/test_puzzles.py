@@ -60,7 +60,7 @@ def test_make_sudoku_is_seeded_and_keeps_to_the_given_grids():
 
 
 def test_make_sudoku_rejects_bad_arguments():
-    with pytest.raises(ValueError, match="n_clues in 4..16"):
+    with pytest.raises(ValueError, match="n_clues to be an int >= 4, got 3"):
         make_sudoku(5, 3, rng=0)
     with pytest.raises(ValueError, match="expected n to be an int >= 1, got 0"):
         make_sudoku(0, 5, rng=0)
@@ -68,7 +68,7 @@ def test_make_sudoku_rejects_bad_arguments():
         make_sudoku(True, 5, rng=0)
     with pytest.raises(TypeError, match="expected n_clues to be an int"):
         make_sudoku(5, 5.0, rng=0)
-    with pytest.raises(ValueError, match="n_clues in 4..16"):
+    with pytest.raises(ValueError, match=r"n_clues in \[4, 16\], got 17"):
         make_sudoku(5, 17, rng=0)
     with pytest.raises(TypeError, match="numpy Generator or an int seed"):
         make_sudoku(5, 5, rng=0.5)
@@ -76,6 +76,12 @@ def test_make_sudoku_rejects_bad_arguments():
         make_sudoku(5, 5, rng=0, grids=torch.ones(3, 9, dtype=torch.long))
     with pytest.raises(ValueError, match="valid complete"):
         make_sudoku(5, 5, rng=0, grids=torch.ones(3, 16, dtype=torch.long))
+    with pytest.raises(ValueError, match="grids with at least one G"):
+        make_sudoku(5, 5, rng=0, grids=torch.ones(0, 16, dtype=torch.long))
+    with pytest.raises(TypeError, match="grids to have an integer dtype"):
+        make_sudoku(5, 5, rng=0, grids=sudoku_grids().float())
+    with pytest.raises(TypeError, match="numpy Generator or an int seed"):
+        make_sudoku(5, 5, rng=True)
 
 
 def test_solve_sudoku_counts_solutions():
@@ -89,8 +95,16 @@ def test_solve_sudoku_counts_solutions():
         solve_sudoku(torch.zeros(16))
     with pytest.raises(ValueError, match=r"expected puzzle of shape \(16,\)"):
         solve_sudoku(torch.zeros(4, 4, dtype=torch.long))
-    with pytest.raises(ValueError, match="values in 0..4"):
+    with pytest.raises(
+        ValueError, match=r"puzzle to hold ids in \[0, 5\), got .*\[5, 5\]"
+    ):
         solve_sudoku(torch.full((16,), 5))
+    with pytest.raises(
+        ValueError, match=r"puzzle to hold ids in \[0, 5\), got .*\[-1, -1"
+    ):
+        solve_sudoku(torch.full((16,), -1))
+    with pytest.raises(ValueError, match="limit to be an int >= 1"):
+        solve_sudoku(grid, limit=0)
 
 
 def test_make_mazes_paths_connect_start_and_goal():
@@ -130,3 +144,7 @@ def test_maze_path_finds_the_shortest_path_and_rejects_bad_mazes():
         make_mazes(3, 1, rng=0)
     with pytest.raises(TypeError, match="expected n to be an int"):
         make_mazes(True, 4, rng=0)
+    with pytest.raises(TypeError, match="numpy Generator or an int seed"):
+        make_mazes(3, 4, rng="0")
+    with pytest.raises(TypeError, match="maze to have an integer dtype"):
+        maze_path(torch.ones(3, 3))

@@ -5,7 +5,9 @@ import pytest
 import torch
 from torch import nn
 
+import companion.recurrent as recurrent
 from companion.recurrent import GRU, LSTM, LSTMSequence
+from companion.rnn import RNN, RecurrentLayer
 
 L, B, D, H, V = 6, 3, 4, 5, 2
 TOLERANCES = {
@@ -237,7 +239,7 @@ def test_hand_written_backward_passes_gradcheck():
 
 @pytest.mark.parametrize("use", ["states", "final", "all"])
 def test_hand_written_backward_equals_autograd_loop(use):
-    """The fast path (``LSTMSequence``) and the ``_cell`` loop under autograd agree."""
+    """The fast path (``LSTMSequence``) and the ``cell`` loop under autograd agree."""
     torch.manual_seed(11)
     fast = LSTM(D, H, V).double()
     slow = LSTM(D, H, V).double()
@@ -257,6 +259,52 @@ def test_hand_written_backward_equals_autograd_loop(use):
         )
     for a, b in zip(*grads, strict=True):
         torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-10)
+
+
+def test_both_lstm_paths_step_with_the_one_cell(monkeypatch):
+    """``LSTMSequence`` and the autograd loop both call ``lstm_cell``, once a step."""
+    calls = []
+    cell = recurrent.lstm_cell
+    monkeypatch.setattr(
+        recurrent, "lstm_cell", lambda *args: calls.append(1) or cell(*args)
+    )
+    model = LSTM(D, H, V)
+    x = torch.randn(L, B, D)
+    fast = model(x)
+    assert len(calls) == L
+    model.hand_backward = False
+    torch.testing.assert_close(model(x), fast)
+    assert len(calls) == 2 * L
+
+
+def test_a_subclass_changes_the_step_through_cell():
+    """The chapter's exercises override ``cell``: the autograd loop then runs theirs."""
+
+    class Leaky(LSTM):
+        hand_backward = False
+
+        def cell(self, p, h, c):
+            h, c, *gates = super().cell(p, h, c)
+            return 0.5 * h, c, *gates
+
+    torch.manual_seed(12)
+    plain, leaky = LSTM(D, H, V), Leaky(D, H, V)
+    leaky.load_state_dict(plain.state_dict())
+    x = torch.randn(L, B, D)
+    torch.testing.assert_close(leaky(x)[0], 0.5 * plain(x)[0])
+
+
+def test_rnn_lstm_and_gru_share_the_interface_code():
+    """Sizes, zero state and decoder come from one base; each recurrence is its own."""
+    for cls in (RNN, LSTM, GRU):
+        assert issubclass(cls, RecurrentLayer)
+        assert cls.decode is RecurrentLayer.decode
+        assert cls.forward is not RecurrentLayer.forward
+    assert GRU.initial_state is RNN.initial_state is RecurrentLayer.initial_state
+    x = torch.randn(L, B, D)
+    assert LSTM(D, H, V).decode(torch.randn(B, H)).shape == (B, V)
+    h = GRU(D, H, V).initial_state(B, x.double())
+    assert h.shape == (B, H) and h.dtype == torch.float64 and not h.any()
 
 
 @pytest.mark.parametrize("cls", [LSTM, GRU])
@@ -316,6 +364,9 @@ BAD_INPUTS = [
     (lambda: _gru().one_step(X[0].numpy(), H0), TypeError, "torch.as_tensor"),
     (lambda: _gru().one_step(X[0], None), TypeError, "h to be a torch.Tensor"),
     (lambda: _lstm().one_step(X[0].double(), (H0, H0)), TypeError, "torch.float64"),
+    (lambda: _lstm().one_step(X[0], None), TypeError, r"LSTM state \(h, C\)"),
+    (lambda: _lstm().one_step(X[0], (H0,)), TypeError, r"LSTM state \(h, C\)"),
+    (lambda: _lstm()(X, (H0, H0.long())), TypeError, "C of dtype torch.float32"),
     # decode
     (lambda: LSTM(D, H, None).decode(torch.randn(B, H)), ValueError, "output_dim=None"),
     (lambda: _lstm().decode(torch.randn(B, H + 1)), ValueError, "h of shape"),
@@ -323,13 +374,19 @@ BAD_INPUTS = [
     (lambda: _gru().decode(torch.randn(B, H).double()), TypeError, "torch.float64"),
     # load_torch / to_torch
     (lambda: _lstm().load_torch(nn.GRU(D, H)), TypeError, "nn.LSTM"),
-    (lambda: _lstm().load_torch(nn.LSTM(D, H, num_layers=2)), ValueError, "one-layer"),
+    (
+        lambda: _lstm().load_torch(nn.LSTM(D, H, num_layers=2)),
+        ValueError,
+        r"nn.LSTM with \(.*num_layers.*\) = \(4, 5, 1, .*got \(4, 5, 2,",
+    ),
     (
         lambda: _gru().load_torch(nn.GRU(D, H, batch_first=True)),
         ValueError,
         "batch_first",
     ),
     (lambda: _gru().load_torch(nn.GRU(D, H + 1)), ValueError, "hidden_size"),
+    (lambda: _gru().load_torch("gru"), TypeError, "nn.GRU"),
+    (lambda: _lstm().load_torch(nn.LSTM(D, H, proj_size=2)), ValueError, "proj_size"),
     (
         lambda: GRU(D, H, V, reset="before").load_torch(nn.GRU(D, H)),
         ValueError,

@@ -79,6 +79,7 @@ BAD_INPUTS = [
     (lambda m: RNN(3, -1, 2), ValueError, "latent_dim"),
     (lambda m: RNN(3, 5, 2.0), TypeError, "output_dim"),
     (lambda m: RNN(True, 5, 2), TypeError, "input_dim"),
+    (lambda m: RNN(3, 5, None), TypeError, "output_dim"),
     # forward
     (lambda m: m(X.numpy()), TypeError, "torch.as_tensor"),
     (lambda m: m(X.double()), TypeError, "torch.float32.*torch.float64"),
@@ -108,6 +109,8 @@ BAD_INPUTS = [
     (lambda m: m.decode(torch.randn(2, 4)), ValueError, r"h of shape \(B, 5\)"),
     (lambda m: m.decode(H0.long()), TypeError, "torch.int64"),
     (lambda m: m.decode(H0.numpy()), TypeError, "torch.as_tensor"),
+    (lambda m: m.decode(H0.double()), TypeError, "torch.float64"),
+    (lambda m: m.decode(torch.randn(1, 4, 2, 5)), ValueError, r"\(L, B, 5\)"),
 ]
 
 

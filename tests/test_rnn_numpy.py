@@ -248,7 +248,41 @@ BAD_INPUTS = [
     (
         lambda: gradient_descent(_fresh(), ZEROS, np.zeros((5, 2, 3)), 1, 0.0),
         ValueError,
-        "lr > 0",
+        r"lr to be a real number in \(0, inf\]",
+    ),
+    # issue 27: a seed for a generator, no step or no sequence, a wrong network
+    (lambda: NumpyRNN(2, 4, 3, rng=42), TypeError, "rng"),
+    (
+        lambda: _fresh().forward(np.zeros((0, 2, 2))),
+        ValueError,
+        r"x with L >= 1, got shape \(0, 2, 2\)",
+    ),
+    (
+        lambda: mse_loss_and_grad(np.zeros((5, 0, 3)), np.zeros((5, 0, 3))),
+        ValueError,
+        r"outputs with B >= 1, got shape \(5, 0, 3\)",
+    ),
+    (
+        lambda: gradient_descent("net", ZEROS, np.zeros((5, 2, 3)), 1, 0.1),
+        TypeError,
+        "net to be a NumpyRNN",
+    ),
+    (
+        lambda: gradient_descent(_fresh(), ZEROS, np.zeros((5, 2, 1)), 1, 0.1),
+        ValueError,
+        r"target of shape \(L, B, O\) with L=5, B=2, O=3",
+    ),
+    (
+        lambda: gradient_descent(
+            _fresh(), np.zeros((5, 2, 3)), np.zeros((5, 2, 3)), 1, 0.1
+        ),
+        ValueError,
+        r"x of shape \(L, B, D\) with D=2",
+    ),
+    (
+        lambda: backward_recomputing_states(object(), np.zeros((5, 2, 3))),
+        TypeError,
+        "net",
     ),
 ]
 

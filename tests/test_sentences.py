@@ -201,6 +201,31 @@ def test_sentence_loaders_split_and_batch():
             ValueError,
             "maxsent",
         ),
+        (
+            lambda: sentence_loaders(
+                TEXT, maxlen=20, held_out=1, batch_size=2, test_batch_size=0
+            ),
+            ValueError,
+            "test_batch_size to be an int >= 1, got 0",
+        ),
+        (lambda: TextDataset(" \n\t \u00a0 "), ValueError, "at least one sentence"),
+        (
+            lambda: pad_collate_fn([torch.tensor([3])], vocab_size=0),
+            ValueError,
+            "vocab_size to be an int >= 1, got 0",
+        ),
+        (
+            lambda: pad_collate_fn([torch.tensor([3, 4])], vocab_size=4),
+            ValueError,
+            r"samples\[0\] to hold ids in \[0, 4\)",
+        ),
+        (lambda: pad_collate_fn(torch.tensor([3, 4])), ValueError, "non-empty list"),
+        (
+            lambda: decode_batch(torch.tensor([[3], [97]])),
+            ValueError,
+            r"batch to hold ids in \[0, 97\)",
+        ),
+        (lambda: decode_batch(torch.zeros(2, 2)), TypeError, "integer"),
     ],
 )
 def test_bad_inputs(call, error, message):

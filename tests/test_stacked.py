@@ -110,6 +110,24 @@ def test_one_step_loop_equals_forward_and_decodes():
     assert both.decode(both(x.float())).shape == (L, B, V)
 
 
+@pytest.mark.parametrize("num_layers", [1, 2])
+def test_hidden_of_a_bidirectional_state_holds_both_directions(num_layers):
+    """``hidden`` gives each direction's last step, ``[h→_L, h←_1]`` ``(B, 2H)``, the
+    summary the decoder reads; the top layer's backward half alone would be wrong."""
+    torch.manual_seed(7)
+    model = StackedLSTM(D, H, V, num_layers, bidirectional=True).to(F64)
+    x = torch.randn(L, B, D, dtype=F64)
+    outputs, state = model(x, return_state=True)
+    h = model.hidden(state)
+    assert h.shape == (B, 2 * H)
+    torch.testing.assert_close(h[:, :H], outputs[-1, :, :H])  # forward, step L
+    torch.testing.assert_close(h[:, H:], outputs[0, :, H:])  # backward, step 1
+    assert model.decode(h).shape == (B, V)
+    one_way = StackedLSTM(D, H, V, num_layers).to(F64)
+    outputs, state = one_way(x, return_state=True)
+    torch.testing.assert_close(one_way.hidden(state), outputs[-1])
+
+
 def test_a_language_model_takes_a_stack():
     torch.manual_seed(6)
     lm = CharLM(StackedLSTM(8, H, 10, 2), vocab_size=10)
@@ -132,6 +150,7 @@ BAD_INPUTS = [
     (lambda: _stack(dropout=1.5), ValueError, "dropout"),
     (lambda: _stack(dropout="0.1"), TypeError, "dropout"),
     (lambda: _stack(num_layers=1, dropout=0.2), ValueError, "num_layers >= 2"),
+    (lambda: StackedLSTM(D, H, None), TypeError, "output_dim"),
     # forward
     (lambda: _stack()(X.numpy()), TypeError, "torch.as_tensor"),
     (lambda: _stack()(X.double()), TypeError, "torch.float64"),
@@ -152,6 +171,9 @@ BAD_INPUTS = [
     ),
     (lambda: _stack().one_step(X, (ZEROS, ZEROS)), ValueError, r"x of shape \(B, 4\)"),
     (lambda: _stack(bidirectional=True).decode(torch.randn(B, H)), ValueError, "10"),
+    (lambda: _stack().one_step(X[0], ZEROS), TypeError, r"LSTM state \(h, C\)"),
+    (lambda: _stack()(X, (ZEROS[:2], ZEROS[:2].double())), TypeError, "C of dtype"),
+    (lambda: _stack().decode(torch.randn(L, B, H).long()), TypeError, "int64"),
     # load_torch
     (lambda: _stack().load_torch(nn.GRU(D, H, 2)), TypeError, "nn.LSTM"),
     (lambda: _stack().load_torch(nn.LSTM(D, H, 3)), ValueError, "num_layers"),

@@ -77,6 +77,16 @@ def test_char_windows_batch_and_validate():
     assert x.shape == (5, 8) and y.shape == (5, 8) and x.dtype == torch.long
 
 
+def test_load_corpus_rejects_a_blank_file_named_by_the_environment(
+    tmp_path, monkeypatch
+):
+    blank = tmp_path / "blank.txt"
+    blank.write_text("\n\u00a0\t \r\n", encoding="utf-8")
+    monkeypatch.setenv("TEXT_PATH", str(blank))
+    with pytest.raises(ValueError, match="blank.txt"):
+        load_corpus()
+
+
 def test_load_corpus_prefers_path_then_environment_then_default(tmp_path, monkeypatch):
     given, from_env = tmp_path / "given.txt", tmp_path / "env.txt"
     given.write_text("Given text.", encoding="utf-8")
@@ -143,6 +153,21 @@ def _file(tmp_path, name, data: bytes):
             r"the path of a file .* load_text\(path\)",
         ),
         (lambda tmp: CharWindowDataset("abcdefghij", 4)[2], IndexError, "index"),
+        (lambda tmp: CharWindowDataset("abcdefghij", 4)[1.0], TypeError, "float"),
+        # issue 27: a file of white space only holds no usable text
+        *[
+            (
+                lambda tmp, data=data: load_text(_file(tmp, "blank.txt", data)),
+                ValueError,
+                r"blank\.txt, got no LETTRES but spaces",
+            )
+            for data in (b"\n\n\n", b"\r\n\r\n", b"   ", b"\t\t", "\u00a0".encode())
+        ],
+        (
+            lambda tmp: load_corpus(_file(tmp, "crlf.txt", b"\r\n \t\r\n")),
+            ValueError,
+            r"crlf\.txt, got no LETTRES",
+        ),
     ],
 )
 def test_bad_inputs(tmp_path, call, error, message):

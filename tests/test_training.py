@@ -1,4 +1,6 @@
 import math
+import os
+import shutil
 
 import pytest
 import torch
@@ -12,10 +14,8 @@ from companion.training import (
     count_parameters,
     evaluate,
     fit,
-    gradient_norm,
     race,
     tensorboard_dir,
-    train_epoch,
 )
 
 
@@ -54,12 +54,14 @@ def test_clipping_bounds_the_step():
     batches = regression_problem()
     model = nn.Linear(3, 1)
     before = [p.detach().clone() for p in model.parameters()]
-    stats = train_epoch(
+    history = fit(
         model,
         batches[:1],
         lambda m, b: 1e6 * mse(m, b),
         torch.optim.SGD(model.parameters(), lr=1.0),
+        1,
         clip=0.5,
+        progress=False,
     )
     step = torch.cat(
         [
@@ -67,18 +69,32 @@ def test_clipping_bounds_the_step():
             for p, b in zip(model.parameters(), before, strict=True)
         ]
     )
-    assert stats["grad_norm"] > 0.5
+    assert history["grad_norm"][0] > 0.5  # the norm before clipping
     assert step.norm().item() == pytest.approx(0.5, rel=1e-4)
 
 
-def test_gradient_norm_and_evaluate():
+def test_grad_norm_is_the_norm_of_all_gradients_together():
     model = nn.Linear(2, 1, bias=False)
-    assert gradient_norm(model) == 0.0
-    model.weight.grad = torch.tensor([[3.0, 4.0]])
-    assert gradient_norm(model) == pytest.approx(5.0)
+    with torch.no_grad():
+        model.weight.copy_(torch.tensor([[1.0, 2.0]]))
+    batch = (torch.tensor([[1.0, 0.0], [0.0, 1.0]]), torch.zeros(2, 1))
+    # loss = (w1^2 + w2^2) / 2: gradient (w1, w2) = (1, 2), norm sqrt(5)
+    history = fit(
+        model,
+        [batch],
+        mse,
+        torch.optim.SGD(model.parameters(), lr=0.0),
+        1,
+        progress=False,
+    )
+    assert history["grad_norm"][0] == pytest.approx(5**0.5)
+
+
+def test_evaluate():
+    model = nn.Sequential(nn.Linear(2, 1, bias=False), nn.Dropout(0.5))
     batches = [(torch.ones(2, 2), torch.zeros(2, 1))]
-    expected = float(model(batches[0][0]).detach().pow(2).mean())
-    assert evaluate(model, batches, mse) == pytest.approx(expected)
+    expected = float(model[0](batches[0][0]).detach().pow(2).mean())
+    assert evaluate(model, batches, mse) == pytest.approx(expected)  # no dropout
     assert torch.is_grad_enabled()
 
 
@@ -122,13 +138,22 @@ def test_divergence_stops_training():
     assert len(history["train_loss"]) == 1
 
 
-def test_tensorboard_dir_is_fresh_and_under_the_repository():
-    path = tensorboard_dir("unit_test_run")
-    (path / "old_event").write_text("x")
-    again = tensorboard_dir("unit_test_run")
-    assert again == path and list(again.iterdir()) == []
-    assert (path.parents[2] / "_config.yml").is_file()
-    again.rmdir()
+def test_tensorboard_dir_gives_each_run_its_own_folder(monkeypatch):
+    first = tensorboard_dir("unit_test_run")
+    assert list(first.iterdir()) == [] and first.parent.name == "unit_test_run"
+    assert (first.parents[3] / "_config.yml").is_file()
+    (first / "events").write_text("x")
+    # another run, live (the parent of this process) or ended (a pid not in use)
+    live = first.parent / f"20000101-000000-pid{os.getppid()}-live"
+    ended = first.parent / "20000101-000000-pid999999999-ended"
+    live.mkdir()
+    ended.mkdir()
+    second = tensorboard_dir("unit_test_run")
+    assert second != first and list(second.iterdir()) == []
+    assert not first.exists(), "an earlier folder of the same process goes"
+    assert live.is_dir(), "the folder of a run still going is left alone"
+    assert not ended.exists(), "the folder of a run that has ended goes"
+    shutil.rmtree(second.parent)
 
 
 BATCHES = [
@@ -227,8 +252,8 @@ def race_with(**kwargs):
 @pytest.mark.parametrize(
     ("call", "error", "name"),
     [
-        # fit(model, train_batches, loss_fn, optimizer, epochs, ...) and train_epoch,
-        # evaluate
+        # fit(model, train_batches, loss_fn, optimizer, epochs, ...), evaluate
+        (lambda: fit_with(clip="1"), TypeError, "clip"),
         (lambda: fit_with(epochs=0), ValueError, "epochs"),
         (lambda: fit_with(epochs=2.0), TypeError, "epochs"),
         (lambda: fit_with(clip=0.0), ValueError, "clip"),
@@ -244,7 +269,6 @@ def race_with(**kwargs):
         (lambda: fit_with(optimizer=None), TypeError, "optimizer"),
         (lambda: fit_with(train_batches=[]), ValueError, "training batches"),
         (lambda: fit_with(test_batches=[]), ValueError, "evaluation batches"),
-        (lambda: train_epoch(LINEAR, [], mse, SGD), ValueError, "training batches"),
         (lambda: evaluate(LINEAR, [], mse), ValueError, "evaluation batches"),
         (lambda: evaluate(LINEAR, BATCHES_XY, None), TypeError, "loss_fn"),
         # race(models, train_batches, loss_fn, evaluate, budget, every, lr, clip)
@@ -258,9 +282,8 @@ def race_with(**kwargs):
             (lambda name=name: race_with(**{name: 0}), ValueError, name)
             for name in ("budget", "every", "lr", "clip")
         ],
-        # count_parameters, gradient_norm, tensorboard_dir
+        # count_parameters, tensorboard_dir
         (lambda: count_parameters(torch.zeros(3)), TypeError, "model"),
-        (lambda: gradient_norm([torch.zeros(3)]), TypeError, "model"),
         *[
             (lambda bad=bad: tensorboard_dir(bad), ValueError, "name")
             for bad in ("", "a/b", "..")

@@ -121,6 +121,15 @@ def test_exact_match_reads_up_to_the_first_eos():
             ValueError,
             "only of padding",
         ),
+        (  # -1 never ends a sequence: every prediction would silently fail to match
+            lambda: exact_match(
+                torch.ones(3, 2, dtype=torch.long),
+                torch.ones(3, 2, dtype=torch.long),
+                eos_id=-1,
+            ),
+            ValueError,
+            "eos_id to be an int >= 0",
+        ),
     ],
 )
 def test_bad_arguments_are_rejected(call, error, message):

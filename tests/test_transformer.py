@@ -96,7 +96,16 @@ LM = TransformerLM(d_model=8, n_heads=2, n_layers=1, d_ff=16)
 _, STATE = LM.step(None, torch.zeros(2, dtype=torch.long))
 BAD_INPUTS = [
     # constructors
-    (lambda: TransformerLM(d_model=7, n_heads=1), ValueError, "even d_model"),
+    (
+        lambda: TransformerLM(d_model=7, n_heads=1),
+        ValueError,
+        "d_model to be a multiple of 2, got 7",
+    ),
+    (  # was a ZeroDivisionError: the block's attention checks its sizes first
+        lambda: TransformerLM(n_heads=0),
+        ValueError,
+        "n_heads to be an int >= 1, got 0",
+    ),
     (lambda: TransformerLM(n_layers=0), ValueError, "n_layers to be an int >= 1"),
     (lambda: TransformerLM(vocab_size=97.0), TypeError, "vocab_size to be an int"),
     (lambda: TransformerLM(d_ff=0), ValueError, "d_ff to be an int >= 1"),
@@ -115,6 +124,11 @@ BAD_INPUTS = [
     ),
     (lambda: LM(torch.full((3, 2), 97)), ValueError, r"ids in \[0, 97\)"),
     (lambda: LM(torch.full((3, 2), -1)), ValueError, r"ids in \[0, 97\)"),
+    (
+        lambda: LM(torch.zeros(0, 2, dtype=torch.long)),
+        ValueError,
+        "tokens with at least one time step",
+    ),
     # step
     (
         lambda: LM.step(None, torch.zeros(2, 2, dtype=torch.long)),
@@ -144,6 +158,17 @@ BAD_INPUTS = [
         ),
         TypeError,
         "torch.float32.*torch.float64",
+    ),
+    # a block on its own checks its cache like the attention it holds
+    (
+        lambda: LM.blocks[0].step(torch.zeros(2, 8), (STATE[0], STATE[1].double())),
+        TypeError,
+        "cache v of dtype",
+    ),
+    (
+        lambda: LM.blocks[0](torch.zeros(3, 2, 7)),
+        ValueError,
+        r"x of shape \(L, B, 8\)",
     ),
 ]
 

@@ -141,6 +141,22 @@ def test_train_on_streams_carries_the_detached_state_or_resets_it(carry):
             assert state is None
 
 
+def test_train_on_streams_without_clipping():
+    model = _model()
+    chunks = stream_batches(_ids(2 * 4 * 2 + 1), 2, 4)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    assert len(train_on_streams(model, chunks, optimizer, 3, clip=None)) == 3
+
+
+def test_stream_losses_restore_the_mode_even_after_an_error():
+    model = _model()
+    model.train()
+    bad = [(torch.zeros(3, 2, dtype=torch.long), torch.zeros(4, 2, dtype=torch.long))]
+    with pytest.raises(ValueError, match="batch_size"):  # logits (3·2) vs targets (4·2)
+        stream_losses(model, bad)
+    assert model.training and torch.is_grad_enabled()
+
+
 def test_stream_losses_read_each_stream_as_one_text():
     model = _model()
     model.train()
@@ -161,6 +177,10 @@ def test_stream_losses_read_each_stream_as_one_text():
 
 
 _CHUNKS = stream_batches(torch.arange(40), 2, 3)
+
+
+def _zeros(*shape):
+    return torch.zeros(shape, dtype=torch.long)
 
 
 @pytest.mark.parametrize(
@@ -209,7 +229,7 @@ _CHUNKS = stream_batches(torch.arange(40), 2, 3)
                 RNN(8, 4, 2), torch.zeros(3, 1, dtype=torch.long), None, 1
             ),
             TypeError,
-            r"CharLM-like model with an 'embedding' attribute",
+            r"model to be a CharLM \(with embedding, recurrent\), got RNN",
         ),
         (
             lambda: last_chunk_input_gradients(
@@ -255,6 +275,50 @@ _CHUNKS = stream_batches(torch.arange(40), 2, 3)
             lambda: stream_losses(_model(), iter(_CHUNKS)),
             TypeError,
             r"chunks to be a list of \(inputs, targets\) pairs, got list_iterator",
+        ),
+        # issue 27: a probe longer than the sequence scored only its last positions
+        (
+            lambda: last_chunk_input_gradients(
+                _model(), torch.zeros(5, 2, dtype=torch.long), _zeros(5, 2), 8
+            ),
+            ValueError,
+            r"chunk_length in \[1, 5\], got 8",
+        ),
+        (
+            lambda: last_chunk_input_gradients(
+                _model(), torch.full((4, 2), VOCAB_SIZE), _zeros(4, 2), 2
+            ),
+            ValueError,
+            rf"inputs to hold ids in \[0, {VOCAB_SIZE}\)",
+        ),
+        (
+            lambda: last_chunk_input_gradients(
+                _model(), torch.zeros(4, 2), _zeros(4, 2), 2
+            ),
+            TypeError,
+            "inputs to have an integer dtype",
+        ),
+        (
+            lambda: chunked_forward(RNN(8, 4, 2), torch.zeros(0, 1, 8), 2),
+            ValueError,
+            r"x with at least one time step, got shape \(0, 1, 8\)",
+        ),
+        (
+            lambda: chunked_forward(RNN(8, 4, 2), [[0.0] * 8], 2),
+            TypeError,
+            "x to be a torch.Tensor",
+        ),
+        (lambda: detach_state((torch.zeros(1), "h")), TypeError, "tuple of tensors"),
+        (
+            lambda: train_on_streams(
+                _model(),
+                _CHUNKS,
+                torch.optim.SGD(_model().parameters(), 0.1),
+                1,
+                clip="1",
+            ),
+            TypeError,
+            "clip",
         ),
     ],
 )

@@ -140,6 +140,35 @@ MODEL = CharLM(RNN(4, 5, VOCAB_SIZE))
         (lambda: coloured_text("ab", [1.0]), ValueError, r"values of shape \(2,\)"),
         (lambda: coloured_text("a", [float("nan")]), ValueError, "finite"),
         (lambda: coloured_text("a", [1.0], vmax=0), ValueError, "vmax"),
+        (lambda: coloured_text("a", [1.0], vmax="1"), TypeError, "vmax"),
+        # every correlation would be nan: no unit to choose
+        (
+            lambda: best_unit(torch.randn(5, 3), torch.ones(5)),
+            ValueError,
+            "a feature and at least one unit that vary",
+        ),
+        (
+            lambda: best_unit(torch.ones(5, 3), torch.arange(5.0)),
+            ValueError,
+            "a feature and at least one unit that vary",
+        ),
+        (
+            lambda: current_character_correlation(
+                torch.tensor([2, -1]),
+                torch.ones(2),
+                torch.tensor([2, 3]),
+                torch.ones(2),
+            ),
+            ValueError,
+            "ids >= 0",
+        ),
+        (
+            lambda: current_character_correlation(
+                torch.tensor([2, 3]), torch.ones(2), torch.tensor([2]), torch.ones(1)
+            ),
+            ValueError,
+            "2 evaluation characters",
+        ),
     ],
 )
 def test_bad_inputs(call, error, message):

@@ -117,3 +117,10 @@ def test_a_wrong_answer_fails_a_named_property(label, variant):
     text = report(exercise, results)
     for r in failed:
         assert f"✗ {r.name}: " in text
+
+
+def test_the_teachers_page_lists_every_graded_exercise():
+    from workbook_table import table
+
+    page = (ROOT / "book" / "teachers.md").read_text(encoding="utf-8")
+    assert table() in page, "run tools/workbook_table.py and paste its table"

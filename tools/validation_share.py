@@ -9,6 +9,8 @@ are not counted. A code line is *validation* when it belongs to
 
 * ``companion/checks.py``, the door's machinery;
 * a ``@checked(...)`` decorator, or a function named ``check_*`` or ``_check*``;
+* a function or class that a door uses (a name passed to ``checked`` or to a spec, such
+  as ``Rule(_mass)``), and a class deriving from ``Arg``;
 * a ``raise`` of ``TypeError`` or ``ValueError``, with the ``if`` that guards it when
   that ``if`` does nothing else;
 * a statement that calls a ``check_*`` function;
@@ -27,10 +29,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 CHECK_ERRORS = {"TypeError", "ValueError"}
 SPECS = {"Arg", "Tensor", "Float", "Ids", "Seq", "Int", "Real", "OneOf", "Is", "Rule"}
-SPECS |= {"Either", "Array", "Call"}
+SPECS |= {"Either", "Array", "Call", "That", "Has", "Pair", "Mask", "All"}
 
 
 def _is_check_call(node) -> bool:
+    if isinstance(node, ast.Tuple):  # a, b = Float(...), Ids(...)
+        return any(_is_check_call(e) for e in node.elts)
+    if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "dict":
+        return any(_is_check_call(v) for v in [*node.args, *node.keywords])
+    if isinstance(node, ast.keyword):
+        return _is_check_call(node.value)
     if not isinstance(node, ast.Call):
         return False
     func = node.func
@@ -49,16 +57,64 @@ def _span(node) -> range:
     return range(node.lineno, node.end_lineno + 1)
 
 
-def validation_lines(source: str) -> set[int]:
-    """The 1-based numbers of the lines of ``source`` that check arguments."""
+def _door_names(tree) -> set[str]:
+    """Names used inside ``@checked(...)`` decorators and spec calls: the rules."""
+    names = set()
+    for node in ast.walk(tree):
+        calls = [d for d in getattr(node, "decorator_list", ()) if _is_door(d)]
+        if isinstance(node, ast.Assign | ast.Expr) and _is_check_call(node.value):
+            calls.append(node.value)
+        for call in calls:
+            names |= {n.id for n in ast.walk(call) if isinstance(n, ast.Name)}
+    rules = {n for n in names if n.startswith("_")}  # the module's own rules
+    defs = {
+        n.name: n
+        for n in tree.body
+        if isinstance(n, ast.FunctionDef | ast.ClassDef) and n.name.startswith("_")
+    }
+    rules |= {n for n in defs if n.startswith("_check")}
+    grown = True
+    while grown:  # and the private helpers those rules call
+        used = {
+            n.id
+            for rule in rules & set(defs)
+            for n in ast.walk(defs[rule])
+            if isinstance(n, ast.Name)
+        }
+        grown = bool((used & set(defs)) - rules)
+        rules |= used & set(defs)
+    return rules
+
+
+def _is_door(dec) -> bool:
+    target = dec.func if isinstance(dec, ast.Call) else dec
+    return getattr(target, "id", getattr(target, "attr", None)) == "checked"
+
+
+def validation_lines(source: str, exercises: bool = False) -> set[int]:
+    """The 1-based numbers of the lines of ``source`` that check arguments. In the
+    workbook's modules (``exercises``), whose properties check a student's answer and
+    not an argument, only doors and raises count."""
     found: set[int] = set()
-    for node in ast.walk(ast.parse(source)):
+    tree = ast.parse(source)
+    rules = set() if exercises else _door_names(tree)
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.ClassDef) and node.name in rules:
+            found.update(_span(node))
+        elif isinstance(node, ast.ClassDef) and any(
+            getattr(b, "id", None) == "Arg" for b in node.bases
+        ):
+            found.update(_span(node))
+        elif isinstance(node, ast.Assign) and {
+            t.id for t in node.targets if isinstance(t, ast.Name)
+        } & rules:
+            found.update(_span(node))
+    for node in ast.walk(tree):
         for dec in getattr(node, "decorator_list", ()):
-            target = dec.func if isinstance(dec, ast.Call) else dec
-            if getattr(target, "id", getattr(target, "attr", None)) == "checked":
+            if _is_door(dec):
                 found.update(_span(dec))
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and (
-            node.name.startswith(("check_", "_check"))
+            node.name.startswith(("check_", "_check")) and not exercises
         ):
             found.update(_span(node))
         elif _is_check_raise(node):
@@ -102,7 +158,12 @@ def share(root: Path = ROOT / "companion") -> tuple[int, int, dict]:
     for path in sorted(root.rglob("*.py")):
         source = path.read_text(encoding="utf-8")
         code = code_lines(source)
-        checks = code if path.name == "checks.py" else validation_lines(source) & code
+        exercises = "workbook" in path.parts
+        checks = (
+            code
+            if path.name == "checks.py"
+            else validation_lines(source, exercises) & code
+        )
         per_module[path.relative_to(root.parent).as_posix()] = (len(checks), len(code))
         total_checks += len(checks)
         total_code += len(code)

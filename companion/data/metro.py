@@ -29,12 +29,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from companion.checks import (
-    check_floating,
-    check_positive_int,
-    check_real,
-    check_tensor,
-)
+from companion.checks import Door, Float, Int, Real, Rule, checked
 
 SLOTS = 73
 STATIONS = 80
@@ -61,31 +56,35 @@ REAL_METRO_FIGURES = {
 }
 
 
+@checked(slot=Int(0, maximum=SLOTS))
 def slot_time(slot: int) -> str:
     """Clock time at the start of quarter-hour slot ``slot`` (0 is 5:30), e.g.
-    ``"8:00"``."""
+    ``"8:00"``; ``slot`` lies in ``[0, 73]`` (``73``, 23:45, is the end of the day's
+    last slot)."""
     minutes = 5 * 60 + 30 + 15 * slot
     return f"{minutes // 60}:{minutes % 60:02d}"
 
 
-def _check_counts(name: str, x, spec: tuple, dims: dict | None = None) -> dict:
-    """Check that ``x`` is a floating-point tensor of shape ``spec`` holding counts >=
-    0."""
-    dims = check_tensor(name, x, spec, dims)
-    check_floating(name, x)
-    bad = ~(x >= 0) | (x == torch.inf)  # NaN compares false
-    if bool(bad.any()):
-        where = tuple(bad.nonzero()[0].tolist())
+def _check_counts(name: str, x: torch.Tensor, least: str = ">=") -> None:
+    """Passenger counts: no NaN, infinite or negative cell (or zero, for ``least=">"``),
+    and no empty size (a data set without a day, a slot or a station)."""
+    if (bad := ~(x > 0 if least == ">" else x >= 0) | (x == torch.inf)).any():
+        where = tuple(bad.nonzero()[0].tolist())  # NaN compares false: bad
         raise ValueError(
-            f"expected {name} to hold finite counts >= 0, got "
-            f"{float(x[where])} at index {where} ({int(bad.sum())} such cells): "
-            "fill or drop them first"
+            f"expected {name} to hold finite counts {least} 0, got {float(x[where])}"
+            f" at index {where} ({int(bad.sum())} such cells): fill or drop them first"
         )
-    return dims
+    if 0 in x.shape:
+        raise ValueError(f"expected {name} with no size 0, got shape {tuple(x.shape)}")
 
 
-def _check_flows(name: str, x) -> None:
-    _check_counts(name, x, ("D", "T", "S", 2))
+def _check_flows(train, test) -> None:
+    """The course's pair: counts ``(D, T, S, 2)`` each, with the same ``(T, S, 2)``."""
+    door = Door({})
+    for name, x in (("train", train), ("test", test)):
+        door.dims.pop("D", None)  # each its own number of days
+        Float("D", "T", "S", 2).check(name, x, door)
+        _check_counts(name, x)
 
 
 def load_metro(path: str | Path | None = None) -> tuple[torch.Tensor, torch.Tensor]:
@@ -95,7 +94,7 @@ def load_metro(path: str | Path | None = None) -> tuple[torch.Tensor, torch.Tens
     ``weights_only=True``); without, the offline ``synthetic_metro()`` twin is returned.
     Raises ``FileNotFoundError`` if nothing is at ``path``, ``ValueError``/``TypeError``
     saying what was expected if the file is not a tuple of two such tensors with the
-    same ``T`` and ``S``."""
+    same ``T`` and ``S``, at least one day each and at least one station."""
     if path is None:
         return synthetic_metro()
     path = Path(path)
@@ -103,33 +102,13 @@ def load_metro(path: str | Path | None = None) -> tuple[torch.Tensor, torch.Tens
         raise FileNotFoundError(
             f"expected the metro file hzdataset.pch at {path}, found nothing there"
         )
-    try:
+    try:  # pickle, zip, weights-only and unpacking errors all mean "not that file"
         content = torch.load(path, weights_only=True)
-    except (
-        Exception
-    ) as err:  # pickle, zip and weights-only errors all mean "not that file"
-        raise ValueError(
-            f"expected {path} to be a torch.save'd tuple (train, test) of "
-            f"tensors, could not load it: {err}"
-        ) from err
-    if not isinstance(content, tuple | list) or len(content) != 2:
-        raise ValueError(
-            f"expected {path} to hold a tuple (train, test) of two tensors, "
-            f"got {type(content).__name__}"
-            + (
-                f" of length {len(content)}"
-                if isinstance(content, tuple | list)
-                else ""
-            )
-        )
-    train, test = content
-    _check_flows("train", train)
-    _check_flows("test", test)
-    if train.shape[1:] != test.shape[1:]:
-        raise ValueError(
-            "expected train and test with the same (T, S, 2), got "
-            f"{tuple(train.shape[1:])} and {tuple(test.shape[1:])}"
-        )
+        train, test = content if isinstance(content, tuple | list) else (content,)
+    except Exception as err:
+        message = f"expected {path} to hold a torch.save'd tuple (train, test)"
+        raise ValueError(f"{message}, could not load it: {err}") from err
+    _check_flows(train, test)
     return train.float(), test.float()
 
 
@@ -142,6 +121,7 @@ def _service(t: np.ndarray, start: float, end: float) -> np.ndarray:
     return 1 / (1 + np.exp(-(t - start) / 0.5)) / (1 + np.exp((t - end) / 0.5))
 
 
+@checked(stations=Int(), train_days=Int(), test_days=Int())
 def synthetic_metro(
     seed: int = 0,
     stations: int = STATIONS,
@@ -163,9 +143,6 @@ def synthetic_metro(
     million) and per-station fluctuations; counts are Poisson draws, hence integers with
     a few zeros at the ends of the service. ``describe_metro`` measures these figures
     and ``REAL_METRO_FIGURES`` holds the real ones."""
-    check_positive_int("stations", stations)
-    check_positive_int("train_days", train_days)
-    check_positive_int("test_days", test_days)
     rng = np.random.default_rng(seed)
     t = np.arange(SLOTS, dtype=float)
     days = train_days + test_days
@@ -213,6 +190,7 @@ def synthetic_metro(
     return data[:train_days], data[train_days:]
 
 
+@checked(lambda door: _check_flows(**door.args))
 def describe_metro(train: torch.Tensor, test: torch.Tensor) -> dict[str, float]:
     """Summary figures of a metro data set (the ones the synthetic twin is matched to).
 
@@ -221,8 +199,6 @@ def describe_metro(train: torch.Tensor, test: torch.Tensor) -> dict[str, float]:
     zero cells, the slots of the busiest mean in- and out-flow for the whole network,
     the fraction of stations whose mean in-flow peaks before noon, and the median
     Pearson correlation between stations' mean daily in-flow profiles."""
-    _check_flows("train", train)
-    _check_flows("test", test)
     data = torch.cat([train, test]).double()
     peak = data.amax(dim=(0, 1))  # (S, 2)
     daily = data.sum(dim=(1, 2, 3))
@@ -249,16 +225,18 @@ def describe_metro(train: torch.Tensor, test: torch.Tensor) -> dict[str, float]:
     }
 
 
+def _check_figures(stats, door) -> str | None:
+    if missing := sorted(REAL_METRO_FIGURES.keys() - stats.keys()):
+        return f"expected the figures of describe_metro, missing {missing}"
+
+
+@checked(rtol=Real(0, low_open=True), stats=Rule(_check_figures))
 def close_to_real(stats: dict, rtol: float = 0.2) -> dict[str, bool]:
     """Which figures of ``stats`` (from ``describe_metro``) match
     ``REAL_METRO_FIGURES``.
 
     A number matches when it is within ``rtol`` (relative) of the real one, a peak slot
     when it lies in the real range. Returns ``{figure: bool}`` for every figure."""
-    rtol = check_real("rtol", rtol, 0, None, low_open=True)
-    missing = sorted(set(REAL_METRO_FIGURES) - set(stats))
-    if missing:
-        raise ValueError(f"expected the figures of describe_metro, missing {missing}")
     result = {}
     for name, real in REAL_METRO_FIGURES.items():
         if isinstance(real, tuple):
@@ -268,37 +246,34 @@ def close_to_real(stats: dict, rtol: float = 0.2) -> dict[str, bool]:
     return result
 
 
+def _check_data(door) -> None:
+    """``data`` and ``stations_max`` hold counts (``stations_max`` no zero); ``length``
+    spans at least ``horizon + 1`` slots (1 without a horizon) and at most a day."""
+    _check_counts("data", door.args["data"])
+    if (top := door.args["stations_max"]) is not None:
+        _check_counts("stations_max", top, least=">")
+    minimum = door.args.get("horizon", 0) + 1
+    Int(minimum, maximum="T").check("length", door.args["length"], door)
+
+
+_DATA = Float("D", "T", "S", "C")
+_MAXIMA = Float("S", "C", optional=True)
+
+
 def _normalise(
     data: torch.Tensor, stations_max: torch.Tensor | None
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """``data / stations_max`` and ``stations_max`` (computed on ``data`` when
     ``None``)."""
-    dims = _check_counts("data", data, ("D", "T", "S", "C"))
     if stations_max is None:
         stations_max = data.amax(dim=(0, 1))
         # A station that never saw anyone (max 0) stays at 0 instead of becoming NaN.
         return data / torch.where(stations_max > 0, stations_max, 1.0), stations_max
-    _check_counts("stations_max", stations_max, ("S", "C"), dims)
-    if bool((stations_max == 0).any()):
-        where = tuple((stations_max == 0).nonzero()[0].tolist())
-        raise ValueError(
-            f"expected stations_max > 0 everywhere (the train maxima), got 0 at "
-            f"(station, direction) {where}"
-        )
     return data / stations_max, stations_max
 
 
-def _check_length(length: int, slots: int, minimum: int) -> None:
-    if check_positive_int("length", length, minimum) > slots:
-        raise ValueError(
-            f"expected length to be an int in [{minimum}, {slots}] (the slots "
-            f"of a day), got {length}"
-        )
-
-
 def _check_index(i, n: int) -> int:
-    i = operator.index(i)
-    if not -n <= i < n:
+    if not -n <= operator.index(i) < n:
         raise IndexError(f"expected an index in [0, {n}), got {i}")
     return i % n
 
@@ -313,6 +288,7 @@ class SampleMetroDataset(Dataset):
     (computed here on ``data`` when ``None``; pass the train one to the test set). Items
     are copies: editing one leaves the data set as it was."""
 
+    @checked(_check_data, data=_DATA, stations_max=_MAXIMA)
     def __init__(
         self,
         data: torch.Tensor,
@@ -321,7 +297,6 @@ class SampleMetroDataset(Dataset):
     ):
         self.data, self.stations_max = _normalise(data, stations_max)
         self.days, self.slots, self.stations, _ = self.data.shape
-        _check_length(length, self.slots, 1)
         self.length = length
         self.windows = self.slots - length + 1
 
@@ -354,6 +329,7 @@ class ForecastMetroDataset(Dataset):
     ``(length - horizon, S, C)``: the target of input step ``j`` is the flow ``horizon``
     slots later. Flows are normalised like ``SampleMetroDataset``. Items are copies."""
 
+    @checked(_check_data, data=_DATA, stations_max=_MAXIMA, horizon=Int())
     def __init__(
         self,
         data: torch.Tensor,
@@ -363,9 +339,7 @@ class ForecastMetroDataset(Dataset):
     ):
         self.data, self.stations_max = _normalise(data, stations_max)
         self.days, self.slots = self.data.shape[:2]
-        self.horizon = check_positive_int("horizon", horizon)
-        _check_length(length, self.slots, horizon + 1)
-        self.length = length
+        self.horizon, self.length = horizon, length
         self.windows = self.slots - length + 1
 
     def __len__(self) -> int:

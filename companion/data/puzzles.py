@@ -28,7 +28,7 @@ from itertools import permutations
 import numpy as np
 import torch
 
-from companion.checks import check_integer, check_positive_int, check_shape
+from companion.checks import Ids, Int, Is, checked
 
 SUDOKU_SIZE = 4
 SUDOKU_CELLS = SUDOKU_SIZE * SUDOKU_SIZE
@@ -37,14 +37,7 @@ MIN_SUDOKU_CLUES = 4
 WALL, OPEN, START, GOAL = 0, 1, 2, 3
 
 
-def _rng(rng) -> np.random.Generator:
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if isinstance(rng, int) and not isinstance(rng, bool):
-        return np.random.default_rng(rng)
-    raise TypeError(
-        f"expected rng to be a numpy Generator or an int seed, got {type(rng).__name__}"
-    )
+RNG = Is((int, np.random.Generator), label="a numpy Generator or an int seed")
 
 
 def _units(size: int) -> list[list[int]]:
@@ -61,11 +54,11 @@ def _units(size: int) -> list[list[int]]:
     return rows + cols + boxes
 
 
-def is_valid_sudoku(grid) -> bool:
+@checked(grid=Ids(SUDOKU_CELLS))
+def is_valid_sudoku(grid: torch.Tensor) -> bool:
     """True if the complete grid ``(16,)`` (digits 1–4) has every digit once per
     unit."""
     grid = np.asarray(grid)
-    check_shape("grid", grid, (SUDOKU_CELLS,))
     full = set(range(1, SUDOKU_SIZE + 1))
     return all(set(grid[u].tolist()) == full for u in _units(SUDOKU_SIZE))
 
@@ -103,17 +96,14 @@ def sudoku_grids() -> torch.Tensor:
     return torch.from_numpy(_all_grids().copy()).long()
 
 
-def solve_sudoku(puzzle, limit: int = 2) -> list[torch.Tensor]:
+@checked(puzzle=Ids(SUDOKU_CELLS, below=SUDOKU_SIZE + 1), limit=Int())
+def solve_sudoku(puzzle: torch.Tensor, limit: int = 2) -> list[torch.Tensor]:
     """Up to ``limit`` solutions of ``puzzle (16,)`` (0 = blank), by backtracking.
 
     Each solution is a ``(16,)`` long tensor. A puzzle is *well posed* when exactly one
     solution comes back with ``limit=2``.
     """
-    check_integer("puzzle", puzzle)
-    check_shape("puzzle", puzzle, (SUDOKU_CELLS,))
-    cells = np.asarray(puzzle).astype(np.int64).tolist()
-    if any(v < 0 or v > SUDOKU_SIZE for v in cells):
-        raise ValueError(f"expected puzzle values in 0..{SUDOKU_SIZE}, got {cells}")
+    cells = puzzle.tolist()
     peers = [set() for _ in range(SUDOKU_CELLS)]
     for unit in _units(SUDOKU_SIZE):
         for i in unit:
@@ -143,8 +133,19 @@ def solve_sudoku(puzzle, limit: int = 2) -> list[torch.Tensor]:
     return solutions
 
 
+CLUES = Int(MIN_SUDOKU_CLUES, SUDOKU_CELLS)  # no 4×4 Sudoku with fewer than 4 is unique
+GRIDS = Ids("G", SUDOKU_CELLS, nonempty="G", optional=True)  # (G, 16), G >= 1
+
+
+def _check_grids(door) -> None:
+    grids = door.args["grids"]
+    if grids is not None and not all(is_valid_sudoku.bare(g) for g in grids):
+        raise ValueError("expected grids to hold only valid complete 4×4 Sudoku grids")
+
+
+@checked(_check_grids, n=Int(), n_clues=CLUES, rng=RNG, grids=GRIDS)
 def make_sudoku(
-    n: int, n_clues: int, rng, grids=None
+    n: int, n_clues: int, rng, grids: torch.Tensor | None = None
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """``n`` well-posed puzzles with exactly ``n_clues`` clues each, and their
     solutions.
@@ -153,27 +154,12 @@ def make_sudoku(
     Solutions are drawn uniformly from ``grids`` (``(G, 16)``, default all 288), so a
     test set can use grids never seen in training. Clues are removed in random order, a
     removal kept only if the puzzle still has a single completion among *all* 288 grids;
-    a puzzle that gets stuck with more than ``n_clues`` clues is drawn again."""
-    check_positive_int("n", n)
-    check_positive_int("n_clues", n_clues, minimum=0)
-    if not MIN_SUDOKU_CLUES <= n_clues <= SUDOKU_CELLS:
-        raise ValueError(
-            f"expected n_clues in {MIN_SUDOKU_CLUES}..{SUDOKU_CELLS} "
-            f"(no 4×4 Sudoku with fewer than 4 clues is unique), got {n_clues!r}"
-        )
-    rng = _rng(rng)
+    a puzzle that gets stuck with more than ``n_clues`` clues is drawn again.
+    ``rng`` is a NumPy ``Generator`` or an int seed."""
+    rng = np.random.default_rng(rng)
     every = _all_grids()
     every_bits = _bits(every)
-    if grids is None:
-        grids = every
-    else:
-        check_integer("grids", grids)
-        check_shape("grids", grids, ("G", SUDOKU_CELLS))
-        grids = np.asarray(grids).astype(np.int64)
-        if not all(is_valid_sudoku(g) for g in grids):
-            raise ValueError(
-                "expected grids to hold only valid complete 4×4 Sudoku grids"
-            )
+    grids = every if grids is None else grids.numpy().astype(np.int64)
     puzzles, solutions = [], []
     missing = n
     while missing > 0:
@@ -226,16 +212,15 @@ def _maze_rooms(k: int, rng: np.random.Generator) -> np.ndarray:
     return grid
 
 
-def maze_path(maze) -> torch.Tensor:
+@checked(maze=Ids("S", "S"))
+def maze_path(maze: torch.Tensor) -> torch.Tensor:
     """The cells on a shortest path from ``START`` to ``GOAL`` in ``maze (S, S)``.
 
     Breadth-first search over ``OPEN``/``START``/``GOAL`` cells (4-neighbours). Returns
     a ``(S, S)`` long tensor with 1 on the path (start and goal included), 0 elsewhere.
     Raises ``ValueError`` if there is not exactly one start and one goal, or no path.
     """
-    check_integer("maze", maze)
-    check_shape("maze", maze, ("S", "S"))
-    grid = np.asarray(maze)
+    grid = maze.numpy()
     starts, goals = np.argwhere(grid == START), np.argwhere(grid == GOAL)
     if len(starts) != 1 or len(goals) != 1:
         raise ValueError(
@@ -269,16 +254,16 @@ def maze_path(maze) -> torch.Tensor:
     return path
 
 
+@checked(n=Int(), k=Int(2), rng=RNG)
 def make_mazes(n: int, k: int, rng) -> tuple[torch.Tensor, torch.Tensor]:
     """``n`` perfect mazes on ``k × k`` rooms with a start and a goal room, and their
     paths.
 
     Returns ``(mazes, paths)``, both ``(n, (2k-1)²)`` long: mazes hold
     ``WALL``/``OPEN``/ ``START``/``GOAL`` tokens row by row, paths 1 on the cells of the
-    (unique) path. Start and goal are distinct rooms drawn uniformly."""
-    check_positive_int("n", n)
-    check_positive_int("k", k, minimum=2)
-    rng = _rng(rng)
+    (unique) path. Start and goal are distinct rooms drawn uniformly. ``rng`` is a
+    NumPy ``Generator`` or an int seed."""
+    rng = np.random.default_rng(rng)
     mazes, paths = [], []
     for _ in range(n):
         grid = _maze_rooms(k, rng)
@@ -286,5 +271,5 @@ def make_mazes(n: int, k: int, rng) -> tuple[torch.Tensor, torch.Tensor]:
         grid[2 * (a // k), 2 * (a % k)] = START
         grid[2 * (b // k), 2 * (b % k)] = GOAL
         mazes.append(torch.from_numpy(grid).flatten())
-        paths.append(maze_path(torch.from_numpy(grid)).flatten())
+        paths.append(maze_path.bare(torch.from_numpy(grid)).flatten())
     return torch.stack(mazes), torch.stack(paths)

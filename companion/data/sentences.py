@@ -15,12 +15,12 @@ import torch
 from torch.nn.utils.rnn import pad_sequence
 from torch.utils.data import DataLoader, Dataset
 
-from companion.checks import check_ids, check_integer, check_positive_int, check_tensor
+from companion.checks import Door, Ids, Int, Is, checked
 from companion.data.text import (
     EOS_ID,
     PAD_ID,
+    TEXT_ARG,
     VOCAB_SIZE,
-    check_text,
     code2string,
     normalize,
     string2code,
@@ -30,6 +30,7 @@ from companion.seeding import generator
 _SENTENCE_END = re.compile(r"(?<=[.?!])\s+")
 
 
+@checked(text=Is(str))
 def split_sentences(text: str) -> list[str]:
     """Cut ``text`` after every ``.``, ``?`` or ``!`` followed by white space.
 
@@ -41,10 +42,8 @@ def split_sentences(text: str) -> list[str]:
     sentences stay together; and a numbered list item or an abbreviation (``3. Loops``,
     ``e.g. this``) is cut after its period, so ``3.`` or ``e.g.`` becomes a sentence of
     its own."""
-    if not isinstance(text, str):
-        raise TypeError(f"expected text to be a str, got {type(text).__name__}")
     pieces = (
-        re.sub(" +", " ", p).strip() for p in _SENTENCE_END.split(normalize(text))
+        re.sub(" +", " ", p).strip() for p in _SENTENCE_END.split(normalize.bare(text))
     )
     return [p for p in pieces if p]
 
@@ -58,20 +57,16 @@ class TextDataset(Dataset):
     ``dataset.sentences`` holds the text of each example. ``text`` is the text itself,
     not the path of a file (``load_text(path)`` reads one)."""
 
+    @checked(text=TEXT_ARG, maxsent=Int(optional=True), maxlen=Int(optional=True))
     def __init__(
         self, text: str, maxsent: int | None = None, maxlen: int | None = None
     ):
-        for name, value in (("maxsent", maxsent), ("maxlen", maxlen)):
-            if value is not None:
-                check_positive_int(name, value)
-        sentences = split_sentences(check_text("text", text))
+        sentences = split_sentences.bare(text)
         if maxlen is not None:
             sentences = [s for s in sentences if len(s) <= maxlen]
         self.sentences = sentences[:maxsent]
         if not self.sentences:
-            raise ValueError(
-                "expected text with at least one sentence within maxlen, got none"
-            )
+            raise ValueError("expected at least one sentence within maxlen, got none")
 
     def __len__(self) -> int:
         return len(self.sentences)
@@ -80,6 +75,25 @@ class TextDataset(Dataset):
         return string2code(self.sentences[i])
 
 
+def _check_batch(door) -> None:
+    """``samples``: a non-empty list of 1-D id tensors in ``[0, vocab_size)``, without
+    ``pad_id`` or ``eos_id``, which differ."""
+    if not isinstance(samples := door.args["samples"], list | tuple) or not samples:
+        raise ValueError(f"expected a non-empty list of samples, got {samples!r:.30}")
+    if (pad := door.args["pad_id"]) == (eos := door.args["eos_id"]):
+        raise ValueError(f"expected pad_id and eos_id to differ, got {pad} for both")
+    for i, s in enumerate(samples):
+        Ids("len", below=door.dims["V"]).check(f"samples[{i}]", s, Door({}))
+        if torch.isin(s, torch.tensor([pad, eos])).any():
+            raise ValueError(
+                f"expected samples[{i}] without pad_id={pad} or eos_id={eos}"
+            )
+
+
+_ID = Int(0, below="V")
+
+
+@checked(_check_batch, vocab_size=Int(size="V"), pad_id=_ID, eos_id=_ID)
 def pad_collate_fn(
     samples: list[torch.Tensor],
     pad_id: int = PAD_ID,
@@ -93,35 +107,16 @@ def pad_collate_fn(
     holds ids in ``[0, vocab_size)``; it may be empty (the column is then ``EOS`` and
     padding) but must not contain ``pad_id`` or ``eos_id`` itself.
     """
-    if not isinstance(samples, list | tuple) or not samples:
-        raise ValueError(
-            f"expected samples to be a non-empty list of 1-D LongTensors, "
-            f"got {samples!r:.60}"
-        )
-    for name, value in (("pad_id", pad_id), ("eos_id", eos_id)):
-        if check_positive_int(name, value, minimum=0) >= vocab_size:
-            raise ValueError(f"expected {name} in [0, {vocab_size}), got {value}")
-    if pad_id == eos_id:
-        raise ValueError(f"expected pad_id and eos_id to differ, got {pad_id} for both")
-    for i, s in enumerate(samples):
-        check_tensor(f"samples[{i}]", s, ("len",))
-        check_ids(f"samples[{i}]", s, vocab_size)
-        if bool(((s == pad_id) | (s == eos_id)).any()):
-            raise ValueError(
-                f"expected samples[{i}] without pad_id={pad_id} or "
-                f"eos_id={eos_id}, found one"
-            )
     eos = torch.tensor([eos_id], dtype=torch.long)
     columns = [torch.cat([s.long(), eos]) for s in samples]
     return pad_sequence(columns, padding_value=pad_id)
 
 
+@checked(batch=Ids("L", "B", below=VOCAB_SIZE))
 def decode_batch(batch: torch.Tensor) -> list[str]:
     """The text of each column of a ``(L, B)`` batch (``EOS`` and ``PAD`` print as
     nothing)."""
-    check_tensor("batch", batch, ("L", "B"))
-    check_integer("batch", batch)
-    return [code2string(column) for column in batch.T]
+    return [code2string.bare(column) for column in batch.T]
 
 
 @dataclass(frozen=True)
@@ -147,11 +142,12 @@ class SentenceLoaders:
             self.train,
             batch_size=self.batch_size,
             shuffle=True,
-            collate_fn=pad_collate_fn,
+            collate_fn=pad_collate_fn.bare,  # our own encoded sentences
             generator=generator(self.seed + 1),
         )
 
 
+@checked(held_out=Int(), batch_size=Int(), test_batch_size=Int(optional=True))
 def sentence_loaders(
     text: str,
     *,
@@ -172,22 +168,15 @@ def sentence_loaders(
     batch by default), the others are the training set, served by ``train_loader()`` in
     shuffled batches of ``batch_size`` (shuffled with ``generator(seed + 1)``).
     """
-    for name, value in (("held_out", held_out), ("batch_size", batch_size)):
-        check_positive_int(name, value)
-    if test_batch_size is not None:
-        check_positive_int("test_batch_size", test_batch_size)
     dataset = TextDataset(text, maxsent=maxsent, maxlen=maxlen)
-    if len(dataset) <= held_out:
-        raise ValueError(
-            f"expected more than held_out={held_out} sentences of at most "
-            f"{maxlen} characters, got {len(dataset)}"
-        )
-    order = torch.randperm(len(dataset), generator=generator(seed)).tolist()
+    if (n := len(dataset)) <= held_out:
+        raise ValueError(f"expected more than held_out={held_out} sentences, got {n}")
+    order = torch.randperm(n, generator=generator(seed)).tolist()
     texts = [dataset.sentences[i] for i in order[:held_out]]
     train = [dataset[i] for i in order[held_out:]]
     size = test_batch_size or held_out
     test_batches = [
-        pad_collate_fn([string2code(s) for s in texts[i : i + size]])
+        pad_collate_fn.bare([string2code(s) for s in texts[i : i + size]])
         for i in range(0, held_out, size)
     ]
     return SentenceLoaders(train, texts, test_batches, batch_size, seed)

@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 import torch.utils.data
 
-from companion.checks import check_integer, check_positive_int, check_tensor
+from companion.checks import Ids, Int, Is, Rule, That, checked
 
 LETTRES = string.ascii_letters + string.punctuation + string.digits + " "
 PAD_ID = 0
@@ -23,13 +23,12 @@ ID2LETTRE = {PAD_ID: "", EOS_ID: "", **{i + 2: c for i, c in enumerate(LETTRES)}
 LETTRE2ID = {c: i for i, c in ID2LETTRE.items() if c}
 
 
+@checked(s=Is(str))
 def normalize(s: str) -> str:
     """NFD-normalise ``s`` and drop every character that is not in ``LETTRES``.
 
     Line breaks and tabs become spaces first, so words on two lines stay apart.
     """
-    if not isinstance(s, str):
-        raise TypeError(f"expected the text to be a str, got {type(s).__name__}")
     s = s.replace("\n", " ").replace("\t", " ")
     return "".join(c for c in unicodedata.normalize("NFD", s) if c in LETTRE2ID)
 
@@ -39,21 +38,19 @@ def string2code(s: str) -> torch.Tensor:
     return torch.tensor([LETTRE2ID[c] for c in normalize(s)], dtype=torch.long)
 
 
+def _check_codes(t, door) -> None:
+    """A 1-D integer tensor, or a list, of ids in ``[0, VOCAB_SIZE)``."""
+    if not isinstance(t, list | tuple):
+        return Ids("L", below=VOCAB_SIZE).check("t", t, door)
+    if not all(type(i) is int and 0 <= i < VOCAB_SIZE for i in t):
+        raise ValueError(f"expected t to hold ids in [0, {VOCAB_SIZE}), got {t!r:.60}")
+
+
+@checked(t=Rule(_check_codes))
 def code2string(t) -> str:
     """Decode a 1-D sequence of ids (tensor or list) to text; PAD and EOS print as
     nothing."""
-    if not isinstance(t, list | tuple):
-        check_tensor("t", t, ("L",))
-        check_integer("t", t)
-        t = t.tolist()
-    bad = [
-        i
-        for i in t
-        if isinstance(i, bool) or not isinstance(i, int) or not 0 <= i < VOCAB_SIZE
-    ]
-    if bad:
-        raise ValueError(f"expected t to hold ids in [0, {VOCAB_SIZE}), got {bad[0]!r}")
-    return "".join(ID2LETTRE[i] for i in t)
+    return "".join(ID2LETTRE[i] for i in (t.tolist() if torch.is_tensor(t) else t))
 
 
 def default_corpus() -> str:
@@ -65,53 +62,37 @@ def default_corpus() -> str:
     machine with the same Python version."""
     from pydoc_data.topics import topics
 
-    return normalize(" ".join(topics[k] for k in sorted(topics)))
+    return normalize.bare(" ".join(topics[k] for k in sorted(topics)))
 
 
+def _check_text(text, door) -> str | None:
+    """The text itself, not the path of a file (a data set of the path's characters
+    would be built without a word): the hint is ``load_text(path)``."""
+    Is(str).check("text", text, door)
+    if os.path.isfile(text):  # False for a long text, or one that is no valid path
+        return f"expected text, got the path of a file {text!r}: use load_text(path)"
+
+
+TEXT_ARG = Rule(_check_text)  # a text argument: a str, not the path of a file
+
+
+@checked(path=That(lambda path: path != "", "expected path, got an empty string"))
 def load_corpus(path: str | Path | None = None) -> str:
     """The corpus a chapter trains on: ``path`` if given, else the file named by the
     environment variable ``TEXT_PATH`` (how a teacher points every chapter at the
     course's speeches; empty counts as unset), else ``default_corpus()``. Normalised in
     every case. An empty ``path`` raises ``ValueError``: pass ``None`` for the
     default."""
-    if path is None:
-        path = os.environ.get("TEXT_PATH") or None
-    elif not str(path):
-        raise ValueError(
-            "expected path to name a text file, got an empty string "
-            "(pass None for the default corpus)"
-        )
+    path = path or os.environ.get("TEXT_PATH") or None
     return default_corpus() if path is None else load_text(path)
-
-
-def check_text(name: str, text) -> str:
-    """Return ``text`` if it is a ``str`` of text, not the path of a file.
-
-    A dataset takes the text itself: given the path of an existing file, it would build
-    a data set of the path's characters, so that raises ``ValueError`` with the hint
-    ``load_text(path)``."""
-    if not isinstance(text, str):
-        raise TypeError(
-            f"expected {name} to be a str of text, got {type(text).__name__}"
-        )
-    if "\n" not in text and len(text) < 4096:
-        try:
-            is_file = Path(text).is_file()
-        except (OSError, ValueError):  # not a valid path at all
-            is_file = False
-        if is_file:
-            raise ValueError(
-                f"expected {name} to be the text itself, got the path of a file "
-                f"({text!r}): read it with load_text(path) first"
-            )
-    return text
 
 
 def load_text(path: str | Path) -> str:
     """Read a UTF-8 text file (e.g. the course's speeches) and normalise it.
 
-    Raises ``FileNotFoundError`` naming the path, and ``ValueError`` if the file is not
-    UTF-8 text or holds no usable character.
+    Raises ``FileNotFoundError`` naming the path, and ``ValueError`` naming it if the
+    file is not UTF-8 text or holds no usable text: nothing from ``LETTRES`` but
+    spaces (a file of line breaks, tabs or no-break spaces holds none).
     """
     path = Path(path)
     if not path.is_file():
@@ -119,14 +100,11 @@ def load_text(path: str | Path) -> str:
             f"expected a UTF-8 text file at {path}, found nothing there"
         )
     try:
-        raw = path.read_text(encoding="utf-8")
+        text = normalize.bare(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError as err:
         raise ValueError(f"expected a UTF-8 text file at {path}: {err}") from err
-    text = normalize(raw)
-    if not text:
-        raise ValueError(
-            f"expected text with characters from LETTRES in {path}, got none"
-        )
+    if not text.strip():
+        raise ValueError(f"expected text in {path}, got no LETTRES but spaces")
     return text
 
 
@@ -140,24 +118,22 @@ class CharWindowDataset(torch.utils.data.Dataset):
     ``i`` is ``(input (length,), target (length,))``, the target being the input shifted
     by one character; a ``DataLoader`` batches them to ``(B, length)``. No PAD and no
     EOS: every sequence has the same length, as in TP3. Items are copies: editing one
-    leaves the data set as it was."""
+    leaves the data set as it was. A text of fewer than ``length + 1`` usable
+    characters raises ``ValueError``."""
 
+    @checked(text=TEXT_ARG, length=Int())
     def __init__(self, text: str, length: int = 32):
-        check_positive_int("length", length)
-        self.codes = string2code(check_text("text", text))
-        if len(self.codes) < length + 1:
+        codes = string2code(text)
+        if len(codes) <= length:
             raise ValueError(
-                f"expected a text of at least {length + 1} usable characters, "
-                f"got {len(self.codes)}"
+                f"expected at least {length + 1} usable characters, got {len(codes)}"
             )
-        self.length = length
+        self.codes, self.length = codes, length
 
     def __len__(self) -> int:
         return (len(self.codes) - 1) // self.length
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
-        if not -len(self) <= i < len(self):
-            raise IndexError(f"expected an index in [0, {len(self)}), got {i}")
-        start = (i % len(self)) * self.length
+        start = range(0, len(self) * self.length, self.length)[i]  # IndexError
         window = self.codes[start : start + self.length + 1]
         return window[:-1].clone(), window[1:].clone()

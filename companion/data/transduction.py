@@ -18,20 +18,36 @@ sequence, then ``EOS``, then ``PAD``; ``length_buckets`` groups sequences of sim
 lengths into batches. ``exact_match`` scores whole sequences."""
 
 import torch
+from torch import Generator
 from torch.utils.data import Dataset
 
-from companion.checks import (
-    check_integer,
-    check_positive_int,
-    check_shape,
-    check_tensor,
-)
+from companion.checks import Ids, Int, Is, check_positive_int, checked
 from companion.data.sentences import pad_collate_fn
 from companion.data.text import EOS_ID, LETTRE2ID, PAD_ID
 
 ALPHABET = "abcdefghij"
 SYMBOL_IDS = tuple(LETTRE2ID[c] for c in ALPHABET)  # (2, …, 11)
 VOCAB_SIZE = max(SYMBOL_IDS) + 1
+_GENERATOR = Is(Generator, optional=True)
+
+
+def _check_max_len(door) -> None:
+    check_positive_int("max_len", door.args["max_len"], door.args["min_len"])
+
+
+def _check_pairs(door) -> None:
+    """``samples``: a non-empty list of ``(source, target)`` pairs."""
+    if not isinstance(samples := door.args["samples"], list | tuple) or not samples:
+        raise ValueError(f"expected a non-empty list of pairs, got {samples!r:.60}")
+    if not all(isinstance(pair, tuple | list) and len(pair) == 2 for pair in samples):
+        raise TypeError(
+            f"expected samples of pairs (source, target), got {samples!r:.40}"
+        )
+
+
+def _check_padding(door) -> None:
+    if bool((door.args["target"] == PAD_ID).all(0).any()):
+        raise ValueError("expected a symbol per target column, got one only of padding")
 
 
 class ReversalDataset(Dataset):
@@ -42,6 +58,7 @@ class ReversalDataset(Dataset):
     when ``None``). Everything is drawn at construction: the data set is a fixed list,
     ``lengths`` a ``LongTensor (size,)``."""
 
+    @checked(_check_max_len, size=Int(), min_len=Int(), generator=_GENERATOR)
     def __init__(
         self,
         size: int,
@@ -49,14 +66,6 @@ class ReversalDataset(Dataset):
         max_len: int,
         generator: torch.Generator | None = None,
     ):
-        check_positive_int("size", size)
-        check_positive_int("min_len", min_len)
-        check_positive_int("max_len", max_len, minimum=min_len)
-        if generator is not None and not isinstance(generator, torch.Generator):
-            raise TypeError(
-                f"expected generator to be a torch.Generator or None, got "
-                f"{type(generator).__name__}"
-            )
         self.lengths = torch.randint(min_len, max_len + 1, (size,), generator=generator)
         symbols = torch.tensor(SYMBOL_IDS)
         draws = torch.randint(len(SYMBOL_IDS), (size, max_len), generator=generator)
@@ -72,26 +81,18 @@ class ReversalDataset(Dataset):
         return source, source.flip(0)
 
 
+@checked(_check_pairs)
 def pad_collate_pairs(samples: list[tuple[torch.Tensor, torch.Tensor]]):
     """Batch ``(source (S_b,), target (T_b,))`` pairs into ``source (S, B)``,
     ``target (T, B)``.
 
     Both sides go through ``pad_collate_fn``: column ``b`` is the sequence, ``EOS``,
     then ``PAD``, so ``S = max S_b + 1`` and ``T = max T_b + 1``."""
-    if not isinstance(samples, list | tuple) or not samples:
-        raise ValueError(
-            f"expected a non-empty list of (source, target) pairs, got {samples!r:.60}"
-        )
-    for i, pair in enumerate(samples):
-        if not isinstance(pair, tuple | list) or len(pair) != 2:
-            raise TypeError(
-                f"expected samples[{i}] to be a (source, target) pair, got "
-                f"{type(pair).__name__}"
-            )
     sources, targets = zip(*samples, strict=True)
     return pad_collate_fn(list(sources)), pad_collate_fn(list(targets))
 
 
+@checked(lengths=Ids("N"), batch_size=Int(), generator=_GENERATOR)
 def length_buckets(
     lengths: torch.Tensor, batch_size: int, generator: torch.Generator | None = None
 ) -> list[list[int]]:
@@ -102,9 +103,6 @@ def length_buckets(
     may be smaller), whose order is then shuffled. A batch then pads its columns to
     nearly their own length, and a recurrent network does not spend its steps on
     padding."""
-    check_tensor("lengths", lengths, ("N",))
-    check_integer("lengths", lengths)
-    check_positive_int("batch_size", batch_size)
     shuffled = torch.randperm(len(lengths), generator=generator)
     ordered = shuffled[lengths[shuffled].sort(stable=True).indices].tolist()
     batches = [ordered[i : i + batch_size] for i in range(0, len(ordered), batch_size)]
@@ -117,6 +115,7 @@ def _cut_at_eos(column: list[int], eos_id: int) -> list[int]:
     return column[: column.index(eos_id) + 1] if eos_id in column else column
 
 
+@checked(_check_padding, predicted=Ids("Lp", "B"), target=Ids("Lt", "B"), eos_id=Int(0))
 def exact_match(
     predicted: torch.Tensor, target: torch.Tensor, eos_id: int = EOS_ID
 ) -> torch.Tensor:
@@ -125,16 +124,9 @@ def exact_match(
     ``predicted (Lp, B)`` and ``target (Lt, B)`` are id columns; each is cut after its
     first ``eos_id`` (what follows is never read), and the two cuts must be equal,
     ``EOS`` included. A prediction that never writes ``EOS`` matches nothing. The
-    exact-match accuracy of a batch is ``exact_match(...).float().mean()``."""
-    for name, ids in (("predicted", predicted), ("target", target)):
-        check_integer(name, ids)
-    dims = check_shape("predicted", predicted, ("Lp", "B"))
-    check_shape("target", target, ("Lt", "B"), dims)
-    if bool((target == PAD_ID).all(0).any()):
-        raise ValueError(
-            "expected every target column to hold a sequence, got one "
-            "made only of padding"
-        )
+    exact-match accuracy of a batch is ``exact_match(...).float().mean()``. The door
+    asks for a target column with a symbol in each column and an ``eos_id >= 0`` (an id
+    that can occur: ``-1`` would never end a sequence, and nothing would match)."""
     return torch.tensor(
         [
             _cut_at_eos(p, eos_id) == _cut_at_eos(t, eos_id)

@@ -1,9 +1,14 @@
-"""Chapter 4's graded exercises: ``pad_collate_fn`` (TP4 Q1) and the masked
-cross-entropy (TP4 Q2)."""
+"""Chapter 4's graded exercises: ``pad_collate_fn`` (TP4 Q1), the masked
+cross-entropy (TP4 Q2) and generation until EOS (TP4 Q3, ``generate_many``)."""
+
+import math
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
+from companion.data.text import EOS_ID, PAD_ID, VOCAB_SIZE, string2code
+from companion.generation import generate_many
 from companion.workbook.runner import Exercise, Failure, Property, compare, sizes
 
 
@@ -154,12 +159,14 @@ def _loss_values(candidate):
 
 def _loss_ignores_padding(candidate):
     case, logits, target, got = _loss_case(candidate, [2, 5, 3])
+    want = _reference_loss(logits, target, 0)
+    compare(case, got, want, what="loss", hint="first get the values right")
     changed = logits.clone()
     changed[target == 0] += 10 * torch.randn_like(changed[target == 0])
     compare(
         case + ", logits changed at PAD positions",
         candidate(changed, target, 0),
-        got,
+        want,
         what="loss",
         hint="the logits at PAD positions must not count",
     )
@@ -195,4 +202,203 @@ MASKED_CROSS_ENTROPY = Exercise(
     ],
 )
 
-EXERCISES = [PAD_COLLATE, MASKED_CROSS_ENTROPY]
+
+# ---- generation until EOS: tiny language models with the interface of CharLM.step ----
+
+
+class _Scripted(nn.Module):
+    """A language model over the text's ``VOCAB_SIZE`` ids that is sure of its next
+    symbol: ``step(state, tokens (B,))`` → ``(log_probs (B, V), state)``, the state
+    ``(B, 1)`` counting the symbols read. ``next_ids(tokens, count)`` says which
+    symbol comes next; every other symbol gets a log-probability near -30."""
+
+    description = ""
+
+    def next_ids(self, tokens, count):
+        raise NotImplementedError
+
+    def step(self, state, tokens):
+        count = tokens.new_zeros(len(tokens), 1) if state is None else state
+        count = count + 1
+        scores = torch.full((len(tokens), VOCAB_SIZE), -30.0, dtype=torch.float64)
+        scores.scatter_(1, self.next_ids(tokens, count)[:, None], 0.0)
+        return torch.log_softmax(scores, dim=1), count
+
+    def __repr__(self):
+        return self.description
+
+
+class _Chain(_Scripted):
+    """Memoryless: the symbol after each one of ``text`` is fixed (the text's next
+    letter, EOS after the last, the first letter after EOS)."""
+
+    def __init__(self, text):
+        super().__init__()
+        ids = [EOS_ID, *string2code(text).tolist(), EOS_ID]
+        table = torch.full((VOCAB_SIZE,), EOS_ID, dtype=torch.long)
+        for a, b in zip(ids[:-1], ids[1:], strict=True):
+            table[a] = b
+        self.table = table
+        self.description = f"a model that writes {text!r} after EOS, then EOS"
+
+    def next_ids(self, tokens, count):
+        return self.table[tokens]
+
+
+class _Successor(_Scripted):
+    """Memoryless and never ends: the symbol after id ``t`` is the next character
+    (``a`` after EOS, ``b`` after ``a`` ...)."""
+
+    description = "a model that writes the next letter of the alphabet, never EOS"
+
+    def next_ids(self, tokens, count):
+        return 2 + (tokens - 1) % (VOCAB_SIZE - 2)
+
+
+class _Always(_Scripted):
+    """Memoryless and never ends: always the same character, whatever it read."""
+
+    def __init__(self, letter):
+        super().__init__()
+        self.id = int(string2code(letter)[0])
+        self.description = f"a model that always writes {letter!r}, never EOS"
+
+    def next_ids(self, tokens, count):
+        return torch.full_like(tokens, self.id)
+
+
+class _Counter(_Scripted):
+    """Reads nothing but its state: after ``k`` symbols read (EOS first), writes the
+    ``k``-th symbol of ``text`` + EOS; EOS after that."""
+
+    def __init__(self, text):
+        super().__init__()
+        self.script = torch.tensor([*string2code(text).tolist(), EOS_ID])
+        self.description = (
+            f"a model that counts the symbols it has read (its state) and writes "
+            f"{text!r}, then EOS"
+        )
+
+    def next_ids(self, tokens, count):
+        index = (count[:, 0] - 1).clamp(0, len(self.script) - 1)
+        return self.script[index]
+
+
+class _TinyRNN(nn.Module):
+    """A small random recurrent language model in float64, with the interface of
+    ``CharLM.step``; its state is ``(h (B, H), count (B, 1))``, and ``EOS`` becomes
+    likely after about ``eos_after`` symbols. It never gives ``PAD`` any
+    probability."""
+
+    def __init__(self, seed, hidden=8, eos_after=12):
+        super().__init__()
+        g = torch.Generator().manual_seed(seed)
+        H, V = hidden, VOCAB_SIZE
+        self.register_buffer("embed", torch.randn(V, H, generator=g).double())
+        W = torch.randn(H, H, generator=g).double() / math.sqrt(H)
+        self.register_buffer("W", W)
+        self.register_buffer("out", 1.5 * torch.randn(V, H, generator=g).double())
+        self.hidden, self.eos_after, self.seed = hidden, eos_after, seed
+
+    def step(self, state, tokens):
+        if state is None:
+            h = torch.zeros(len(tokens), self.hidden, dtype=torch.float64)
+            count = torch.zeros(len(tokens), 1, dtype=torch.float64)
+        else:
+            h, count = state
+        h = torch.tanh(self.embed[tokens] + h @ self.W.T)
+        count = count + 1
+        scores = h @ self.out.T
+        scores[:, EOS_ID] += 0.5 * (count[:, 0] - self.eos_after)
+        scores[:, PAD_ID] = -math.inf
+        return torch.log_softmax(scores, dim=1), (h, count)
+
+    def __repr__(self):
+        return f"a small random recurrent model (seed {self.seed})"
+
+
+def _generated(candidate, model, n, start="", maxlen=20, **options):
+    """``candidate(model, n, EOS_ID, start, maxlen, **options)``, checked to be a list
+    of ``n`` strings; returns it and the case's description."""
+    flags = "".join(f", {k}={v!r}" for k, v in options.items() if k != "generator")
+    case = f"{model!r}, n={n}, start={start!r}, maxlen={maxlen}{flags}"
+    got = candidate(model, n, EOS_ID, start, maxlen, **options)
+    ok = isinstance(got, list | tuple) and len(got) == n
+    if not (ok and all(isinstance(text, str) for text in got)):
+        kind = f"{type(got).__name__} of length {len(got)}" if ok else repr(got)[:60]
+        raise Failure(case, f"a list of {n} strings", kind)
+    return case, list(got)
+
+
+def _expect_texts(case, got, want, hint=""):
+    if got != want:
+        k = next(i for i, (a, b) in enumerate(zip(got, want, strict=True)) if a != b)
+        raise Failure(case, f"texts[{k}] = {want[k]!r}", repr(got[k]), hint)
+
+
+def _sampler(seed=0):
+    return torch.Generator().manual_seed(seed)
+
+
+def _gen_stops_at_eos(candidate):
+    hint = "stop at the first EOS, and leave it out of the text"
+    for argmax in (True, False):
+        options = {"argmax": argmax, "generator": _sampler()}
+        case, got = _generated(candidate, _Chain("world"), 3, "", 20, **options)
+        _expect_texts(case, got, ["world"] * 3, hint)
+
+
+def _gen_stops_at_maxlen(candidate):
+    model = _Always("z")
+    hint = "maxlen counts the characters generated after the prompt"
+    for start, maxlen in (("", 7), ("Hi", 4), ("Hi", 0)):
+        case, got = _generated(candidate, model, 2, start, maxlen, argmax=True)
+        want = generate_many(model, 2, EOS_ID, start, maxlen, argmax=True)
+        _expect_texts(case, got, want, hint)
+
+
+def _gen_reads_the_prompt(candidate):
+    hint = (
+        "feed EOS first (the start of a sentence), then each character of start, "
+        "and begin with the distribution that follows the last one"
+    )
+    for model, start in ((_Chain("lamp"), "la"), (_Counter("hello"), "he")):
+        case, got = _generated(candidate, model, 2, start, 10, argmax=True)
+        want = generate_many(model, 2, EOS_ID, start, 10, argmax=True)
+        _expect_texts(case, got, want, hint)
+
+
+def _gen_carries_the_state(candidate):
+    hint = "give step the state it returned at the previous step"
+    case, got = _generated(candidate, _Counter("hello"), 2, "", 12, argmax=True)
+    _expect_texts(case, got, ["hello"] * 2, hint)
+
+
+def _gen_greedy(candidate, seeds=(0, 1), starts=("", "The "), maxlen=25):
+    hint = "argmax=True: the most probable symbol at each step"
+    for seed in seeds:
+        model = _TinyRNN(seed)
+        for start in starts:
+            case, got = _generated(candidate, model, 2, start, maxlen, argmax=True)
+            want = generate_many(model, 2, EOS_ID, start, maxlen, argmax=True)
+            _expect_texts(case, got, want, hint)
+
+
+GENERATE = Exercise(
+    label="sent-generate",
+    name="generate_many",
+    reference="companion.generation.generate_many",
+    question="TP4 Q3",
+    points=2,
+    properties=[
+        Property("n texts that stop at EOS, left out", _gen_stops_at_eos),
+        Property(
+            "at most maxlen characters when EOS never comes", _gen_stops_at_maxlen
+        ),
+        Property("EOS, then the prompt, are read first", _gen_reads_the_prompt),
+        Property("the state is carried from step to step", _gen_carries_the_state),
+        Property("greedy decoding equals the chapter's", _gen_greedy),
+    ],
+)
+
+EXERCISES = [PAD_COLLATE, MASKED_CROSS_ENTROPY, GENERATE]

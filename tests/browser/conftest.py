@@ -1,11 +1,16 @@
-"""Headless Chromium (Debian's package), driven by Playwright, for the browser tests."""
+"""Headless Chromium (Debian's package), driven by Playwright, for the browser tests,
+and the built book (``_build/html``) served on 127.0.0.1."""
 
+import functools
+import http.server
 import os
+import threading
 from pathlib import Path
 
 import pytest
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+HTML = Path(__file__).resolve().parents[2] / "_build" / "html"
 CHROMIUM_ARGS = [
     "--headless=new",
     "--no-sandbox",
@@ -35,3 +40,19 @@ def browser():
         )
         yield chromium
         chromium.close()
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="session")
+def base_url():
+    if not (HTML / "book").is_dir():
+        pytest.fail(f"expected a built book in {HTML}: run `make book` first")
+    handler = functools.partial(QuietHandler, directory=str(HTML))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()

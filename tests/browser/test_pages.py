@@ -14,13 +14,10 @@ it (not a file name), and its smallest text is readable. An SVG from Matplotlib 
 size of each of its texts in points; drawn ``natural`` CSS px wide by itself and shown
 ``shown`` px wide, a ``p`` pt text reads ``p × 4/3 × shown / natural`` CSS px. In a
 1400 px window figures are shown at 1:1, their smallest text at 9 pt = 12 CSS px or
-more; on a 390 px phone, at least 9 CSS px (there, a figure keeps its natural size and
-scrolls sideways)."""
+more; on a 390 px phone a figure is scaled to the column, and a tap shows it at its
+natural size (book/_static/book.js), its smallest text then 9 CSS px or more."""
 
-import functools
-import http.server
 import re
-import threading
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -70,22 +67,6 @@ OVERFLOWING = """() => {
   }
   return bad;
 }"""
-
-
-class QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture(scope="session")
-def base_url():
-    if not (HTML / "book").is_dir():
-        pytest.fail(f"expected a built book in {HTML}: run `make book` first")
-    handler = functools.partial(QuietHandler, directory=str(HTML))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
 
 
 @pytest.fixture
@@ -216,8 +197,10 @@ def chapter_figures(browser, base_url, path, viewport):
     """The figures of a chapter as a window of ``viewport`` shows them, each with the
     text of its SVG file (None for another kind of image), and the chapter's number
     (the first number of its title, "4" for "4. Sentences" or "4.6. ...")."""
-    scale = 2 if viewport == PHONE else 1
-    context = browser.new_context(viewport=viewport, device_scale_factor=scale)
+    phone = viewport == PHONE
+    context = browser.new_context(
+        viewport=viewport, device_scale_factor=2 if phone else 1, has_touch=phone
+    )
     page = context.new_page()
     try:
         page.goto(f"{base_url}/{path}", wait_until="networkidle")
@@ -231,6 +214,16 @@ def chapter_figures(browser, base_url, path, viewport):
         for figure in figures:
             svg = urlparse(figure["src"]).path.endswith(".svg")
             figure["svg"] = page.request.get(figure["src"]).text() if svg else None
+        if phone:  # the reader taps a figure to read it: measure it enlarged
+            zoom = page.locator("dialog.figure-zoom")
+            for i, figure in enumerate(figures):
+                if figure["shown"] >= figure["natural"] - 1:
+                    continue  # shown at its natural size already
+                page.locator("article div.cell_output img").nth(i).tap()
+                zoom.wait_for(state="visible", timeout=5_000)
+                figure["shown"] = zoom.locator("img").bounding_box()["width"]
+                page.keyboard.press("Escape")
+                zoom.wait_for(state="hidden", timeout=5_000)
         title = page.locator("article h1 .section-number").first.inner_text()
         return title.split(".")[0].strip(), figures
     finally:

@@ -1,5 +1,40 @@
 """Wrong answers to chapter 4's graded exercises."""
 
+# A right answer to sent-generate (one sentence at a time); each wrong answer below
+# changes one line of it.
+GENERATE = """
+import torch
+from companion.data.text import EOS_ID, PAD_ID, code2string, normalize, string2code
+def generate_many(model, n, eos_id=EOS_ID, start="", maxlen=200, *, argmax=False,
+                  temperature=1.0, pad_id=PAD_ID, generator=None):
+    prompt = normalize(start)
+    texts = []
+    with torch.no_grad():
+        for _ in range(n):
+            state = None
+            for token in [eos_id, *string2code(prompt).tolist()]:
+                log_probs, state = model.step(state, torch.tensor([token]))
+            ids = []
+            for _ in range(maxlen):
+                if argmax:
+                    token = int(log_probs[0].argmax())
+                else:
+                    probs = torch.softmax(log_probs[0] / temperature, dim=0)
+                    token = int(torch.multinomial(probs, 1, generator=generator))
+                if token == eos_id:
+                    break
+                ids.append(token)
+                log_probs, state = model.step(state, torch.tensor([token]))
+            texts.append(prompt + code2string(ids))
+    return texts
+"""
+
+
+def _generate_with(old: str, new: str) -> str:
+    assert GENERATE.count(old) == 1, old
+    return GENERATE.replace(old, new)
+
+
 WRONG = {
     "sent-pad-collate": {
         "no EOS": """
@@ -63,5 +98,28 @@ def masked_cross_entropy(logits, target, pad_id):
     picked = logp.gather(-1, target.unsqueeze(-1))   # (L, B, 1)
     return -(picked * mask).sum() / mask.sum()        # (L, B, 1) * (L, B) broadcasts
 """,
+    },
+    "sent-generate": {
+        "EOS not read first": _generate_with(
+            "for token in [eos_id, *string2code(prompt).tolist()]:",
+            "for token in string2code(prompt).tolist() or [eos_id]:",
+        ),
+        "the prompt not read": _generate_with(
+            "for token in [eos_id, *string2code(prompt).tolist()]:",
+            "for token in [eos_id]:",
+        ),
+        "the state not carried": _generate_with(
+            "ids.append(token)\n                log_probs, state = model.step(",
+            "ids.append(token)\n                log_probs, _ = model.step(",
+        ),
+        "does not stop at EOS": _generate_with(
+            "if token == eos_id:\n                    break\n                ids",
+            "if token == eos_id:\n                    pass  # EOS prints as nothing\n"
+            "                ids",
+        ),
+        "maxlen counts the prompt": _generate_with(
+            "for _ in range(maxlen):", "for _ in range(maxlen - len(prompt)):"
+        ),
+        "argmax ignored, always sampled": _generate_with("if argmax:\n", "if False:\n"),
     },
 }

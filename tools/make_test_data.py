@@ -1,6 +1,6 @@
 """Write the alternative data sets that ``make test-data`` runs the chapters on.
 
-    .venv/bin/python tools/test_data.py OUT_DIR
+    .venv/bin/python tools/make_test_data.py OUT_DIR
 
 The chapters' claims must hold on the course's own files, which are not in the
 repository. These stand-ins have the same kind but another shape than the defaults:
@@ -96,5 +96,5 @@ def main(out_dir: str) -> None:
 
 if __name__ == "__main__":
     if len(sys.argv) != 2:
-        sys.exit("usage: python tools/test_data.py OUT_DIR")
+        sys.exit("usage: python tools/make_test_data.py OUT_DIR")
     main(sys.argv[1])
