@@ -46,7 +46,8 @@ Shared modules, which the chapters import as they need them:
 ``use_book_style``, ``book_figure``, ``legend_outside``) and
 ``workbook`` (the graded exercises' checks: ``check``, ``answer``; one module per
 chapter, ``ch04`` …, and the ``runner`` they share); and
-``checks`` (the input checks of every public function: the ``@checked`` door), which the other modules use.
+``checks`` (the input checks of every public function: the ``@checked`` door),
+which the other modules use.
 
 In the package but imported by no chapter yet: none.
 

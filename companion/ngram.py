@@ -109,11 +109,11 @@ class CharNGram(nn.Module):
         context = tuple(history[len(history) - self.context_size :])
         p = self._cache.get(context)
         if p is None:
-            p = self._cache[context] = self._witten_bell(context)
+            p = self._cache[context] = self.witten_bell(context)
             p.flags.writeable = False  # shared by every call with this context
         return p
 
-    def _witten_bell(self, context: tuple) -> np.ndarray:
+    def witten_bell(self, context: tuple) -> np.ndarray:
         """The interpolation of the module docstring, from ``p_0`` up to the longest
         suffix of ``context`` that was seen."""
         p = np.full(self.vocab_size, 1.0 / self.vocab_size)

@@ -236,3 +236,54 @@ def test_a_notebook_shows_styled_figures_as_svg_at_their_size():
     assert re.search(r'<svg [^>]*width="540pt" height="180pt"', svg)
     assert "<dc:date>" not in svg  # the same file at every build
     assert min(svg_font_sizes(svg)) >= MIN_FONT_PT
+
+
+def _shown_objects():
+    """Every companion object a chapter shows with ``show_source``: each dotted name
+    in the calls, resolved in every companion module that defines it."""
+    import importlib
+    import pkgutil
+    import re
+    from pathlib import Path
+
+    import companion
+
+    modules = [
+        importlib.import_module(m.name)
+        for m in pkgutil.walk_packages(companion.__path__, "companion.")
+    ]
+    book = Path(__file__).resolve().parents[1] / "book"
+    calls = re.findall(
+        r"show_source\(([^)]*)\)",
+        "".join(p.read_text(encoding="utf-8") for p in book.glob("[0-9]*.md")),
+    )
+    found = {}
+    for call in calls:
+        for dotted in re.findall(r"[A-Za-z_][\w.]*", call):
+            *head, tail = dotted.split(".")
+            for module in modules:
+                owner = getattr(module, head[-1], None) if head else module
+                obj = getattr(owner, tail, None) if owner is not None else None
+                if obj is not None and getattr(obj, "__module__", "").startswith(
+                    "companion"
+                ):
+                    found[f"{module.__name__}:{dotted}"] = obj
+    return found
+
+
+def test_every_listing_a_chapter_shows_is_bare_maths():
+    """No argument check in a listing: the doors stay out (issue 26's target: 0)."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
+    from validation_share import validation_lines
+
+    shown = _shown_objects()
+    assert len(shown) > 40
+    for where, obj in shown.items():
+        source = display.listing_source(obj)
+        assert not validation_lines(source), f"{where}: {validation_lines(source)}"
+        parts = where.split(":")[1].split(".")
+        private = [p for p in parts if p.startswith("_") and not p.startswith("__")]
+        assert not private, f"a chapter shows the private name {where}"
