@@ -6,8 +6,10 @@ per exercise and notebook, with a timeout.
 The exercise's properties, public and hidden, are looked up *before* the student's
 answer cell runs, and every name the answer rebinds in the checker's modules (and
 torch's) is put back before they run, so an answer that redefines ``check`` or patches
-the workbook changes nothing. Whatever the answer prints is thrown away; the one line
-of JSON that the grader reads goes to a copy of the original standard output."""
+the workbook before a property runs changes nothing. It is no sandbox: the answer
+runs with the grader's rights, in a temporary folder. Whatever the answer prints is
+thrown away; the one line of JSON that the grader reads goes to a copy of the original
+standard output."""
 
 import json
 import os
@@ -76,9 +78,13 @@ def main() -> int:
                 "names": names,
                 "crash": f"the answer cell defines no {exercise.name}",
             }
+        elif candidate is Ellipsis:  # a written answer left as it was handed out
+            result = {"names": names, "results": [[n, "not done", ""] for n in names]}
         else:
-            restore(saved)
-            results = [run_property(p, candidate) for p in properties]
+            results = []
+            for prop in properties:  # undo whatever the answer patched, each time
+                restore(saved)
+                results.append(run_property(prop, candidate))
             result = {
                 "names": names,
                 "results": [[r.name, r.status, r.message] for r in results],

@@ -408,7 +408,7 @@ def test_reference_listings_go_and_the_exercises_are_recorded(tmp_path):
     notebook = student_notebook(chapter)
     sources = [c.source for c in notebook.cells]
     assert not any("show_source(f)" in s for s in sources)
-    assert any("Yours to write" in s for s in sources)
+    assert any("Not shown in this edition" in s for s in sources)
     assert notebook.metadata["workbook"] == {"chapter": "ch", "exercises": ["demo-f"]}
     chapter.write_text(HEADER + answer.replace("exercise: demo-f\n", ""), "utf-8")
     with pytest.raises(SolutionLeak, match=r"ch.md\[cell \d+\]: expected an answer"):

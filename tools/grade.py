@@ -4,7 +4,7 @@
 
 Each notebook's answer cells (tagged ``answer``, with the metadata ``exercise``) run in
 a fresh Python process per exercise (``grading/harness.py``), with a timeout, against
-the exercise's public checks plus hidden ones (``grading/hidden.py``). The grader
+the exercise's public checks plus hidden ones (``grading/hidden/``). The grader
 writes
 
 * ``SUBMISSIONS/grades.csv``: a ``notebook`` column (the file's name), one column per
@@ -21,6 +21,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import nbformat
@@ -36,14 +37,27 @@ TIMEOUT = 60
 
 def answer_cells(notebook) -> dict[str, str]:
     """``{label: source}`` of the notebook's answer cells (the last one wins)."""
-    found = {}
+    return {label: cells[-1] for label, cells in all_answer_cells(notebook).items()}
+
+
+def all_answer_cells(notebook) -> dict[str, list[str]]:
+    """``{label: [source, ...]}``: every answer cell of each exercise, in order."""
+    found: dict[str, list[str]] = {}
     for cell in notebook.cells:
         meta = cell.get("metadata", {})
         tags = meta.get("tags", [])
         label = meta.get("exercise")
         if cell.get("cell_type") == "code" and "answer" in tags and label:
-            found[str(label)] = cell.get("source", "")
+            found.setdefault(str(label), []).append(cell.get("source", ""))
     return found
+
+
+def expected_names(label: str) -> list[str]:
+    """The properties the harness must report for ``label``, public then hidden."""
+    from grading.hidden import HIDDEN
+
+    exercise = exercises()[label]
+    return [p.name for p in [*exercise.properties, *HIDDEN.get(label, [])]]
 
 
 def expected_labels(notebook) -> list[str]:
@@ -52,28 +66,39 @@ def expected_labels(notebook) -> list[str]:
 
 
 def grade_answer(label: str, source: str, timeout: float) -> dict:
-    """Run one answer in a fresh process; the harness's verdict, or why none came."""
+    """Run one answer in a fresh process, in a temporary folder; the harness's
+    verdict, or why none came. A verdict that does not list exactly the exercise's
+    properties is refused."""
     request = json.dumps({"label": label, "source": source})
     env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT))
-    try:
-        done = subprocess.run(
-            [sys.executable, "-m", "grading.harness"],
-            input=request,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            cwd=ROOT,
-            env=env,
-        )
-    except subprocess.TimeoutExpired:
-        return {"crash": f"stopped after {timeout:g} s (an endless loop?)"}
+    ended = {"crash": "the answer ended the process before its verdict"}
+    with tempfile.TemporaryDirectory() as folder:
+        try:
+            done = subprocess.run(
+                [sys.executable, "-m", "grading.harness"],
+                input=request,
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                cwd=folder,
+                env=env,
+            )
+        except subprocess.TimeoutExpired:
+            return {"crash": f"stopped after {timeout:g} s (an endless loop?)"}
     lines = done.stdout.strip().splitlines()
     try:
-        return json.loads(lines[-1])
+        verdict = json.loads(lines[-1])
     except (IndexError, json.JSONDecodeError):
-        return {
-            "crash": f"the answer ended the process (exit status {done.returncode})"
-        }
+        return ended
+    if not isinstance(verdict, dict) or not (
+        "results" in verdict or "crash" in verdict
+    ):
+        return ended
+    if "results" in verdict:
+        names = [r[0] for r in verdict["results"] if isinstance(r, list) and r]
+        if names != expected_names(label):
+            return ended
+    return verdict
 
 
 def points(label: str, verdict: dict) -> tuple[float, list[str]]:
@@ -82,6 +107,8 @@ def points(label: str, verdict: dict) -> tuple[float, list[str]]:
     if "results" not in verdict:
         return 0.0, [f"{label}: 0/{exercise.points:g} — {verdict['crash']}"]
     results = verdict["results"]
+    if not results:
+        return 0.0, [f"{label}: 0 — no property was run"]
     passed = sum(status == "pass" for _, status, _ in results)
     earned = round(exercise.points * passed / len(results), 2)
     lines = [f"{label}: {earned:g}/{exercise.points:g} ({passed}/{len(results)} hold)"]
@@ -97,7 +124,8 @@ def grade_notebook(path: Path, labels: list[str], timeout: float):
     except Exception as error:  # noqa: BLE001 (any unreadable file still gets its row)
         reason = f"cannot read this notebook: {type(error).__name__}: {error}"
         return dict.fromkeys(labels, 0.0), [reason]
-    answers = answer_cells(notebook)
+    copies = all_answer_cells(notebook)
+    answers = {label: cells[-1] for label, cells in copies.items()}
     scores, feedback = {}, []
     for label in labels:
         if label not in answers:
@@ -108,6 +136,11 @@ def grade_notebook(path: Path, labels: list[str], timeout: float):
             label, grade_answer(label, answers[label], timeout)
         )
         feedback += lines
+        if len(copies[label]) > 1:
+            feedback.append(
+                f"  note: {len(copies[label])} answer cells for {label}; the last one "
+                "was graded"
+            )
     return scores, feedback
 
 
@@ -120,15 +153,14 @@ def grade(folder: str | Path, timeout: float = TIMEOUT) -> Path:
     if not paths:
         raise FileNotFoundError(f"expected student notebooks (*.ipynb) in {folder}")
     known = exercises()
-    labels = []
+    found = set()
     for path in paths:
         try:
             notebook = nbformat.read(path, as_version=4)
         except Exception:  # noqa: BLE001 (graded as unreadable below)
             continue
-        for label in [*expected_labels(notebook), *answer_cells(notebook)]:
-            if label in known and label not in labels:
-                labels.append(label)
+        found |= {*expected_labels(notebook), *answer_cells(notebook)}
+    labels = [label for label in known if label in found]  # the book's order
     (folder / "feedback").mkdir(exist_ok=True)
     rows = []
     for path in paths:

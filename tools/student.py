@@ -560,9 +560,9 @@ def _your_turn_cell(cell: nbformat.NotebookNode) -> nbformat.NotebookNode:
 
 
 REFERENCE_NOTE = (
-    "> **Yours to write.** The companion's version of this code is one of the book's "
-    "graded exercises (at the end of this chapter), so it is not shown here. Until you "
-    "write yours, the cells below use the companion's."
+    "> **Not shown in this edition.** This cell shows code that one of the book's "
+    "graded exercises asks you to write (or code close enough to give it away). The "
+    "rest of the notebook uses the companion's version, so it runs as it is."
 )
 
 

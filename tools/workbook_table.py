@@ -28,7 +28,7 @@ def chapters_of_labels() -> dict[str, str]:
 
 
 def table() -> str:
-    """One row per graded exercise, in the book's order."""
+    """One row per graded exercise: chapter by chapter, then by label."""
     where = chapters_of_labels()
     known = exercises()
     rows = [

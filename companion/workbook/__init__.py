@@ -5,11 +5,11 @@ In a student notebook, each graded exercise is a statement, an answer cell (tagg
 the name and signature of the companion's reference, and a check cell::
 
     from companion.workbook import check
-    check("sent-pad", pad_collate_fn)
+    check("sent-pad-collate", pad_collate_fn)
 
 ``check`` prints one line per property (✓ or ✗, the first failing case, a hint) and
 never raises, so an unfinished notebook still runs from top to bottom. ``answer(label,
-value)`` checks a number, a shape or a choice the same way.
+value)`` checks a number or a choice the same way.
 
 The exercises live in one module per chapter (``companion.workbook.ch02`` …) and are
 gathered in ``EXERCISES``. The teacher's grader (``tools/grade.py``) runs the same
@@ -52,5 +52,5 @@ def check(label: str, candidate) -> None:
 
 
 def answer(label: str, value) -> None:
-    """Check a written answer (a number, a shape, a choice) to exercise ``label``."""
+    """Check a written answer (a number or a choice) to exercise ``label``."""
     check(label, value)

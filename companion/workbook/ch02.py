@@ -352,7 +352,9 @@ def forecast_values(candidate, D, T, S, C, length, horizon, seed=0):
     """Every item: its input is a window of the normalised data, and its target the
     same window ``horizon`` slots later."""
     case, reference, mine = datasets(candidate, D, T, S, C, length, horizon, seed)
-    for i in range(len(mine)):
+    if len(mine) != len(reference):
+        raise Failure(case, f"{len(reference)} items", f"{len(mine)}")
+    for i in range(len(reference)):
         x, y = _item(case, mine, i, (length - horizon, S, C))
         where = _locate(reference.data, x)
         if where is None:

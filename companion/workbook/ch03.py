@@ -143,6 +143,42 @@ def _clip_model_parameters(candidate):
         )
 
 
+def _clip_by_hand(candidate):
+    """The exercise is the clipping itself: torch's ``clip_grad_norm_`` would skip
+    it."""
+    used = []
+    utils = torch.nn.utils
+    originals = utils.clip_grad_norm_, utils.clip_grad.clip_grad_norm_
+
+    def spy(*args, **kwargs):
+        used.append(True)
+        return originals[0](*args, **kwargs)
+
+    params = [nn.Parameter(torch.zeros(3)), nn.Parameter(torch.zeros(2, 2))]
+    for p in params:
+        p.grad = torch.ones_like(p)
+    utils.clip_grad_norm_ = utils.clip_grad.clip_grad_norm_ = spy
+    try:
+        candidate(params, 1.0)
+    finally:
+        utils.clip_grad_norm_, utils.clip_grad.clip_grad_norm_ = originals
+    norm = math.sqrt(sum(p.numel() for p in params))
+    for k, p in enumerate(params):
+        compare(
+            f"two parameters, ‖g‖ = {norm:.3g}",
+            p.grad,
+            torch.ones_like(p) / norm,
+            what=f"parameters[{k}].grad",
+        )
+    if used:
+        raise Failure(
+            "two parameters",
+            "your own norm and rescaling",
+            "a call of torch.nn.utils.clip_grad_norm_",
+            "compute the joint norm of the .grad tensors, then multiply them in place",
+        )
+
+
 CLIP_GRAD_NORM = Exercise(
     label="vanish-clip-norm",
     name="clip_grad_norm",
@@ -157,6 +193,7 @@ CLIP_GRAD_NORM = Exercise(
         Property("above max_norm: rescaled in place to max_norm", _clip_above),
         Property("below max_norm: left unchanged", _clip_below),
         Property("one norm over all the parameters, not one per tensor", _clip_joint),
+        Property("written by hand, not torch's clip_grad_norm_", _clip_by_hand),
         Property(
             "model.parameters(): a generator, some without .grad",
             _clip_model_parameters,

@@ -188,6 +188,29 @@ def _loss_gradient(candidate):
     compare(case, mine.grad, ref.grad, what="gradient")
 
 
+def _loss_uses_a_mask(candidate):
+    """TP4 Q2 asks for the binary mask: ``ignore_index`` would skip the exercise."""
+    seen, original = [], F.cross_entropy
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs.get("ignore_index", -100))
+        return original(*args, **kwargs)
+
+    torch.nn.functional.cross_entropy = spy
+    try:
+        case, logits, target, got = _loss_case(candidate, [3, 2])
+    finally:
+        torch.nn.functional.cross_entropy = original
+    compare(case, got, _reference_loss(logits, target, 0), what="loss")
+    if any(i != -100 for i in seen):
+        raise Failure(
+            case,
+            "a binary mask multiplying the per-position losses",
+            "cross_entropy(..., ignore_index=...)",
+            "TP4 Q2: reduction='none', then the mask target != pad_id",
+        )
+
+
 MASKED_CROSS_ENTROPY = Exercise(
     label="sent-masked-ce",
     name="masked_cross_entropy",
@@ -199,6 +222,7 @@ MASKED_CROSS_ENTROPY = Exercise(
         Property("values against F.cross_entropy(ignore_index=pad_id)", _loss_values),
         Property("padding is ignored", _loss_ignores_padding),
         Property("gradients against torch", _loss_gradient),
+        Property("written with the mask, not ignore_index", _loss_uses_a_mask),
     ],
 )
 

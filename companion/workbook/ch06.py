@@ -270,6 +270,8 @@ def _beam_greedy(candidate):
 
 
 def check_endings(case, hyps, eos_id, maxlen):
+    if not hyps:
+        raise Failure(case, "at least one hypothesis", "none")
     for i, (tokens, _, finished) in enumerate(hyps):
         what = f"hypotheses[{i}] = {tokens}"
         if eos_id in tokens[:-1]:

@@ -134,7 +134,9 @@ def _order(candidate):
         want = expected_inputs(model.net, n, x, y, z)
         got = model.net.inputs
         case = _describe(n, 3, 2, 6) + ", a stand-in network u ↦ tanh(u W)"
-        for k, (g, w) in enumerate(zip(got, want, strict=False)):
+        if len(got) != len(want):
+            raise Failure(case, f"{len(want)} calls of self.net", f"{len(got)}")
+        for k, (g, w) in enumerate(zip(got, want, strict=True)):
             what = NAMES[0].format(k=k + 1) if k < n else NAMES[1]
             compare(
                 case + f"; call {k + 1} of self.net ({what})",

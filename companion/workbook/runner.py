@@ -55,7 +55,7 @@ class Exercise:
     question: str
     points: float
     properties: list = field(default_factory=list)
-    kind: str = "code"  # or "answer": a number, a shape or a choice
+    kind: str = "code"  # or "answer": a number or a choice
     solution: object = None  # an answer's right value (the tests prove the check)
 
 
@@ -168,8 +168,12 @@ def sizes(**named) -> str:
     return ", ".join(f"{k}={v}" for k, v in named.items())
 
 
-def _number(x: float) -> str:
-    return f"{x:.4g}"
+def _number(x: float, other: float | None = None) -> str:
+    """``x`` with 4 significant digits, or more when ``other`` would print the same."""
+    for digits in (4, 7, 10, 17):
+        if other is None or f"{x:.{digits}g}" != f"{other:.{digits}g}":
+            break
+    return f"{x:.{digits}g}"
 
 
 def compare(
@@ -210,10 +214,11 @@ def compare(
             int(i) for i in torch.unravel_index(torch.tensor(flat), got.shape)
         )
         at = f"[{', '.join(map(str, index))}]" if index else ""
+        want_at, got_at = float(expected.flatten()[flat]), float(got.flatten()[flat])
         raise Failure(
             case,
-            f"{what}{at} = {_number(float(expected.flatten()[flat]))}",
-            _number(float(got.flatten()[flat]))
+            f"{what}{at} = {_number(want_at, got_at)}",
+            _number(got_at, want_at)
             + (
                 f" ({int(bad.sum())} of {bad.numel()} entries differ, largest "
                 f"difference {_number(float(diff.nan_to_num(math.inf).max()))})"

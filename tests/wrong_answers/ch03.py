@@ -2,6 +2,11 @@
 
 WRONG = {
     "vanish-clip-norm": {
+        "torch's clip_grad_norm_ (not the exercise)": """
+import torch
+def clip_grad_norm(parameters, max_norm):
+    return torch.nn.utils.clip_grad_norm_(parameters, max_norm)
+""",
         "one norm per tensor": """
 import torch
 def clip_grad_norm(parameters, max_norm):

@@ -67,6 +67,13 @@ def pad_collate_fn(samples, pad_id=0, eos_id=1, vocab_size=97):
 """,
     },
     "sent-masked-ce": {
+        "ignore_index (not the TP's mask)": """
+import torch.nn.functional as F
+def masked_cross_entropy(logits, target, pad_id):
+    return F.cross_entropy(
+        logits.flatten(0, 1), target.flatten(), ignore_index=pad_id
+    )
+""",
         "no mask": """
 import torch.nn.functional as F
 def masked_cross_entropy(logits, target, pad_id):
