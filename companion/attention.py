@@ -29,17 +29,14 @@ from torch import nn
 from companion.checks import Float, Int, Mask, OneOf, Pair, Real, Seq, That, checked
 
 _DROPOUT = Real(0, 1, high_open=True)
-_FLOAT_DTYPE = That(
-    lambda t: getattr(t, "is_floating_point", None) is True,
-    "expected {name} to be a floating-point dtype, got {value}",
-    TypeError,
-)
+_FLOAT = "expected {name} to be a floating-point dtype, got {value}"
+_DTYPE = That(lambda t: getattr(t, "is_floating_point", 0) is True, _FLOAT, TypeError)
 _Q = Float(..., "Lq", "dk")
 _K = Float(..., "Lk", "dk")
 _V = Float(..., "Lk", "dv")
 _KV = Float("B", "self.n_heads", "t", "self.d_head", like="self")
 _CACHE = Pair(
-    _KV, _KV, parts=("cache k", "cache v"), label="a cache (k, v)", optional=True
+    _KV, _KV, parts=("cache k", "cache v"), label="a pair (k, v)", optional=True
 )
 _QUERY = Float("B", "self.query_dim")
 _KEYS = Float("S", "B", "self.key_dim", like="query")
@@ -107,7 +104,7 @@ def scaled_dot_product_attention(q, k, v, mask=None, dropout_p=0.0):
     return out.reshape(*lead, len_q, d_v), weights.reshape(*lead, len_q, len_k)
 
 
-@checked(length=Int(), d_model=Int(2, multiple_of=2), offset=Int(0), dtype=_FLOAT_DTYPE)
+@checked(length=Int(), d_model=Int(2, multiple_of=2), offset=Int(0), dtype=_DTYPE)
 def sinusoidal_positions(
     length: int,
     d_model: int,

@@ -53,13 +53,6 @@ def _check_qkv(door) -> None:
         raise ValueError("expected a key for every query, got a masked row")
 
 
-def _check_features(door) -> None:
-    """``x (..., d)``, ``d`` the layer's input size (the last of its weight's shape)."""
-    x, size = door.args["x"], door.owner.weight.shape[-1]
-    if x.shape[-1:] != (size,):
-        raise ValueError(f"expected x of shape (..., {size}), got {x.shape}")
-
-
 def _check_state(door) -> None:
     """``state``: exactly the keys of ``state_dict()``, each of its shape."""
     own, state = door.owner.state_dict(), door.args["state"]
@@ -157,11 +150,11 @@ class Linear(Module):
     @checked(d_in=Int(), d_out=Int())
     def __init__(self, d_in: int, d_out: int, rng: np.random.Generator):
         super().__init__()
-        self.weight = rng.normal(0.0, 1.0 / np.sqrt(d_in), size=(d_out, d_in))
+        self.d_in, self.weight = d_in, rng.normal(0, 1 / np.sqrt(d_in), (d_out, d_in))
         self.bias = np.zeros(d_out)
         self._params = {"weight": self.weight, "bias": self.bias}
 
-    @checked(_check_features, x=Array())
+    @checked(x=Array(..., "self.d_in"))
     def __call__(self, x: np.ndarray) -> np.ndarray:
         """``x (..., in)`` → ``(..., out)``."""
         return x @ self.weight.T + self.bias
@@ -175,11 +168,11 @@ class LayerNorm(Module):
     @checked(d=Int(), eps=Real(0, low_open=True))
     def __init__(self, d: int, eps: float = 1e-5):
         super().__init__()
-        self.eps = eps
+        self.d, self.eps = d, eps
         self.weight, self.bias = np.ones(d), np.zeros(d)
         self._params = {"weight": self.weight, "bias": self.bias}
 
-    @checked(_check_features, x=Array())
+    @checked(x=Array(..., "self.d"))
     def __call__(self, x: np.ndarray) -> np.ndarray:
         """``x (..., d)`` → ``(..., d)``."""
         mean = x.mean(axis=-1, keepdims=True)

@@ -61,16 +61,7 @@ from dataclasses import dataclass
 
 import torch
 
-from companion.checks import (
-    Call,
-    Door,
-    Float,
-    Ids,
-    Int,
-    Real,
-    check_positive_int,
-    checked,
-)
+from companion.checks import Call, Door, Float, Ids, Int, Real, checked
 
 PAD_ID = 0  # the course's padding id (companion.data.text.PAD_ID), never text
 
@@ -298,7 +289,7 @@ def _check_forbid(door) -> None:
             f"expected forbid to be None or an iterable of ids, got {forbid!r}"
         )
     for i in forbid or ():
-        check_positive_int("forbidden id", i, minimum=0)
+        Int(0).check("forbidden id", i, door)
         if i >= V or i == eos_id:
             raise ValueError(f"expected forbidden ids in [0, {V}), not eos_id, got {i}")
 
@@ -350,6 +341,8 @@ def _check_prompt(door) -> None:
 
 BOS = Int(0, optional=True)  # an id fed before the prompt, or None
 DECODER = dict(step=Call(), start=Ids("P"), eos_id=Int(0), maxlen=Int(), bos_id=BOS)
+SAMPLING = dict(num_samples=Int(), temperature=TEMPERATURE, top_k=Int(optional=True))
+P_OR_NONE = Real(0, 1, low_open=True, optional=True)
 
 
 def _decode(
@@ -414,14 +407,7 @@ def greedy(
     return _decode(step, start, eos_id, maxlen, choose, 1, bos_id, forbid)[0]
 
 
-@checked(
-    _check_prompt,
-    **DECODER,
-    num_samples=Int(),
-    temperature=TEMPERATURE,
-    top_k=Int(optional=True),
-    top_p=Real(0, 1, low_open=True, optional=True),
-)
+@checked(_check_prompt, **DECODER, **SAMPLING, top_p=P_OR_NONE)
 def sample(
     step: StepFn,
     start: torch.Tensor,

@@ -15,7 +15,7 @@ neural conversation models" (NAACL 2016); the course handouts TP3 and TP4 (AMAL)
 import torch
 from torch import nn
 
-from companion.checks import Has, Int, Is, That, checked
+from companion.checks import All, Has, Int, Is, checked
 from companion.data.text import (
     EOS_ID,
     PAD_ID,
@@ -27,11 +27,8 @@ from companion.data.text import (
 from companion.decoding import TEMPERATURE, sample
 from companion.seeding import eval_mode
 
-LANGUAGE_MODEL = That(
-    lambda m: isinstance(m, nn.Module) and callable(getattr(m, "step", None)),
-    "expected {name} to be an nn.Module with a step(state, tokens) method, got {value}",
-    TypeError,
-)
+_LM = "an nn.Module with a step(state, tokens) method"
+LANGUAGE_MODEL = All(Is(nn.Module, label=_LM), Has("step", label=_LM))
 ID = Int(0, below=VOCAB_SIZE)  # an id of the text's vocabulary
 
 

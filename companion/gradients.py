@@ -26,15 +26,13 @@ from collections.abc import Callable, Iterable
 import torch
 from torch import nn
 
-from companion.checks import Call, Float, Has, Is, Real, That, check_tensor, checked
+from companion.checks import Call, Door, Float, Has, Is, Real, Tensor, That, checked
 from companion.rnn import RNN
 
 SQUARE = Float("H", "H")
 # W through spectral_radius's door (a square float matrix), then a radius to rescale
-NOT_NILPOTENT = That(
-    lambda W: spectral_radius(W) > 0,
-    "expected {name} with a non-zero spectral radius, got a nilpotent matrix",
-)
+_NILPOTENT = "expected {name} with a non-zero spectral radius, got a nilpotent matrix"
+NOT_NILPOTENT = That(lambda W: spectral_radius(W) > 0, _NILPOTENT)
 LAYER = Has("one_step", "hidden", "decode", label="a recurrent layer of the book")
 
 
@@ -138,7 +136,7 @@ def _gradients(parameters: Iterable[torch.Tensor] | torch.Tensor) -> list[torch.
         parameters = [parameters]
     parameters = list(parameters)
     for i, p in enumerate(parameters):
-        check_tensor(f"parameters[{i}]", p)
+        Tensor().check(f"parameters[{i}]", p, Door({}))
     return [p.grad for p in parameters if p.grad is not None]
 
 

@@ -116,7 +116,7 @@ def memoryless_cross_entropy(targets: torch.Tensor, num_classes: int) -> float:
 
 def _xy(x: Tensor, y: Tensor) -> Pair:
     """A batch ``(x, y)`` whose parts meet the specs ``x`` and ``y``."""
-    return Pair(x, y, parts=("x", "y"), label="batch to be a pair (x, y)")
+    return Pair(x, y, parts=("x", "y"), label="a pair (x, y)")
 
 
 @checked(batch=_xy(Float("L", "B", 2), Float("B")))

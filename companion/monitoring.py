@@ -43,11 +43,8 @@ TANH_BINS = np.linspace(-1.0, 1.0, 41)  # and for the candidates, in (-1, 1)
 
 
 OPTIMIZER = Is(torch.optim.Optimizer)
-GATED = That(  # or None: gradient norms only
-    lambda layer: layer is None or hasattr(layer, "last_gates"),
-    "expected {name} to be a layer with record_gates and last_gates, got {value}",
-    TypeError,
-)
+_GATED = "expected {name} to be a layer with record_gates and last_gates, got {value}"
+GATED = That(lambda m: m is None or hasattr(m, "last_gates"), _GATED, TypeError)
 
 
 class TrainingMonitor:

@@ -34,6 +34,9 @@ Curve = list[tuple[float, int, float]]
 
 MODEL = Is(nn.Module)
 POSITIVE = Real(0, low_open=True)
+CLIP = Real(0, low_open=True, optional=True)  # None: no clipping
+OPTIMIZER = Is(torch.optim.Optimizer)
+FIT = dict(model=MODEL, loss_fn=Call(), optimizer=OPTIMIZER, epochs=Int())
 
 
 @checked(model=MODEL)
@@ -135,14 +138,7 @@ def _check_metrics(door) -> None:
         Call().check(f"metrics[{name!r}]", fn, door)
 
 
-@checked(
-    _check_metrics,
-    model=MODEL,
-    loss_fn=Call(),
-    optimizer=Is(torch.optim.Optimizer),
-    epochs=Int(),
-    clip=Real(0, low_open=True, optional=True),  # None: no clipping
-)
+@checked(_check_metrics, **FIT, clip=CLIP)
 def fit(
     model: nn.Module,
     train_batches: Iterable,

@@ -33,24 +33,18 @@ from torch import nn
 from torch.optim import Optimizer
 from tqdm import tqdm
 
-from companion.checks import Has, Ids, Int, Is, Real, Rule, Tensor, checked
+from companion.checks import All, Has, Ids, Int, Is, Real, Rule, Tensor, That, checked
 from companion.seeding import eval_mode
 
 Chunk = tuple[torch.Tensor, torch.Tensor]
 
 
-_PAIRS = Is(Sequence, label="a list of (inputs, targets) pairs")
-
-
-def _check_chunks(chunks, door) -> str | None:
-    _PAIRS.check("chunks", chunks, door)
-    if not chunks:
-        return "expected at least one (inputs, targets) pair, got none"
-
-
 _MODEL = Is(nn.Module, label="a torch.nn.Module")
 _OPTIMIZER = Is(Optimizer, label="a torch.optim.Optimizer")
-_CHUNKS = Rule(_check_chunks)
+_CHUNKS = All(
+    Is(Sequence, label="a list of (inputs, targets) pairs"),
+    That(len, "expected at least one (inputs, targets) pair, got none"),
+)
 _CLIP = Real(0, low_open=True, optional=True)
 
 

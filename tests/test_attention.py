@@ -343,7 +343,7 @@ BAD_INPUTS = [
     (  # was "'int' object is not iterable"
         lambda: MHA.step(torch.zeros(2, 8), 3),
         TypeError,
-        r"expected a cache \(k, v\), got int",
+        r"expected cache to be a pair \(k, v\), got int",
     ),
     (
         lambda: MHA.step(torch.zeros(2, 8), (CACHE[0].double(), CACHE[1])),

@@ -3,11 +3,11 @@ import pytest
 import torch
 from torch import nn
 
-from companion import checks
 from companion.checks import (
     All,
     Array,
     Call,
+    Door,
     Either,
     Float,
     Has,
@@ -19,123 +19,129 @@ from companion.checks import (
     Real,
     Rule,
     Seq,
+    Tensor,
     That,
-    check_floating,
-    check_integer,
-    check_shape,
     checked,
 )
 
 
-def test_check_shape_binds_names_across_calls():
-    dims = check_shape("x", torch.zeros(5, 3, 2), ("L", "B", 2))
-    assert dims == {"L": 5, "B": 3}
-    check_shape("h", torch.zeros(3, 7), ("B", "H"), dims)
-    assert dims["H"] == 7
+def _check(spec, value, name="x", door=None):
+    spec.check(name, value, Door({}) if door is None else door)
 
 
-def test_check_shape_message_names_expected_shape():
+def test_shapes_bind_names_across_arguments():
+    door = Door({})
+    _check(Float("L", "B", 2), torch.zeros(5, 3, 2), door=door)
+    assert door.dims == {"L": 5, "B": 3}
+    _check(Float("B", "H"), torch.zeros(3, 7), "h", door)
+    assert door.dims["H"] == 7
+
+
+def test_shape_message_names_expected_shape():
     with pytest.raises(
         ValueError, match=r"expected x of shape \(L, B, 2\), got \(20, 2\)"
     ):
-        check_shape("x", torch.zeros(20, 2), ("L", "B", 2))
+        _check(Float("L", "B", 2), torch.zeros(20, 2))
     with pytest.raises(
         ValueError, match=r"expected x of shape \(L, B, 2\), got \(4, 3, 5\)"
     ):
-        check_shape("x", np.zeros((4, 3, 5)), ("L", "B", 2))
+        _check(Array("L", "B", 2), np.zeros((4, 3, 5)))
 
 
-def test_check_shape_detects_inconsistent_named_sizes():
-    dims = check_shape("x", torch.zeros(5, 3, 2), ("L", "B", 2))
+def test_shape_detects_inconsistent_named_sizes():
+    door = Door({})
+    _check(Float("L", "B", 2), torch.zeros(5, 3, 2), door=door)
     with pytest.raises(
         ValueError, match=r"expected h of shape \(B, H\) with B=3, got \(4, 7\)"
     ):
-        check_shape("h", torch.zeros(4, 7), ("B", "H"), dims)
+        _check(Float("B", "H"), torch.zeros(4, 7), "h", door)
     with pytest.raises(ValueError, match=r"expected w of shape \(N, N\), got \(3, 4\)"):
-        check_shape("w", torch.zeros(3, 4), ("N", "N"))
+        _check(Float("N", "N"), torch.zeros(3, 4), "w")
 
 
-def test_check_shape_rejects_objects_without_shape():
-    with pytest.raises(TypeError, match="expected x to be a tensor or array, got list"):
-        check_shape("x", [1, 2], ("N",))
+def test_shape_rejects_objects_without_shape():
+    with pytest.raises(
+        TypeError, match=r"expected x to be a torch.Tensor of shape \(N,\), got list"
+    ):
+        _check(Tensor("N"), [1, 2])
 
 
 def test_dtype_checks():
-    check_floating("x", torch.zeros(2))
-    check_floating("x", np.zeros(2))
-    check_integer("t", torch.zeros(2, dtype=torch.long))
-    check_integer("t", np.zeros(2, dtype=int))
+    _check(Float(), torch.zeros(2))
+    _check(Array(), np.zeros(2))
+    _check(Ids(), torch.zeros(2, dtype=torch.long))
     with pytest.raises(TypeError, match="floating-point dtype, got torch.int64"):
-        check_floating("x", torch.zeros(2, dtype=torch.long))
+        _check(Float(), torch.zeros(2, dtype=torch.long))
     with pytest.raises(TypeError, match="integer dtype, got torch.float32"):
-        check_integer("t", torch.zeros(2))
+        _check(Ids(), torch.zeros(2))
     with pytest.raises(TypeError, match="integer dtype"):
-        check_integer("t", torch.zeros(2, dtype=torch.bool))
-    with pytest.raises(TypeError, match="tensor or array"):
-        check_floating("x", 3.0)
+        _check(Ids(), torch.zeros(2, dtype=torch.bool))
+    with pytest.raises(TypeError, match="x to be a torch.Tensor, got float"):
+        _check(Float(), 3.0)
+    with pytest.raises(TypeError, match="Tensor has no option"):
+        Float(optinal=True)
 
 
-def test_check_positive_int():
-    from companion.checks import check_positive_int
-
-    assert check_positive_int("n", 3) == 3
-    assert check_positive_int("k", 0, minimum=0) == 0
+def test_int():
+    _check(Int(), 3)
+    _check(Int(0), 0)
     with pytest.raises(ValueError, match="expected n to be an int >= 1, got 0"):
-        check_positive_int("n", 0)
+        _check(Int(), 0, "n")
     for bad in (True, 2.0, "3", None):
         with pytest.raises(TypeError, match="expected n to be an int >= 1"):
-            check_positive_int("n", bad)
+            _check(Int(), bad, "n")
+
+
+F64 = torch.zeros(2, dtype=torch.float64)
 
 
 @pytest.mark.parametrize(
     ("call", "error", "message"),
     [
         (
-            lambda: checks.check_tensor("x", np.zeros(3)),
+            lambda: _check(Tensor(), np.zeros(3)),
             TypeError,
             r"expected x to be a torch.Tensor, got ndarray \(convert it with torch.as_tensor",  # noqa: E501
         ),
         (
-            lambda: checks.check_tensor("x", torch.zeros(3), ("L", "B")),
+            lambda: _check(Tensor("L", "B"), torch.zeros(3)),
             ValueError,
             r"expected x of shape \(L, B\), got \(3,\)",
         ),
         (
-            lambda: checks.check_dtype(
-                "x", torch.zeros(2, dtype=torch.float64), torch.float32
-            ),
+            lambda: _check(Float(like="y"), F64, door=Door({"y": torch.zeros(1)})),
             TypeError,
             r"expected x of dtype torch.float32 .*got torch.float64",
         ),
         (
-            lambda: checks.check_ids("t", torch.tensor([0, 97]), 97),
+            lambda: _check(Ids(below=97), torch.tensor([0, 97]), "t"),
             ValueError,
             r"expected t to hold ids in \[0, 97\), got values in \[0, 97\]",
         ),
         (
-            lambda: checks.check_ids("t", torch.tensor([-1]), 97),
+            lambda: _check(Ids(below=97), torch.tensor([-1]), "t"),
             ValueError,
             r"ids in \[0, 97\)",
         ),
-        (lambda: checks.check_ids("t", torch.zeros(2), 97), TypeError, "integer dtype"),
         (
-            lambda: checks.check_real("p", 0.0, 0, 1, low_open=True),
+            lambda: _check(Ids(below=97), torch.zeros(2), "t"),
+            TypeError,
+            "integer dtype",
+        ),
+        (
+            lambda: _check(Real(0, 1, low_open=True), 0.0, "p"),
             ValueError,
             r"expected p to be a real number in \(0, 1\], got 0.0",
         ),
-        (lambda: checks.check_real("p", float("nan")), ValueError, "real number"),
-        (lambda: checks.check_real("p", True), TypeError, "real"),
-        (lambda: checks.check_real("p", "0.5"), TypeError, "real"),
+        (lambda: _check(Real(), float("nan"), "p"), ValueError, "real number"),
+        (lambda: _check(Real(), True, "p"), TypeError, "real"),
+        (lambda: _check(Real(), "0.5", "p"), TypeError, "real"),
         (
-            lambda: checks.check_array("x", torch.zeros(2)),
+            lambda: _check(Array(), torch.zeros(2)),
             TypeError,
             r"expected x to be a numpy.ndarray, got Tensor \(convert it with .detach\(\).numpy",  # noqa: E501
         ),
-        (
-            lambda: checks.check_array("x", np.zeros(2, dtype=int)),
-            TypeError,
-            "floating-point",
-        ),
+        (lambda: _check(Array(), np.zeros(2, dtype=int)), TypeError, "floating-point"),
     ],
 )
 def test_edge_checks_reject(call, error, message):
@@ -144,18 +150,15 @@ def test_edge_checks_reject(call, error, message):
 
 
 def test_edge_checks_accept():
-    from companion.checks import check_dtype, check_ids, check_real, check_tensor
-
-    assert check_tensor("x", torch.zeros(2, 3), ("B", "H")) == {"B": 2, "H": 3}
-    check_dtype("x", torch.zeros(1), torch.float32)
-    check_ids("t", torch.tensor([0, 96], dtype=torch.int32), 97)
-    check_ids("t", torch.zeros(0, dtype=torch.long), 97)
-    assert check_real("p", np.float32(0.5), 0, 1, low_open=True) == 0.5
-    assert check_real("top_p", np.float32(0.9), 0, 1, low_open=True) == pytest.approx(
-        0.9
-    )
-    assert check_real("p", torch.tensor(1.0), 0, 1, low_open=True) == 1.0
-    assert check_real("n", 3) == 3.0
+    door = Door({"y": torch.zeros(1)})
+    _check(Tensor("B", "H"), torch.zeros(2, 3), door=door)
+    assert door.dims == {"B": 2, "H": 3}
+    _check(Float(like="y"), torch.zeros(1), door=door)
+    _check(Ids(below=97), torch.tensor([0, 96], dtype=torch.int32))
+    _check(Ids(below=97), torch.zeros(0, dtype=torch.long))
+    for p in (np.float32(0.5), np.float32(0.9), torch.tensor(1.0)):
+        _check(Real(0, 1, low_open=True), p, "p")
+    _check(Real(), 3, "n")
 
 
 # ---- the door: @checked ------------------------------------------------------------
@@ -229,7 +232,11 @@ DOOR_BAD_INPUTS = [
         ValueError,
         r"x of shape \(3, \.\.\.\)",
     ),
-    (lambda: _more(2, torch.zeros(()), PAIR), ValueError, r"x of shape \(2, \.\.\.\)"),
+    (
+        lambda: _more(2, torch.zeros(()), PAIR),
+        ValueError,
+        r"x of shape \(2, \.\.\.\)",
+    ),
     (lambda: _more(2, torch.zeros(2), PAIR[:1]), TypeError, r"a pair \(a, b\)"),
     (lambda: _more(2, torch.zeros(2), PAIR[::-1]), TypeError, "a to have a floating"),
     (lambda: _more(2, torch.zeros(2), PAIR, clip=0.0), ValueError, "clip"),

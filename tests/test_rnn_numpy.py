@@ -255,12 +255,12 @@ BAD_INPUTS = [
     (
         lambda: _fresh().forward(np.zeros((0, 2, 2))),
         ValueError,
-        r"x with L >= 1, got shape \(0, 2, 2\)",
+        r"x with at least one time step, got shape \(0, 2, 2\)",
     ),
     (
         lambda: mse_loss_and_grad(np.zeros((5, 0, 3)), np.zeros((5, 0, 3))),
         ValueError,
-        r"outputs with B >= 1, got shape \(5, 0, 3\)",
+        r"outputs with at least one B, got shape \(5, 0, 3\)",
     ),
     (
         lambda: gradient_descent("net", ZEROS, np.zeros((5, 2, 3)), 1, 0.1),

@@ -42,6 +42,8 @@ def _is_check_call(node) -> bool:
     if not isinstance(node, ast.Call):
         return False
     func = node.func
+    if getattr(func, "attr", "") == "check":  # a spec's check: Int().check(...)
+        return _is_check_call(func.value) or isinstance(func.value, ast.Name)
     name = getattr(func, "id", getattr(func, "attr", ""))
     return name.startswith(("check_", "_check")) or name in SPECS
 
@@ -105,9 +107,10 @@ def validation_lines(source: str, exercises: bool = False) -> set[int]:
             getattr(b, "id", None) == "Arg" for b in node.bases
         ):
             found.update(_span(node))
-        elif isinstance(node, ast.Assign) and {
-            t.id for t in node.targets if isinstance(t, ast.Name)
-        } & rules:
+        elif (
+            isinstance(node, ast.Assign)
+            and {t.id for t in node.targets if isinstance(t, ast.Name)} & rules
+        ):
             found.update(_span(node))
     for node in ast.walk(tree):
         for dec in getattr(node, "decorator_list", ()):
@@ -119,9 +122,11 @@ def validation_lines(source: str, exercises: bool = False) -> set[int]:
             found.update(_span(node))
         elif _is_check_raise(node):
             found.update(_span(node))
-        elif isinstance(node, ast.If) and all(
-            _is_check_raise(s) for s in node.body
-        ) and not node.orelse:
+        elif (
+            isinstance(node, ast.If)
+            and all(_is_check_raise(s) for s in node.body)
+            and not node.orelse
+        ):
             found.update(_span(node))
         elif isinstance(node, ast.Expr | ast.Assign) and _is_check_call(node.value):
             found.update(_span(node))

@@ -21,18 +21,14 @@ import torch
 from torch import Generator
 from torch.utils.data import Dataset
 
-from companion.checks import Ids, Int, Is, check_positive_int, checked
+from companion.checks import Ids, Int, Is, checked
 from companion.data.sentences import pad_collate_fn
 from companion.data.text import EOS_ID, LETTRE2ID, PAD_ID
 
 ALPHABET = "abcdefghij"
 SYMBOL_IDS = tuple(LETTRE2ID[c] for c in ALPHABET)  # (2, …, 11)
 VOCAB_SIZE = max(SYMBOL_IDS) + 1
-_GENERATOR = Is(Generator, optional=True)
-
-
-def _check_max_len(door) -> None:
-    check_positive_int("max_len", door.args["max_len"], door.args["min_len"])
+_RNG = Is(Generator, optional=True)
 
 
 def _check_pairs(door) -> None:
@@ -58,7 +54,7 @@ class ReversalDataset(Dataset):
     when ``None``). Everything is drawn at construction: the data set is a fixed list,
     ``lengths`` a ``LongTensor (size,)``."""
 
-    @checked(_check_max_len, size=Int(), min_len=Int(), generator=_GENERATOR)
+    @checked(size=Int(), min_len=Int(size="min"), max_len=Int("min"), generator=_RNG)
     def __init__(
         self,
         size: int,
@@ -92,7 +88,7 @@ def pad_collate_pairs(samples: list[tuple[torch.Tensor, torch.Tensor]]):
     return pad_collate_fn(list(sources)), pad_collate_fn(list(targets))
 
 
-@checked(lengths=Ids("N"), batch_size=Int(), generator=_GENERATOR)
+@checked(lengths=Ids("N"), batch_size=Int(), generator=_RNG)
 def length_buckets(
     lengths: torch.Tensor, batch_size: int, generator: torch.Generator | None = None
 ) -> list[list[int]]:
