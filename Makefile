@@ -11,21 +11,23 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 help:
 	@echo "make test   unit tests + every chapter run by nbval from its .md source"
-	@echo "make book   execute every chapter and build the HTML into _build/html"
+	@echo "make book   execute every chapter, build the HTML into _build/html, and the class pack"
 	@echo "make lab    open JupyterLab on book/ with chapters opening as notebooks"
 	@echo "make browser-test  check the built pages in headless Chromium (after make book)"
 	@echo "make student       student notebooks without solutions, in _build/student"
 	@echo "make student-test  check them: no solution left, every cell still runs"
 	@echo "make test-seeds    every chapter again with BOOK_SEED=1, then BOOK_SEED=2"
-	@echo "make test-data     the data chapters on other data: a second metro twin, two texts"
+	@echo "make test-data     the data chapters on other data: two more metro twins (one rough), two texts"
 	@echo "make grade SUBMISSIONS=dir  grade a folder of student notebooks (grades.csv)"
 	@echo "make clean  remove _build and caches (keeps .venv)"
 
-venv: $(STAMP)
+venv: $(STAMP) $(LAB_SETTINGS)
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	install -D -m 644 jupyter-config/labconfig/default_setting_overrides.json \
+	  $(LAB_SETTINGS)
 	touch $(STAMP)
 
 lint: $(STAMP)
@@ -56,7 +58,8 @@ test-seeds: $(STAMP)
 DATA := $(CURDIR)/_build/data
 DATA_CHAPTERS := book/02_rnn.md book/02b_metro_experiments.md book/04_sentences.md \
   book/04b_truncated_bptt.md book/05_lstm_gru.md book/05b_language_models.md \
-  book/05c_monitoring.md book/06_decoding.md book/08_transformers.md
+  book/05c_monitoring.md book/06_decoding.md book/08_transformers.md \
+  book/09_linear_recurrences.md
 FORTUNES := /usr/share/games/fortunes/fortunes
 
 $(FORTUNES):
@@ -73,10 +76,14 @@ $(DATA)/fortunes.txt: tools/make_test_data.py $(STAMP) $(FORTUNES)
 test-data: export OMP_NUM_THREADS = 1
 test-data: $(DATA)/fortunes.txt
 	METRO_PATH=$(DATA)/metro_twin.pch TEXT_PATH=$(DATA)/fortunes.txt $(NBVAL) $(DATA_CHAPTERS)
+	METRO_PATH=$(DATA)/metro_rough.pch $(NBVAL) book/02_rnn.md book/02b_metro_experiments.md
 	TEXT_PATH=$(DATA)/licenses.txt $(NBVAL) $(DATA_CHAPTERS)
 
+# Then the class pack beside the pages (the intro links it): the wheel, and a zip of the
+# student notebooks with that wheel.
 book: $(STAMP)
 	jupyter-book build . --all -W -n --keep-going
+	$(PY) tools/class_pack.py _build/html/class-pack
 	@echo "The book is at $(CURDIR)/_build/html/index.html"
 
 # Chromium comes from Debian's package; Playwright (from requirements.txt) drives it.
@@ -109,8 +116,10 @@ grade: $(STAMP)
 	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=folder" >&2; exit 2; }
 	$(PY) tools/grade.py "$(SUBMISSIONS)"
 
-$(LAB_SETTINGS): $(STAMP)
-	jupytext-config --settings-file $(LAB_SETTINGS) set-default-viewer
+# JupyterLab opens the chapters as notebooks: the repository's setting (jupytext's
+# viewer for Markdown and MyST), installed into the environment.
+$(LAB_SETTINGS): jupyter-config/labconfig/default_setting_overrides.json $(STAMP)
+	install -D -m 644 $< $@
 
 lab: $(STAMP) $(LAB_SETTINGS)
 	jupyter lab --notebook-dir=book $$([ "$$(id -u)" = 0 ] && echo --allow-root)

@@ -34,9 +34,14 @@ about, then, after "also", those it borrows from another chapter:
 * Chapter 8, Transformers: ``attention``, ``attention_numpy``, ``transformer``; also
   ``recurrent``, ``language_model``, ``decoding``, ``baselines``, ``data.sentences``,
   ``data.text``.
-* Chapter 9, Tiny Recursive Models: ``trm`` (the model), ``trm_training`` (deep
+* Chapter 9, linear recurrences and state spaces: ``scan`` (the linear recurrence, its
+  parallel and log-space scans), ``minrnn`` (minGRU, minLSTM), ``ssm`` (a selective
+  state space, S4D's kernel), ``recall`` (multi-query associative recall); also
+  ``attention``, ``baselines``, ``language_model``, ``long_range``, ``recurrent``,
+  ``transformer``, ``data.sentences``, ``data.text``.
+* Chapter 10, Tiny Recursive Models: ``trm`` (the model), ``trm_training`` (deep
   supervision, the losses, batches of puzzles), ``data.puzzles``.
-* Page 9b, why two states: ``trm``, ``trm_training``, ``data.puzzles``.
+* Page 10b, why two states: ``trm``, ``trm_training``, ``data.puzzles``.
 
 Shared modules, which the chapters import as they need them:
 ``seeding`` (``set_seed``, ``generator``, ``rng``, ``eval_mode``),
@@ -48,8 +53,6 @@ Shared modules, which the chapters import as they need them:
 chapter, ``ch04`` …, and the ``runner`` they share); and
 ``checks`` (the input checks of every public function: the ``@checked`` door),
 which the other modules use.
-
-In the package but imported by no chapter yet: none.
 
 The package follows a few conventions, and every module keeps to them:
 

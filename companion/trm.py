@@ -1,4 +1,4 @@
-"""Tiny Recursive Model (TRM): depth by recursion of one tiny network (chapter 9).
+"""Tiny Recursive Model (TRM): depth by recursion of one tiny network (chapter 10).
 
 Jolicoeur-Martineau, "Less is more: recursive reasoning with tiny networks" (2025),
 simplifying the Hierarchical Reasoning Model of Wang et al. (2025). A puzzle ``x`` is
@@ -114,7 +114,7 @@ class OnePass(nn.Module):
 
 TOKENS = Ids("self.seq_len", "B", below="self.embed.vocab_size")  # a batch of puzzles
 YZ = Float("self.seq_len", "B", "self.dim", like="self")  # y or z, (L, B, D)
-STATE = Pair(YZ, YZ, parts=("y", "z"), label="state to be (y, z)", optional=True)
+STATE = Pair(YZ, YZ, parts=("y", "z"), label="(y, z)", optional=True)
 PROBABILITY = Real(0, 1, low_open=True, high_open=True)
 
 

@@ -1,4 +1,4 @@
-"""Training the Tiny Recursive Model of ``companion.trm`` (chapters 9 and 9b): the
+"""Training the Tiny Recursive Model of ``companion.trm`` (chapter 10 and page 10b): the
 losses, deep supervision, batches of puzzles, and the scores.
 
 Deep supervision (Jolicoeur-Martineau 2025, after Wang et al. 2025) trains on one batch

@@ -8,11 +8,14 @@ import torch
 
 from companion.data.metro import (
     REAL_METRO_FIGURES,
+    REAL_METRO_RESIDUALS,
+    ROUGH_METRO,
     ForecastMetroDataset,
     SampleMetroDataset,
     close_to_real,
     describe_metro,
     load_metro,
+    residual_figures,
     slot_time,
     synthetic_metro,
 )
@@ -37,10 +40,56 @@ def test_twin_layout_and_integer_counts(twin):
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_twin_matches_the_real_figures(seed):
     stats = describe_metro(*synthetic_metro(seed))
-    assert set(stats) == set(REAL_METRO_FIGURES)
+    assert set(stats) == set(REAL_METRO_FIGURES) | set(REAL_METRO_RESIDUALS)
     assert all(close_to_real(stats, rtol=0.2).values()), close_to_real(stats, rtol=0.2)
     assert 120 <= stats["max_in_min"] <= 250 and 3000 <= stats["max_in_max"] <= 5500
     assert 0.01 <= stats["zero_fraction"] <= 0.03
+
+
+def test_the_smooth_twins_draw_what_they_always_drew():
+    # Issue 28 gave the twin its roughness arguments; their defaults change nothing,
+    # to the last count (totals of the twin of seed 0 as drawn before them).
+    train, test = synthetic_metro(0)
+    assert (int(train.sum()), int(test.sum())) == (41941696, 17772980)
+    rough = {k: v for k, v in ROUGH_METRO.items() if k != "seed"}
+    assert not torch.equal(synthetic_metro(0, **rough)[1], test)
+
+
+@pytest.fixture(scope="module")
+def rough_twin():
+    return synthetic_metro(**ROUGH_METRO)
+
+
+def test_rough_twin_is_as_rough_as_the_real_file(rough_twin):
+    figures = residual_figures(*rough_twin)
+    far = {
+        name: (round(figures[name], 4), real)
+        for name, real in REAL_METRO_RESIDUALS.items()
+        if not abs(figures[name] - real) <= 0.25 * abs(real)
+    }
+    assert not far, f"figures beyond 25% of the real file's (twin, real): {far}"
+    # ...and still matches the figures of chapter 2's table, like the smooth twins.
+    close = close_to_real(describe_metro(*rough_twin), rtol=0.2)
+    assert all(close.values()), close
+
+
+def test_the_smooth_twin_is_not():
+    # What issue 28 measured: the default twin's residual is a third of the real one's
+    # share, and lasts all day.
+    figures = residual_figures(*synthetic_metro(0))
+    assert figures["residual_share"] < 0.5 * REAL_METRO_RESIDUALS["residual_share"]
+    assert figures["residual_autocorrelation_16"] > 0.2
+
+
+def test_residual_figures_of_a_data_set_made_of_its_mean_day():
+    # Every day the same ramp: no residual, the mean day exact, persistence k slots
+    # ahead off by k slots of the ramp.
+    day = torch.arange(1.0, 74.0)[None, :, None, None].expand(4, 73, 2, 2)
+    figures = residual_figures(day[:3], day[3:])
+    assert figures["residual_std"] < 1e-12 and figures["mean_day_mse"] < 1e-12
+    assert figures["daily_total_cv"] < 1e-12
+    assert figures["persistence_mse_1"] == pytest.approx((1 / 73) ** 2)
+    assert figures["persistence_mse_8"] == pytest.approx((8 / 73) ** 2)
 
 
 def test_close_to_real_checks_every_figure():
@@ -382,6 +431,9 @@ def _with(value, index=(0, 2, 1, 0)):
             "stations to be an int >= 1, got 0",
         ),
         (lambda: synthetic_metro(0, test_days=2.0), TypeError, "test_days"),
+        (lambda: synthetic_metro(0, payback=1.5), ValueError, "payback"),
+        (lambda: synthetic_metro(0, residual_slots=0), ValueError, "residual_slots"),
+        (lambda: synthetic_metro(0, outliers=-1), ValueError, "outliers"),
         # issue 27: no day, no slot or no station, and clock times outside the day
         (
             lambda: SampleMetroDataset(torch.zeros(0, 10, 3, 2), length=4),

@@ -10,7 +10,8 @@ ROOT = Path(__file__).resolve().parents[1]
 DOC = companion.__doc__
 SHARED_PARAGRAPH = DOC[DOC.index("Shared modules") :].split("\n\n")[0]
 SHARED = set(re.findall(r"``(\w+)`` \(", SHARED_PARAGRAPH))
-UNUSED_PARAGRAPH = DOC[DOC.index("imported by no chapter yet") :].split("\n\n")[0]
+_AT = DOC.find("imported by no chapter yet")  # a paragraph that may be absent
+UNUSED_PARAGRAPH = DOC[_AT:].split("\n\n")[0] if _AT >= 0 else ""
 UNUSED = set(re.findall(r"``(\w+)`` \(", UNUSED_PARAGRAPH))
 
 

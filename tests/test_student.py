@@ -428,3 +428,202 @@ def test_no_student_notebook_shows_a_graded_reference():
             for call in re.findall(r"show_source\(([^)]*)\)", cell.source):
                 shown = set(re.findall(r"\w+", call))
                 assert not shown & names, f"{chapter.name} shows {shown & names}"
+
+
+# Plain Jupyter Markdown (tools/plain.py): what JupyterLab without extensions, VS Code
+# and Colab render, with the book's numbers (tools/numbering.py).
+
+TOC = """format: jb-book
+root: book/intro
+parts:
+  - caption: Chapters
+    numbered: true
+    chapters:
+      - file: book/01_a
+      - file: book/02_b
+"""
+CHAPTER_A = """(ch-a)=
+# Chapter A
+
+## First
+
+See {ref}`the next chapter <ch-b>`, {numref}`b-ex1`, {eq}`eq-b` and {cite}`elman1990`;
+{cite:t}`cho2014,elman1990` too. `{ref}` in code stays, as does {ref}`ch-a`.
+
+$$
+a = b \\\\
+c = d
+$$ (eq-a)
+
+```{note}
+**Careful.** With $x$ and {eq}`eq-a`.
+```
+
+```{code-cell} ipython3
+---
+mystnb:
+  figure:
+    name: fig-a
+    caption: A curve
+      on two lines.
+---
+print("plot")
+```
+
+## Exercises
+
+```{exercise} Think
+:label: a-ex1
+
+Why, in (see {numref}`fig-a`)?
+```
+
+```{solution} a-ex1
+SECRET
+```
+
+```{exercise}
+:label: a-ex2
+
+An exercise without a solution.
+```
+
+```{exercise}
+:label: a-graded
+```
+
+```{code-cell} ipython3
+---
+tags: [answer]
+exercise: a-graded
+---
+f = ...
+```
+"""
+CHAPTER_B = """(ch-b)=
+# Chapter B
+
+$$
+y = 1
+$$ (eq-b)
+
+```{exercise}
+:label: b-ex1
+```
+"""
+BIB = """@article{elman1990, author = {Elman, Jeffrey L.}, title = {Finding structure in
+time}, journal = {Cognitive Science}, year = {1990}}
+@article{cho2014, author = {Cho, K. and van Merri{\\"e}nboer, B. and Gulcehre, C.},
+title = {Learning phrase representations}, journal = {EMNLP}, year = {2014}}
+"""
+
+
+def small_book(tmp_path, a=CHAPTER_A):
+    (tmp_path / "_toc.yml").write_text(TOC)
+    book = tmp_path / "book"
+    book.mkdir(exist_ok=True)
+    (book / "intro.md").write_text("# Intro\n")
+    (book / "01_a.md").write_text(HEADER.split("# A chapter")[0] + a)
+    (book / "02_b.md").write_text(HEADER.split("# A chapter")[0] + CHAPTER_B)
+    (book / "references.bib").write_text(BIB)
+    return book
+
+
+def test_myst_becomes_plain_markdown_with_the_books_numbers(tmp_path):
+    book = small_book(tmp_path)
+    cells = student_notebook(book / "01_a.md").cells
+    text = "\n".join(c.source for c in cells if c.cell_type == "markdown")
+    assert "SECRET" not in text
+    assert "See [the next chapter](02_b.ipynb), [Exercise 2.1](02_b.ipynb)," in text
+    assert "[(2.1)](02_b.ipynb) and (Elman, 1990);" in text
+    assert "Cho et al. (2014); Elman (1990) too. `{ref}` in code stays" in text
+    assert "as does Chapter A." in text  # its own title, no link to itself
+    assert (
+        "$$\n\\begin{aligned}\na = b \\\\\nc = d\n\\end{aligned}\n\\tag{1.1}\n$$"
+        in (text.replace("gathered", "aligned"))
+    )
+    assert "> **Note.**\n>\n> **Careful.** With $x$ and (1.1)." in text
+    assert "**Fig. 1.1.** A curve on two lines." in text
+    assert text.startswith("# 1 Chapter A\n\n## 1.1 First\n")
+    assert "\n## 1.2 Exercises\n" in text
+    assert "### Exercise 1.1: Think\n\nWhy, in (see Fig. 1.1)?" in text
+    assert (
+        "> **Your turn.** Write your answer to Exercise 1.1 in the cell below." in text
+    )
+    left = text.replace("`{ref}`", "")
+    assert not re.search(r"\{(ref|numref|eq|cite|note|exercise|solution)\}|\)=", left)
+    # one place to answer each exercise: an empty cell, or the graded answer cell
+    kinds = [(c.cell_type, c.source.split("\n")[0][:24]) for c in cells]
+    empty = [i for i, c in enumerate(cells) if c.cell_type == "code" and not c.source]
+    assert len(empty) == 2
+    assert "Your turn" in cells[empty[0] - 1].source, kinds
+    assert cells[empty[1] - 1].source.startswith("### Exercise 1.2"), kinds
+    assert cells[empty[1] + 1].source.startswith("### Exercise 1.3"), kinds
+    assert [c for c in cells if c.cell_type == "code"][0].source.startswith("# Setup")
+
+
+@pytest.mark.parametrize(
+    ("snippet", "message"),
+    [
+        ("Use {abbr}`RNN (recurrent network)`.\n", "a {abbr} role"),
+        ("```{figure} x.png\n:name: f\n\nCaption.\n```\n", "a {figure} directive"),
+        ("- item\n\n  ```{note}\n  Inside.\n  ```\n", "inside a list or a quote"),
+        ("Term\n: its definition\n", "cannot write a dl_open block"),
+        ("See {ref}`nowhere`.\n", "expected the label 'nowhere'"),
+        ("As {cite}`nobody2020` says.\n", "'nobody2020' is not in references.bib"),
+        (":::\nA div.\n:::\n", "':::' block is not plain Markdown"),
+        ("```{exercise}\nNo label.\n```\n", "an exercise without a :label:"),
+    ],
+)
+def test_what_cannot_be_plain_markdown_stops_the_tool_at_its_line(
+    tmp_path, snippet, message
+):
+    text = CHAPTER_A.replace("## Exercises", snippet + "\n## Exercises")
+    book = small_book(tmp_path, text)
+    line = HEADER.split("# A chapter")[0].count("\n") + text[
+        : text.index(snippet)
+    ].count("\n")
+    line += 2 if "inside a list" in message else 0  # the fence, in the list item
+    with pytest.raises(ValueError, match=re.escape(message)) as error:
+        student_notebook(book / "01_a.md")
+    assert f"01_a.md:{line + 1}:" in str(error.value)
+
+
+def test_the_setup_cell_installs_the_wheel_beside_the_notebook_or_from_the_site():
+    from IPython.core.inputtransformer2 import TransformerManager
+    from student import setup_source
+
+    wheel = "companion-0.1.0-py3-none-any.whl"
+    for fallback in (None, "https://example.org/book/class-pack/" + wheel):
+        source = setup_source(wheel, fallback)
+        python = TransformerManager().transform_cell(source)
+        compile(python, "setup", "exec")  # valid once IPython reads %pip
+        assert "run_line_magic('pip', 'install --quiet \"{source}\"')" in python
+        assert f'WHEEL = "{wheel}"' in source
+        assert (fallback or "put {WHEEL}") in source
+
+
+def test_every_student_notebook_says_the_numbers_the_book_shows():
+    """Item by item against tools/numbering.py: headings, exercises, figure captions,
+    equation tags; each exercise has one place to answer; no label in the prose."""
+    from numbering import read_book
+
+    book = read_book(ROOT)
+    for page in [p for p in book.pages if p.number is not None]:
+        cells = student_notebook(page.path).cells
+        text = "\n".join(c.source for c in cells if c.cell_type == "markdown")
+        shown = {
+            "exercise": re.findall(r"^### Exercise ([\d.]+)", text, re.MULTILINE),
+            "figure": re.findall(r"^\*\*Fig\. ([\d.]+)\.\*\*", text, re.MULTILINE),
+            "equation": re.findall(r"\\tag\{([\d.]+)\}", text),
+        }
+        for kind, numbers in shown.items():
+            ours = [t.numbered.strip("()") for t in page.targets if t.kind == kind]
+            assert numbers == ours, (page.doc, kind)
+        headings = re.findall(r"^#+ (\d[\d.]*) ", text, re.MULTILINE)
+        sections = [t.numbered for t in page.targets if t.kind in ("page", "section")]
+        assert headings == sections, page.doc
+        assert not re.search(r"exercise `[\w-]+`", text), page.doc
+        answer_cells = [c for c in cells if "answer" in c.metadata.get("tags", [])]
+        empty = [c for c in cells if c.cell_type == "code" and not c.source.strip()]
+        assert len(answer_cells) + len(empty) == len(shown["exercise"]), page.doc

@@ -10,6 +10,11 @@ repository. These stand-ins have the same kind but another shape than the defaul
   ``companion.data.metro``), saved like the course's ``hzdataset.pch``: a
   ``torch.save``d pair ``(train (18, 73, 80, 2), test (7, 73, 80, 2))`` of float32
   counts.
+* ``metro_rough.pch``: the rough twin, ``synthetic_metro(**ROUGH_METRO)``, as rough as
+  the course's file (issue 28): its flows stray from the mean day as much as the real
+  ones, and forget it within about two hours, where the smooth twins' strays last all
+  day. Each metro file is printed with these figures (``residual_figures``) next to
+  the real file's.
 * ``fortunes.txt``: short, spoken-style English sentences, about 2 MB: the
   fortune-cookie quotations of Debian's ``fortunes`` package (sayings, jokes, dialogue),
   one per line. Like the course's speeches (median sentence 60 characters, 22% under
@@ -28,7 +33,12 @@ from pathlib import Path
 
 import torch
 
-from companion.data.metro import synthetic_metro
+from companion.data.metro import (
+    ROUGH_METRO,
+    residual_figures,
+    residual_table,
+    synthetic_metro,
+)
 from companion.data.sentences import split_sentences
 from companion.data.text import normalize
 
@@ -84,8 +94,14 @@ def describe(name: str, text: str) -> str:
 def main(out_dir: str) -> None:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    torch.save(synthetic_metro(seed=2026), out / "metro_twin.pch")
-    print(f"metro_twin.pch: synthetic_metro(seed=2026) in {out}")
+    for name, kwargs in (
+        ("metro_twin.pch", {"seed": 2026}),
+        ("metro_rough.pch", ROUGH_METRO),
+    ):
+        flows = synthetic_metro(**kwargs)
+        torch.save(flows, out / name)
+        print(f"{name}: synthetic_metro(**{kwargs}) in {out}")
+        print(residual_table(residual_figures(*flows)))
     for name, text in (
         ("fortunes.txt", fortunes_text()),
         ("licenses.txt", licenses_text()),

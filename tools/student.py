@@ -32,6 +32,15 @@ cells (tagged ``answer``, with the metadata ``exercise``) stay, stubs and all, a
 labels are recorded in the notebook's metadata (``workbook.exercises``) for the
 grader.
 
+The notebook a student gets is plain Jupyter Markdown (tools/plain.py): roles become
+text or links with the book's numbers (tools/numbering.py, the numbers of the HTML),
+directives become headed blocks, labelled equations ``$$`` maths with a ``\\tag``, and
+every exercise gets an empty code cell to answer in unless the chapter gives it an
+answer cell. What the conversion cannot classify stops the tool too. The first code
+cell installs the companion when ``import companion`` fails: from the wheel lying
+beside the notebook (the class pack, tools/class_pack.py), else from the book's site
+or repository when ``_config.yml`` names one.
+
 It writes only into files it wrote before: ``OUT_DIR/.student-notebooks.json`` records
 the SHA-256 of each notebook it writes, and it refuses to replace any other file (a
 student's own notebook, or one of its notebooks edited since)."""
@@ -40,6 +49,7 @@ import hashlib
 import json
 import re
 import sys
+import tomllib
 import unicodedata
 from dataclasses import dataclass
 from functools import cache
@@ -57,6 +67,12 @@ from markdown_it.token import Token
 from myst_parser.config.main import MdParserConfig
 from myst_parser.parsers.mdit import create_md_parser
 from myst_parser.parsers.options import TokenizeError, options_to_items
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import numbering  # noqa: E402 (tools/ is a folder of scripts, not a package)
+import plain  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
 
 YOUR_TURN = "> **Your turn.** Write your answer to exercise `{label}` here."
 MANIFEST = ".student-notebooks.json"
@@ -614,26 +630,129 @@ def _student_ipynb(path: Path) -> nbformat.NotebookNode:
     return notebook
 
 
+def _read_myst(text: str, path: Path) -> nbformat.NotebookNode:
+    try:
+        return jupytext.reads(text, fmt="md:myst")
+    except (MystMetadataParsingError, yaml.YAMLError, ValueError) as err:
+        raise ValueError(f"{path}: jupytext cannot read this chapter: {err}") from None
+
+
+def _context(path: Path, notebook: nbformat.NotebookNode) -> plain.Context:
+    """What the plain-Markdown conversion of the chapter ``path`` needs: the book's
+    numbers, the chapters that have a notebook, the citations, the answered
+    exercises."""
+    book, doc = numbering.book_of(path)
+    answered = {
+        cell.metadata.get("exercise")
+        for index, cell in enumerate(notebook.cells)
+        if "answer" in _cell_tags(cell, f"{path}[cell {index}]")
+    }
+    return plain.Context(
+        book=book,
+        doc=doc,
+        where=str(path),
+        notebooks={p.stem for p in path.parent.glob("*.md") if is_chapter(p)},
+        citations=plain.citations(path.parent / "references.bib"),
+        answered=answered,
+    )
+
+
+def wheel_name(root: Path = ROOT) -> str:
+    """The file name of the companion's wheel, from ``pyproject.toml``."""
+    project = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
+    name, version = project["project"]["name"], project["project"]["version"]
+    return f"{name}-{version}-py3-none-any.whl"
+
+
+def fallback_source(root: Path = ROOT) -> str | None:
+    """Where ``%pip`` finds the companion when no wheel lies beside a notebook: the
+    wheel on the book's site (``html.baseurl`` of ``_config.yml``), or the
+    repository (``repository.url``); ``None`` when neither is configured."""
+    try:
+        config = yaml.safe_load((root / "_config.yml").read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return None
+    config = config if isinstance(config, dict) else {}
+    base = str((config.get("html") or {}).get("baseurl") or "").rstrip("/")
+    if base:
+        return f"{base}/class-pack/{wheel_name(root)}"
+    url = str((config.get("repository") or {}).get("url") or "").rstrip("/")
+    return f"companion @ git+{url}" if url else None
+
+
+SETUP = """\
+# Setup: this notebook needs the book's `companion` package. When it is missing, this
+# cell installs it from the wheel beside the notebook (the class pack holds both){also}.
+import importlib
+import pathlib
+
+try:
+    import companion  # noqa: F401
+except ModuleNotFoundError:
+    WHEEL = "{wheel}"
+    here = pathlib.Path(WHEEL), pathlib.Path("..", WHEEL)
+    beside = [p for p in here if p.is_file()]
+    {otherwise}
+    %pip install --quiet "{{source}}"
+    importlib.invalidate_caches()
+    import companion  # noqa: F401"""
+NO_FALLBACK = """\
+if not beside:
+        raise ModuleNotFoundError(
+            f"This notebook needs the book's `companion` package: put {WHEEL} (it is "
+            "in the book's class pack, linked from its introduction) beside this "
+            "notebook, then run this cell again."
+        )
+    source = beside[0].resolve()"""
+
+
+def setup_source(wheel: str, fallback: str | None) -> str:
+    """The first code cell of a student notebook."""
+    if fallback is None:
+        return SETUP.format(wheel=wheel, also="", otherwise=NO_FALLBACK)
+    otherwise = f"source = beside[0].resolve() if beside else {fallback!r}"
+    return SETUP.format(
+        wheel=wheel, also=", else from the book's site", otherwise=otherwise
+    )
+
+
+def _setup(notebook: nbformat.NotebookNode) -> None:
+    """Make the notebook's first code cell the one that installs the companion (in
+    place of the chapter's check that it is installed)."""
+    cell = nbformat.v4.new_code_cell(setup_source(wheel_name(), fallback_source()))
+    codes = [i for i, c in enumerate(notebook.cells) if c.cell_type == "code"]
+    first = codes[0] if codes else len(notebook.cells)
+    old = notebook.cells[first] if codes else None
+    if (
+        old is not None
+        and "import companion" in old.source
+        and ("ModuleNotFoundError" in old.source)
+    ):
+        cell.id = old.get("id", cell.id)
+        notebook.cells[first] = cell
+    else:
+        notebook.cells.insert(first, cell)
+
+
 def student_notebook(path: str | Path) -> nbformat.NotebookNode:
     """Read a MyST Markdown chapter (or a notebook, ``.ipynb``) and return it as a
-    notebook without its solutions."""
+    notebook without its solutions, in plain Jupyter Markdown (tools/plain.py)."""
     path = Path(path)
     if path.suffix == ".ipynb":
         notebook = _student_ipynb(path)
     else:
         text, _ = strip_solutions(read_chapter(path), where=str(path))
-        try:
-            notebook = jupytext.reads(text, fmt="md:myst")
-        except (MystMetadataParsingError, yaml.YAMLError, ValueError) as err:
-            raise ValueError(
-                f"{path}: jupytext cannot read this chapter: {err}"
-            ) from None
+        context = _context(path, _read_myst(text, path))
+        notebook = _read_myst(plain.convert(text, context), path)
         for index, cell in enumerate(notebook.cells):
             where = f"{path}[cell {index}]"
             if any(_is_solution_tag(tag) for tag in _cell_tags(cell, where)):
                 raise SolutionLeak(
                     f"{where}: a cell tagged as a solution survived stripping"
                 )
+            if cell.cell_type == "markdown":
+                plain.check_plain(cell.source, where)
+        _setup(notebook)
     _workbook(notebook, path.stem, str(path))
     try:
         nbformat.validate(notebook)

@@ -38,7 +38,7 @@ def table() -> str:
     for label in sorted(known, key=lambda k: (where.get(k, ""), k)):
         e = known[label]
         what = f"`{e.name}`" if e.kind == "code" else "a written answer"
-        link = f"{{ref}}`{label} <{label}>`"
+        link = f"{{numref}}`{label}` (`{label}`)"  # "Exercise 1.4 (xor-ex3)"
         rows.append(f"| {link} | {e.question} | {what} | {e.points:g} |")
     return "\n".join(rows)
 

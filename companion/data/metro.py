@@ -55,6 +55,35 @@ REAL_METRO_FIGURES = {
     "profile_correlation_median": 0.72,
 }
 
+# How rough the course's file is (issue 28), measured like ``residual_figures`` does:
+# flows divided by the per-station train maximum, the residual off the train mean day
+# on test, errors as test MSE on the target slots 39-72 (15:15 to the end of the day).
+REAL_METRO_RESIDUALS = {
+    "residual_share": 0.18,
+    "residual_std": 0.077,
+    "residual_autocorrelation_1": 0.76,
+    "residual_autocorrelation_8": 0.15,
+    "residual_autocorrelation_16": 0.01,
+    "persistence_mse_1": 0.0048,
+    "persistence_mse_8": 0.035,
+    "mean_day_mse": 0.0049,
+    "mean_day_last_residual_mse_1": 0.0035,
+    "daily_total_cv": 0.077,
+}
+FIRST_TARGET_SLOT = 39  # 15:15: the target slots of the metro experiments (page 2.1)
+# The rough twin: ``synthetic_metro(**ROUGH_METRO)`` matches every figure of
+# ``REAL_METRO_RESIDUALS`` within 25% (and ``REAL_METRO_FIGURES`` within 20%).
+ROUGH_METRO = {
+    "seed": 0,
+    "residual": 0.125,
+    "residual_slots": 5.5,
+    "payback": 0.62,
+    "outliers": 1.0,
+    "count_noise": 1.5,
+    "plateau": 0.16,
+    "day_spread": 0.8,
+}
+
 
 @checked(slot=Int(0, maximum=SLOTS))
 def slot_time(slot: int) -> str:
@@ -121,12 +150,65 @@ def _service(t: np.ndarray, start: float, end: float) -> np.ndarray:
     return 1 / (1 + np.exp(-(t - start) / 0.5)) / (1 + np.exp((t - end) / 0.5))
 
 
-@checked(stations=Int(), train_days=Int(), test_days=Int())
+def _roughen(rate, profiles, sizes, seed, train_days, rough) -> np.ndarray:
+    """The twin's expected counts ``rate (D, T, S, 2)`` made as rough as the real file
+    (``rough``: the keyword arguments of ``synthetic_metro`` below), from streams of
+    their own, so that the smooth twin draws exactly what it always did.
+
+    A residual off the mean day: for each day, station and direction, an AR(1) along
+    the slots of unit variance and autocorrelation ``exp(-lag / residual_slots)``, less
+    ``payback`` times its own mean over the day (a busy hour is partly paid back by
+    quieter ones), times ``residual`` · the station's peak · √(its profile), never
+    taking away more than 60% of a slot's flow. Then ``outliers``: one burst of that
+    many times the station's peak, on a random train day and daytime slot, for each
+    station and direction. Last, each station is scaled by the square root of its
+    peak before over its peak after, halfway between keeping its peak and keeping its
+    volume."""
+    clean_peak = rate.max(axis=(0, 1))
+    draw = np.random.default_rng([seed, 28])
+    if rough["residual"] > 0:
+        phi = np.exp(-1 / rough["residual_slots"])
+        shocks = draw.normal(0, 1, rate.shape)
+        z = np.empty(rate.shape)
+        z[:, 0] = shocks[:, 0]
+        for t in range(1, rate.shape[1]):
+            z[:, t] = phi * z[:, t - 1] + np.sqrt(1 - phi**2) * shocks[:, t]
+        z -= rough["payback"] * z.mean(axis=1, keepdims=True)
+        spread = rough["residual"] * sizes * np.sqrt(profiles.transpose(1, 0, 2))
+        rate = np.maximum(rate + spread * z, 0.4 * rate)
+    if rough["outliers"] > 0:
+        stations = np.arange(rate.shape[2])[:, None]
+        days = draw.integers(0, train_days, (len(stations), 2))
+        slots = draw.integers(8, rate.shape[1] - 8, (len(stations), 2))
+        rate = rate.copy()
+        rate[days, slots, stations, [0, 1]] += rough["outliers"] * sizes
+    return rate * np.sqrt(clean_peak / rate.max(axis=(0, 1)))
+
+
+@checked(
+    stations=Int(),
+    train_days=Int(),
+    test_days=Int(),
+    residual=Real(0),
+    residual_slots=Real(0, low_open=True),
+    payback=Real(0, 1),
+    outliers=Real(0),
+    count_noise=Real(0),
+    plateau=Real(0),
+    day_spread=Real(0),
+)
 def synthetic_metro(
     seed: int = 0,
     stations: int = STATIONS,
     train_days: int = TRAIN_DAYS,
     test_days: int = TEST_DAYS,
+    residual: float = 0.0,
+    residual_slots: float = 4.0,
+    payback: float = 0.0,
+    outliers: float = 0.0,
+    count_noise: float = 1.0,
+    plateau: float = 0.0,
+    day_spread: float = 1.0,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """An offline twin of ``hzdataset.pch``:
     ``(train (18, 73, 80, 2), test (7, 73, 80, 2))``.
@@ -142,7 +224,20 @@ def synthetic_metro(
     quieter than the real ones. Every day has its own level (daily totals 2.05 to 2.74
     million) and per-station fluctuations; counts are Poisson draws, hence integers with
     a few zeros at the ends of the service. ``describe_metro`` measures these figures
-    and ``REAL_METRO_FIGURES`` holds the real ones."""
+    and ``REAL_METRO_FIGURES`` holds the real ones.
+
+    With the defaults the twin is smooth: its flows stray little from the mean day, and
+    what they stray lasts all day (``REAL_METRO_RESIDUALS`` has the real file's
+    figures). The other arguments roughen it; ``ROUGH_METRO`` holds the values that
+    match the real file, and with their defaults nothing changes, to the last count.
+    ``residual`` (in units of a station's peak) adds a residual off the mean day whose
+    autocorrelation fades over ``residual_slots`` slots, of which each day gives back
+    the share ``payback`` at other hours; ``outliers`` adds one burst of that many
+    peaks per station and direction (it sets the station's maximum, as bursts do in the
+    real file); ``count_noise`` scales the count noise of every station (1: Poisson);
+    ``plateau`` raises every station's daytime level (as a share of its peaks);
+    ``day_spread`` scales how much days and stations differ from day to day (1: busy
+    and quiet days as above)."""
     rng = np.random.default_rng(seed)
     t = np.arange(SLOTS, dtype=float)
     days = train_days + test_days
@@ -164,11 +259,11 @@ def synthetic_metro(
             # Out-flow (c = 1) peaks about two slots after the in-flow: the ride.
             delay = 0.0 if c == 0 else rng.uniform(1.0, 2.5)
             envelope = _service(t, start + delay, end + c)
-            plateau = rng.uniform(0.05, 0.3)
+            level_c = rng.uniform(0.05, 0.3) + plateau
             peaks = share * _profile(t, m_c + delay, m_w) + (1 - share) * _profile(
                 t, e_c + delay, e_w
             )
-            shape = envelope * (plateau + peaks + lunch)
+            shape = envelope * (level_c + peaks + lunch)
             profiles[s, :, c] = shape / shape.max()
 
     # Peak sizes: log-spaced between the real data's extremes, median at the real
@@ -183,9 +278,22 @@ def synthetic_metro(
 
     level = rng.uniform(0.78, 1.05, days)  # busy and quiet days
     wobble = rng.lognormal(0, 0.06, (days, 1, stations, 2))  # per day and station
+    if day_spread != 1:
+        level, wobble = 0.915 + day_spread * (level - 0.915), wobble**day_spread
     expected = sizes[None] * profiles.transpose(1, 0, 2)  # (T, S, 2) on an average day
     rate = level[:, None, None, None] * wobble * np.array([0.9, 0.87]) * expected[None]
-    counts = rng.poisson(rate).astype(np.float32)
+    if residual > 0 or outliers > 0:
+        rough = dict(
+            residual=residual,
+            residual_slots=residual_slots,
+            payback=payback,
+            outliers=outliers,
+        )
+        rate = _roughen(rate, profiles, sizes, seed, train_days, rough)
+    counts = rng.poisson(rate)
+    if count_noise != 1:  # Poisson deviations scaled, counts kept whole and >= 0
+        counts = np.maximum(np.round(rate + count_noise * (counts - rate)), 0)
+    counts = counts.astype(np.float32)
     data = torch.from_numpy(counts)
     return data[:train_days], data[train_days:]
 
@@ -198,7 +306,8 @@ def describe_metro(train: torch.Tensor, test: torch.Tensor) -> dict[str, float]:
     days), daily totals (min and max of in + out over all stations), the fraction of
     zero cells, the slots of the busiest mean in- and out-flow for the whole network,
     the fraction of stations whose mean in-flow peaks before noon, and the median
-    Pearson correlation between stations' mean daily in-flow profiles."""
+    Pearson correlation between stations' mean daily in-flow profiles; and how rough
+    the flows are, ``residual_figures``."""
     data = torch.cat([train, test]).double()
     peak = data.amax(dim=(0, 1))  # (S, 2)
     daily = data.sum(dim=(1, 2, 3))
@@ -208,7 +317,7 @@ def describe_metro(train: torch.Tensor, test: torch.Tensor) -> dict[str, float]:
     noon = 26  # 12:00
     corr = torch.corrcoef(inflow[inflow.std(dim=1) > 0])
     off_diagonal = corr[~torch.eye(len(corr), dtype=torch.bool)]
-    return {
+    return residual_figures.bare(train, test) | {
         "max_in_min": float(peak[:, 0].min()),
         "max_in_median": float(peak[:, 0].median()),
         "max_in_max": float(peak[:, 0].max()),
@@ -223,6 +332,52 @@ def describe_metro(train: torch.Tensor, test: torch.Tensor) -> dict[str, float]:
         "morning_in_fraction": float((inflow.argmax(dim=1) < noon).double().mean()),
         "profile_correlation_median": float(off_diagonal.median()),
     }
+
+
+@checked(lambda door: _check_flows(**door.args))
+def residual_figures(train: torch.Tensor, test: torch.Tensor) -> dict[str, float]:
+    """How rough a metro data set is: the figures of ``REAL_METRO_RESIDUALS``.
+
+    Flows are divided by the per-station, per-direction maximum on train. The residual
+    is the test flow minus the train mean day: its variance as a share of the test
+    flows' variance, its standard deviation, and its autocorrelation at lags of 1, 8
+    and 16 slots (the Pearson correlation of the pairs ``(r[d, t], r[d, t + lag])``
+    over every test day, station and direction). Then test MSEs on the target slots
+    from ``FIRST_TARGET_SLOT`` to the end of the day: persistence 1 and 8 slots ahead,
+    the mean day (whatever the horizon), and the mean day plus the last residual one
+    slot ahead. Last, the coefficient of variation of the train days' totals (in + out,
+    every station)."""
+    top = train.double().amax(dim=(0, 1))
+    top = torch.where(top > 0, top, 1.0)
+    train_n, test_n = train.double() / top, test.double() / top
+    mean_day = train_n.mean(dim=0)  # (T, S, C)
+    residual = test_n - mean_day
+    figures = {
+        "residual_share": float(residual.var() / test_n.var()),
+        "residual_std": float(residual.std()),
+    }
+    for lag in (1, 8, 16):
+        pairs = torch.stack([residual[:, :-lag].flatten(), residual[:, lag:].flatten()])
+        figures[f"residual_autocorrelation_{lag}"] = float(torch.corrcoef(pairs)[0, 1])
+    first, slots = FIRST_TARGET_SLOT, test.shape[1]
+    target = test_n[:, first:]
+    for k in (1, 8):
+        error = test_n[:, first - k : slots - k] - target
+        figures[f"persistence_mse_{k}"] = float(error.pow(2).mean())
+    figures["mean_day_mse"] = float((mean_day[first:] - target).pow(2).mean())
+    last = mean_day[first:] + residual[:, first - 1 : slots - 1]
+    figures["mean_day_last_residual_mse_1"] = float((last - target).pow(2).mean())
+    daily = train.double().sum(dim=(1, 2, 3))
+    figures["daily_total_cv"] = float(daily.std(unbiased=False) / daily.mean())
+    return figures
+
+
+def residual_table(figures: dict[str, float]) -> str:
+    """The figures of ``residual_figures`` next to the real file's, one per line."""
+    lines = [f"{'figure':<30}{'this data':>11}{'real file':>11}"]
+    for name, real in REAL_METRO_RESIDUALS.items():
+        lines.append(f"{name:<30}{figures[name]:>11.4g}{real:>11.4g}")
+    return "\n".join(lines)
 
 
 def _check_figures(stats, door) -> str | None:

@@ -18,7 +18,7 @@ goal, found by breadth-first search (``maze_path``). Following a corridor is a
 sequential computation, the kind a single feed-forward pass does badly.
 
 Data sets are ``(N, L)`` integer tensors, one puzzle per row (``L = 16`` for Sudoku,
-``L = (2k-1)²`` for mazes); models of chapter 9 read batches as ``(L, B)``.
+``L = (2k-1)²`` for mazes); models of chapter 10 read batches as ``(L, B)``.
 """
 
 from collections import deque

@@ -189,7 +189,7 @@ LEARNED = next(k for k, v in TRUTH_TABLES.items() if np.array_equal(v, SEED_TARG
 SEED_FIX = choice(
     "xor-ex3",
     "xor_ex3_function",
-    "exercise 3, the function the seed's run learns with its targets as a column",
+    "the function the seed's run learns with its targets as a column",
     LEARNED,
     (*TRUTH_TABLES, "the constant 0.75"),
     hint="with the targets as a column, nothing averages them any more: write the "

@@ -827,7 +827,7 @@ SLIP_CHOICES = {
 SLIP = choice(
     "rnn-ex1",
     "rnn_ex1_changed",
-    "exercise 1, the gradients that states[t] for h_prev changes",
+    "the gradients that states[t] for h_prev changes",
     SLIP_CHOICES[_changed_by_the_slip()],
     tuple(SLIP_CHOICES.values()),
     hint="which lines read h_prev? The recursion on dh_next uses W_h itself, not its "

@@ -235,7 +235,7 @@ def _clockless_cross_entropy(T: int, n_symbols: int = 8, n_copy: int = 10) -> fl
 SIGMOID_BOUND = number(
     "vanish-ex1",
     "vanish_ex1_bound",
-    "exercise 1, the sigmoid's bound on σ_max",
+    "the sigmoid's bound on σ_max",
     _sigmoid_bound(),
     0.01,
     hint="the bound is 1/γ, with γ the largest value of the activation's derivative; "
@@ -245,7 +245,7 @@ SIGMOID_BOUND = number(
 CLIPPING_ANGLE = number(
     "vanish-ex3",
     "vanish_ex3_angle",
-    "exercise 3, the angle of value clipping, in degrees",
+    "the angle of value clipping, in degrees",
     _value_clipping_angle(),
     0.5,
     hint="the angle between the clipped vector and g itself (not the x-axis), in "
@@ -255,7 +255,7 @@ CLIPPING_ANGLE = number(
 CLOCKLESS_CROSS_ENTROPY = number(
     "vanish-ex5",
     "vanish_ex5_cross_entropy",
-    "exercise 5, no clock and no memory, T = 10, nats per step",
+    "no clock and no memory, T = 10, nats per step",
     _clockless_cross_entropy(10),
     0.01,
     hint="without a clock, all the steps whose input is a blank look alike: predict "

@@ -1,5 +1,5 @@
 """Chapter 5's exercises: the LSTM and the GRU written from their equations (graded,
-TP4 Q5), and the checkable answer of exercise 2 (the parameters the coupled gates
+TP4 Q5), and the checkable answer of gates-ex2 (the parameters the coupled gates
 save).
 
 The answer cells give each class's ``__init__``, with the companion's parameter names,
@@ -352,7 +352,7 @@ def _coupled_gates_saving(input_dim: int = 32, latent_dim: int = 67) -> int:
 COUPLED_GATES = number(
     "gates-ex2",
     "gates_ex2_saved",
-    "exercise 2, parameters saved for D = 32, H = 67",
+    "parameters saved for D = 32, H = 67",
     _coupled_gates_saving(),
     0.5,
     hint="count the input gate's weights: those that multiply h_{t-1}, those that "

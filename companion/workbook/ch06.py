@@ -3,7 +3,7 @@ Q7, graded), and the checkable answer of ``dec-ex2`` (the limit of the tempered
 distribution as T → 0).
 
 The beam is checked on toy models given as tables of next-symbol log-probabilities,
-indexed by the prefix read so far (the chapter's ``TREE``, its exercise 1's table, and
+indexed by the prefix read so far (the chapter's ``TREE``, the table of ``dec-ex1`` and
 random tables), against a brute force over every sequence, against greedy decoding and
 against the companion's ``beam_search``."""
 
@@ -84,7 +84,8 @@ class TableModel:
 
 
 # The chapter's TREE (symbols EOS, a, b; the model reads EOS first) and the table of its
-# exercise 1, where a beam of width 2 does worse than greedy. Other prefixes: uniform.
+# exercise dec-ex1, where a beam of width 2 does worse than greedy (other prefixes:
+# uniform).
 TREE = {
     (0,): [0.0, 0.6, 0.4],
     (0, 1): [0.4, 0.3, 0.3],
@@ -361,9 +362,9 @@ def _beam_pruning(candidate):
         case, _, hyps = beam_case(candidate, model, "random", (2,), width, maxlen)
         want = reference_hypotheses(model, (2,), 0, maxlen, width)
         compare_ranking(case, hyps, want, hint)
-    # exercise 1's table: ties everywhere after step 2, so only the scores are compared
+    # dec-ex1's table: ties everywhere after step 2, so only the scores are compared
     model = wider_is_worse_model()
-    case, _, hyps = beam_case(candidate, model, "exercise 1's", (), 2, 3, 0, 0.0, 0)
+    case, _, hyps = beam_case(candidate, model, "dec-ex1's", (), 2, 3, 0, 0.0, 0)
     want = reference_hypotheses(model, (), 0, 3, 2, bos_id=0)
     compare(
         case,
@@ -588,7 +589,7 @@ NUCLEUS = Exercise(
 
 # ---- dec-ex2: the limit of the tempered distribution as T → 0 ----------------------
 
-# The statement of exercise 2 gives the limit; the answer asks to apply it to a
+# The statement of dec-ex2 gives the limit; the answer asks to apply it to a
 # distribution whose maximum is tied: p = (0.35, 0.1, 0.35, 0.2), symbol 2.
 TIED = (0.35, 0.1, 0.35, 0.2)
 
@@ -602,7 +603,7 @@ def _tempered_probability(probs=TIED, symbol=2, temperature=1e-3) -> float:
 TEMPERATURE_LIMIT = number(
     "dec-ex2",
     "dec_ex2_probability",
-    "exercise 2, the limit T → 0 at a tied maximum",
+    "the limit T → 0 at a tied maximum",
     _tempered_probability(),
     0.01,
     hint="divide numerator and denominator by exp(max ℓ / T): which terms tend to 1, "

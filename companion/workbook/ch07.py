@@ -241,7 +241,7 @@ def _padded_weight() -> float:
 PADDED_WEIGHT = number(
     "seq2seq-ex4",
     "seq2seq_ex4_weight",
-    "exercise 4, the weight of one PAD position of source 2 without the mask",
+    "the weight of one PAD position of source 2 without the mask",
     _padded_weight(),
     0.002,
     hint="a zero key gives a dot score of exactly 0, so a weight exp(0) / Z: compute "

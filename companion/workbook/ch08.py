@@ -245,7 +245,7 @@ def _dot_product_std(d_k=256, var_q=1.0, var_k=1.0) -> float:
 DOT_STD = number(
     "tf-ex1",
     "tf_ex1_std",
-    "exercise 1, the standard deviation of q · k at d_k = 256",
+    "the standard deviation of q · k at d_k = 256",
     _dot_product_std(),
     0.05,
     hint="the variance of a sum of independent terms is the sum of their variances, "
@@ -269,7 +269,7 @@ def _cache_ratio(N=200, d=64) -> float:
 CACHE_RATIO = number(
     "tf-ex4",
     "tf_ex4_ratio",
-    "exercise 4, what the cache saves, (a) / (b) at N = 200",
+    "what the cache saves, (a) / (b) at N = 200",
     _cache_ratio(),
     0.5,
     hint="step t costs t² (a) against t (b) scores and as many weighted-sum terms, "

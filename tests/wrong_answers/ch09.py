@@ -1,63 +1,52 @@
-"""Wrong answers to chapter 9's exercises."""
+"""Wrong answers to the exercises of chapter 9, linear recurrences."""
 
-_RIGHT = """
+_COMBINE = """
+def combine(first, second):
+    a1, b1 = first
+    a2, b2 = second
+    return {a}, {b}
+"""
+
+_ZOH = """
 import torch
 
 
-def latent_recursion(self, x, y, z):
-    for _ in range(self.n):
-        z = self.net(x + y + z)
-    y = self.net(y + z)
-    return y, z
+def zoh(A, B, delta):
+    {body}
 """
 
 WRONG = {
-    "trm-latent-recursion": {
-        "y sees the puzzle: y from x + y + z": _RIGHT.replace(
-            "y = self.net(y + z)", "y = self.net(x + y + z)"
+    "lr-combine": {
+        "the order swapped: second applied first": _COMBINE.format(
+            a="a1 * a2", b="a1 * b2 + b1"
         ),
-        "z without y: z from x + z": _RIGHT.replace(
-            "z = self.net(x + y + z)", "z = self.net(x + z)"
+        "the offsets added, not carried through a₂": _COMBINE.format(
+            a="a1 * a2", b="b1 + b2"
         ),
-        "y updated inside the loop, n times": """
-import torch
-
-
-def latent_recursion(self, x, y, z):
-    for _ in range(self.n):
-        z = self.net(x + y + z)
-        y = self.net(y + z)
-    return y, z
-""",
-        "one update of z too few": _RIGHT.replace("range(self.n)", "range(self.n - 1)"),
-        "y from the z it started with": """
-import torch
-
-
-def latent_recursion(self, x, y, z):
-    z_new = z
-    for _ in range(self.n):
-        z_new = self.net(x + y + z_new)
-    y = self.net(y + z)
-    return y, z_new
-""",
-        "under torch.no_grad()": """
-import torch
-
-
-def latent_recursion(self, x, y, z):
-    with torch.no_grad():
-        for _ in range(self.n):
-            z = self.net(x + y + z)
-        y = self.net(y + z)
-    return y, z
-""",
-        "returns (z, y)": _RIGHT.replace("return y, z", "return z, y"),
+        "the factors added": _COMBINE.format(a="a1 + a2", b="a2 * b1 + b2"),
+        "the second step only (no memory)": _COMBINE.format(a="a2", b="b2"),
     },
-    "trm-ex3": {
-        "layers, not calls (672)": "trm_ex3_calls = 672\n",
-        "one supervision step (21)": "trm_ex3_calls = 21\n",
-        "the back-propagated calls (7)": "trm_ex3_calls = 7\n",
-        "n calls per recursion, not n + 1 (288)": "trm_ex3_calls = 288\n",
+    "lr-zoh": {
+        "Euler: Ā = 1 + ΔA, B̄ = ΔB": _ZOH.format(
+            body="return 1 + delta * A, delta * B"
+        ),
+        "Mamba's simplification: B̄ = ΔB": _ZOH.format(
+            body="return torch.exp(delta * A), delta * B"
+        ),
+        "the sign of the integral flipped": _ZOH.format(
+            body="A_bar = torch.exp(delta * A)\n    return A_bar, (1 - A_bar) / A * B"
+        ),
+        "Δ forgotten in Ā": _ZOH.format(
+            body="A_bar = torch.exp(A)\n    return A_bar, (A_bar - 1) / A * B"
+        ),
+    },
+    "lr-memory": {
+        "the Transformer counted too": (
+            "lr_memory_models = {'RNN', 'LSTM', 'GRU', 'minGRU', 'minLSTM', 'SSM',"
+            " 'Transformer'}\n"
+        ),
+        "only the new models": "lr_memory_models = {'minGRU', 'minLSTM', 'SSM'}\n",
+        "only the Transformer (its cache)": "lr_memory_models = {'Transformer'}\n",
+        "one name as a string": "lr_memory_models = 'SSM'\n",
     },
 }
