@@ -30,26 +30,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from markdown_it.token import Token
-from numbering import Book, NumberingError, Target, _directive, _options, _parser
+from numbering import (
+    NESTED,
+    Book,
+    NumberingError,
+    Target,
+    _directive,
+    _options,
+    _parser,
+)
 
 ANSWER_CELL = ["", "```{code-cell} ipython3", "```", ""]
-ADMONITIONS = {
-    "admonition",
-    "attention",
-    "caution",
-    "danger",
-    "epigraph",
-    "error",
-    "hint",
-    "important",
-    "margin",
-    "note",
-    "seealso",
-    "sidebar",
-    "tip",
-    "topic",
-    "warning",
-}
+ADMONITIONS = NESTED  # the admonitions, whose body is MyST
 # A role, or an inline code span (left alone): the code span wins where it starts first.
 ROLE_OR_CODE = re.compile(
     r"\{(?P<name>[A-Za-z][\w:+-]*)\}(?P<tick>`+)(?P<body>.+?)(?P=tick)"

@@ -9,16 +9,12 @@ notebook whose exercises are rendered by jupyterlab-myst, with every solution fo
 """
 
 import json
-import os
-import secrets
-import socket
-import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
 import pytest
+from labserver import jupyterlab
 
 ROOT = Path(__file__).resolve().parents[2]
 SETTINGS = (
@@ -30,12 +26,6 @@ SETTINGS = (
 )
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
     if not SETTINGS.is_file():
@@ -43,43 +33,13 @@ def lab(tmp_path_factory):
             f"expected {SETTINGS}: `make lab` (or `make {SETTINGS.relative_to(ROOT)}`)"
             " writes it"
         )
-    port, token = free_port(), secrets.token_hex(16)
     state = tmp_path_factory.mktemp("lab")  # fresh workspace and user settings
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "jupyterlab",
-            "--no-browser",
-            f"--port={port}",
-            "--ServerApp.ip=127.0.0.1",
-            "--ServerApp.allow_root=True",
-            f"--IdentityProvider.token={token}",
-            f"--ServerApp.root_dir={ROOT / 'book'}",
-            f"--LabApp.user_settings_dir={state / 'settings'}",
-            f"--LabApp.workspaces_dir={state / 'workspaces'}",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env={**os.environ},
-    )
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(120):
-        try:
-            urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=1)
-            break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        server.kill()
-        pytest.fail("JupyterLab did not start within a minute")
-    api = lambda path, query="": json.load(  # noqa: E731
-        urllib.request.urlopen(f"{base}{path}?token={token}{query}", timeout=60)
-    )
-    api.url = f"{base}/lab?token={token}"
-    yield api
-    server.terminate()
-    server.wait(timeout=30)
+    with jupyterlab(ROOT / "book", state) as (base, token):
+        api = lambda path, query="": json.load(  # noqa: E731
+            urllib.request.urlopen(f"{base}{path}?token={token}{query}", timeout=60)
+        )
+        api.url = f"{base}/lab?token={token}"
+        yield api
 
 
 def test_markdown_chapters_open_as_notebooks(lab):

@@ -8,17 +8,12 @@ in the repository. Citations and links to other chapters, which jupyterlab-myst 
 resolve, must show as their text (the citation key, the chapter's name).
 """
 
-import os
-import secrets
 import shutil
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+from labserver import jupyterlab
 
 ROOT = Path(__file__).resolve().parents[2]
 CHAPTER = "05_lstm_gru.md"
@@ -31,41 +26,8 @@ def lab_on_a_copy(tmp_path_factory):
     for path in [*ROOT.glob("book/*.md"), ROOT / "book" / "jupytext.toml"]:
         shutil.copy(path, root / "book")
     state = tmp_path_factory.mktemp("lab")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    token = secrets.token_hex(16)
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "jupyterlab",
-            "--no-browser",
-            f"--port={port}",
-            "--ServerApp.ip=127.0.0.1",
-            "--ServerApp.allow_root=True",
-            f"--IdentityProvider.token={token}",
-            f"--ServerApp.root_dir={root}",
-            f"--LabApp.user_settings_dir={state / 'settings'}",
-            f"--LabApp.workspaces_dir={state / 'workspaces'}",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env={**os.environ},
-    )
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(120):
-        try:
-            urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=1)
-            break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        server.kill()
-        pytest.fail("JupyterLab did not start within a minute")
-    yield root, f"{base}/lab/tree/book/{CHAPTER}?token={token}"
-    server.terminate()
-    server.wait(timeout=30)
+    with jupyterlab(root, state) as (base, token):
+        yield root, f"{base}/lab/tree/book/{CHAPTER}?token={token}"
 
 
 def test_lab_opens_and_saves_a_chapter_unchanged(lab_on_a_copy, browser):
