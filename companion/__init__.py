@@ -54,6 +54,9 @@ chapter, ``ch04`` …, and the ``runner`` they share); and
 ``checks`` (the input checks of every public function: the ``@checked`` door),
 which the other modules use.
 
+Modules imported by no chapter yet: ``translator`` (the encoder–decoder Transformer,
+cross-attention built from chapter 8's blocks, for chapter 7's transduction tasks).
+
 The package follows a few conventions, and every module keeps to them:
 
 * **One concept per module.** Models do not import training code, and nothing imports a

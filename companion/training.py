@@ -4,7 +4,10 @@ The loops know nothing about the model: the caller gives
 ``loss_fn(model, batch) -> loss`` (a scalar tensor), so the same ``fit`` trains a
 classifier, a forecaster or a language model. ``fit`` runs epochs with a progress bar,
 evaluation, gradient-norm clipping (Pascanu, Mikolov & Bengio 2013) and TensorBoard
-logging; ``count_parameters`` sizes a model.
+logging, and, given a validation set, early stopping: it keeps the weights of the epoch
+with the lowest validation loss and stops once ``patience`` epochs in a row have not
+lowered it (Prechelt 1998; Goodfellow, Bengio & Courville 2016, algorithm 7.1);
+``count_parameters`` sizes a model.
 
 ``race`` (chapter 8) trains several models for the same CPU time. Wall-clock time
 depends on whatever else the machine is doing, so each model is charged the CPU time of
@@ -25,6 +28,7 @@ from pathlib import Path
 
 import torch
 from torch import nn
+from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from companion.checks import Call, Int, Is, Real, checked
@@ -36,7 +40,8 @@ MODEL = Is(nn.Module)
 POSITIVE = Real(0, low_open=True)
 CLIP = Real(0, low_open=True, optional=True)  # None: no clipping
 OPTIMIZER = Is(torch.optim.Optimizer)
-FIT = dict(model=MODEL, loss_fn=Call(), optimizer=OPTIMIZER, epochs=Int())
+FIT = dict(model=MODEL, loss_fn=Call(), optimizer=OPTIMIZER, epochs=Int(), clip=CLIP)
+BATCHES = Is((Sequence, DataLoader), True, "a list or a DataLoader of batches")
 
 
 @checked(model=MODEL)
@@ -130,15 +135,27 @@ def evaluate(model: nn.Module, batches: Iterable, loss_fn: LossFn) -> float:
     return sum(values) / len(values)
 
 
+class History(dict):
+    """What ``fit`` returns: a dict of curves, one value per epoch, and two attributes.
+
+    ``best_epoch``: the epoch (from 0) of the lowest validation loss, ``None`` without
+    a validation set; ``stopped_early``: whether ``patience`` ended the training."""
+
+    best_epoch: int | None = None
+    stopped_early: bool = False
+
+
 def _check_metrics(door) -> None:
-    metrics, test_batches = door.args["metrics"] or {}, door.args["test_batches"]
-    if metrics and test_batches is None:
-        raise ValueError("expected test_batches when metrics are given")
+    metrics, validation = door.args["metrics"] or {}, door.args["validation_batches"]
+    if metrics and door.args["test_batches"] is None and validation is None:
+        raise ValueError("expected test_batches or validation_batches with metrics")
+    if door.args["patience"] is not None and validation is None:
+        raise ValueError("expected validation_batches when patience is given")
     for name, fn in metrics.items():
         Call().check(f"metrics[{name!r}]", fn, door)
 
 
-@checked(_check_metrics, **FIT, clip=CLIP)
+@checked(_check_metrics, **FIT, validation_batches=BATCHES, patience=Int(optional=True))
 def fit(
     model: nn.Module,
     train_batches: Iterable,
@@ -146,14 +163,16 @@ def fit(
     optimizer: torch.optim.Optimizer,
     epochs: int,
     *,
+    validation_batches: Iterable | None = None,
+    patience: int | None = None,
     test_batches: Iterable | None = None,
     metrics: dict[str, LossFn] | None = None,
     clip: float | None = None,
     writer=None,
     progress: bool = True,
     desc: str = "training",
-) -> dict[str, list[float]]:
-    """Train for ``epochs`` epochs and return the history, one value per epoch.
+) -> History:
+    """Train for ``epochs`` epochs and return the ``History``, one value per epoch.
 
     ``history["train_loss"]`` and ``history["grad_norm"]`` (the mean gradient norm
     before clipping) always; ``history["test_loss"]`` when ``test_batches`` is given,
@@ -162,13 +181,32 @@ def fit(
     ``clip`` when it is larger (norm clipping, Pascanu et al. 2013). With a TensorBoard
     ``writer`` (``torch.utils.tensorboard.SummaryWriter``) every value is logged under
     its name at each epoch. ``train_batches`` must be re-iterable (a list or a
-    ``DataLoader``). Training stops after an epoch whose loss is not finite."""
+    ``DataLoader``). Training stops after an epoch whose loss is not finite.
+
+    With ``validation_batches`` (a list or a ``DataLoader``) the history also holds
+    ``history["validation_loss"]`` and ``history[f"validation_{name}"]`` for each
+    metric, measured at the end of every epoch, and ``history.best_epoch``, the epoch
+    of the lowest validation loss. With ``patience`` as well (early stopping),
+    training stops after ``patience`` epochs in a row whose validation loss is not
+    strictly below the lowest so far, and the model gets back the weights (its whole
+    ``state_dict``) of the best epoch, whether or not it stopped early; the
+    optimizer's state is not restored. Measuring the validation loss leaves torch's
+    random generator as it was, so the training steps (shuffling, dropout) are the
+    same with or without a validation set, and an early stop cuts the very run that
+    would have gone on. Select on the validation set; evaluate on ``test_batches``
+    once, at the end."""
     metrics = metrics or {}
-    history: dict[str, list[float]] = {"train_loss": [], "grad_norm": []}
+    history = History(train_loss=[], grad_norm=[])
+    best, waited, best_state = math.inf, 0, None
     bar = tqdm(range(epochs), desc=desc, disable=not progress, leave=True)
     for epoch in bar:
         stats = _train_epoch(model, train_batches, loss_fn, optimizer, clip)
         row = {"train_loss": stats["loss"], "grad_norm": stats["grad_norm"]}
+        if validation_batches is not None:  # a DataLoader draws a seed at each pass:
+            with torch.random.fork_rng(devices=[]):  # put torch's generator back
+                for name, fn in {"loss": loss_fn, **metrics}.items():
+                    value = evaluate.bare(model, validation_batches, fn)
+                    row[f"validation_{name}"] = value
         if test_batches is not None:
             row["test_loss"] = evaluate.bare(model, test_batches, loss_fn)
             for name, fn in metrics.items():
@@ -181,6 +219,20 @@ def fit(
             bar.close()
             break
         bar.set_postfix({k: f"{v:.4g}" for k, v in row.items()})
+        if validation_batches is None:
+            continue
+        if row["validation_loss"] < best:  # NaN never is
+            best, waited, history.best_epoch = row["validation_loss"], 0, epoch
+            if patience is not None:  # a copy: training goes on changing the model
+                best_state = {k: v.clone() for k, v in model.state_dict().items()}
+        else:
+            waited += 1
+        if patience is not None and waited >= patience:
+            history.stopped_early = True
+            bar.close()
+            break
+    if best_state is not None:
+        model.load_state_dict(best_state)
     return history
 
 

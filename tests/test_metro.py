@@ -17,6 +17,7 @@ from companion.data.metro import (
     load_metro,
     residual_figures,
     slot_time,
+    split_validation_days,
     synthetic_metro,
 )
 
@@ -300,6 +301,19 @@ def test_datasets_accept_in_flow_only():
     assert ForecastMetroDataset(data, length=3)[0][0].shape == (2, 3, 1)
 
 
+def test_split_validation_days_holds_out_the_last_days(twin):
+    train, test = twin
+    kept, validation = split_validation_days(train, days=4)
+    assert kept.shape == (14, 73, 80, 2) and validation.shape == (4, 73, 80, 2)
+    assert torch.equal(torch.cat([kept, validation]), train)
+    assert torch.equal(validation, train[-4:])  # the last days, in order
+    assert split_validation_days(train)[1].shape[0] == 3  # the default
+    held_out = SampleMetroDataset(
+        validation, stations_max=SampleMetroDataset(kept).stations_max
+    )
+    assert len(held_out) == 80 * 4 * (73 - 20 + 1)
+
+
 def test_describe_metro_validates_and_counts():
     train = torch.zeros(2, 73, 3, 2)
     train[0, 10, :, 0] = torch.tensor([5.0, 6.0, 7.0])
@@ -454,6 +468,22 @@ def _with(value, index=(0, 2, 1, 0)):
         (lambda: slot_time(-1), ValueError, "slot to be an int >= 0"),
         (lambda: slot_time(2.0), TypeError, "slot"),
         (lambda: close_to_real({}, rtol="0.2"), TypeError, "rtol"),
+        (
+            lambda: split_validation_days(_ramp(), days=2),
+            ValueError,
+            r"days in \[1, 2\), got 2",
+        ),
+        (
+            lambda: split_validation_days(_ramp(), days=0),
+            ValueError,
+            "days to be an int >= 1",
+        ),
+        (lambda: split_validation_days(_ramp(), days=1.0), TypeError, "days"),
+        (
+            lambda: split_validation_days(torch.zeros(73, 80, 2)),
+            ValueError,
+            r"flows of shape \(D, T, S, C\)",
+        ),
     ],
 )
 def test_bad_inputs(call, error, message):

@@ -123,6 +123,33 @@ def test_sentence_loaders_split_and_batch():
     )
 
 
+def test_sentence_loaders_validation_comes_out_of_training():
+    text = " ".join(f"Sentence number {'x' * (i % 7)} {i}." for i in range(50))
+    plain = sentence_loaders(text, maxlen=40, held_out=8, batch_size=5)
+    assert plain.validation == [] and plain.validation_batches == []
+    data = sentence_loaders(
+        text, maxlen=40, held_out=8, batch_size=5, test_batch_size=3, validation=7
+    )
+    assert data.held_out == plain.held_out  # the test set does not move
+    assert len(data.validation) == 7 and len(data.train) == 50 - 8 - 7
+    assert [b.shape[1] for b in data.validation_batches] == [3, 3, 1]
+    assert sum((decode_batch(b) for b in data.validation_batches), []) == (
+        data.validation
+    )
+    trained = {decode_batch(t[:, None])[0] for t in data.train}
+    assert not trained & set(data.validation) and not trained & set(data.held_out)
+    assert not set(data.validation) & set(data.held_out)
+    assert trained | set(data.validation) == {
+        decode_batch(t[:, None])[0] for t in plain.train
+    }
+    one = sentence_loaders(text, maxlen=40, held_out=8, batch_size=5, validation=7)
+    assert [b.shape[1] for b in one.validation_batches] == [7]  # all in one batch
+    zero = sentence_loaders(text, maxlen=40, held_out=8, batch_size=5, validation=0)
+    assert [b.tolist() for b in zero.train_loader()] == [
+        b.tolist() for b in plain.train_loader()
+    ]  # validation=0: as without the argument
+
+
 @pytest.mark.parametrize(
     ("call", "error", "message"),
     [
@@ -187,7 +214,28 @@ def test_sentence_loaders_split_and_batch():
         (
             lambda: sentence_loaders(TEXT, maxlen=20, held_out=5, batch_size=2),
             ValueError,
-            "more than held_out=5 sentences",
+            r"held_out \+ validation < 4 sentences, got 5",
+        ),
+        (
+            lambda: sentence_loaders(
+                TEXT, maxlen=20, held_out=2, batch_size=2, validation=3
+            ),
+            ValueError,
+            r"held_out \+ validation < 4 sentences, got 5",
+        ),
+        (
+            lambda: sentence_loaders(
+                TEXT, maxlen=20, held_out=1, batch_size=2, validation=-1
+            ),
+            ValueError,
+            "validation to be an int >= 0, got -1",
+        ),
+        (
+            lambda: sentence_loaders(
+                TEXT, maxlen=20, held_out=1, batch_size=2, validation=0.5
+            ),
+            TypeError,
+            "validation",
         ),
         (
             lambda: sentence_loaders(TEXT, maxlen=20, held_out=0, batch_size=2),

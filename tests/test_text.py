@@ -77,6 +77,21 @@ def test_char_windows_batch_and_validate():
     assert x.shape == (5, 8) and y.shape == (5, 8) and x.dtype == torch.long
 
 
+def test_char_windows_split_in_three_consecutive_blocks():
+    ds = CharWindowDataset("abcdefghij" * 10 + "z", length=4)  # 25 windows
+    train, validation, test = ds.split(validation=0.2, test=0.12)
+    assert [len(part) for part in (train, validation, test)] == [17, 5, 3]
+    order = [i for part in (train, validation, test) for i in part.indices]
+    assert order == list(range(25))  # in the text's order, each window once
+    assert torch.equal(test[-1][1], ds[24][1]) and torch.equal(train[0][0], ds[0][0])
+    train, validation, test = ds.split()  # 10 % and 10 %: 21, 2, 2
+    assert (len(train), len(validation), len(test)) == (21, 2, 2)
+    train, validation, test = ds.split(validation=0, test=0.1)
+    held = len(ds) // 10  # the split page 2.6 makes by hand today
+    assert list(train.indices) == list(range(len(ds) - held)) and len(validation) == 0
+    assert list(test.indices) == list(range(len(ds) - held, len(ds)))
+
+
 def test_load_corpus_rejects_a_blank_file_named_by_the_environment(
     tmp_path, monkeypatch
 ):
@@ -154,6 +169,24 @@ def _file(tmp_path, name, data: bytes):
         ),
         (lambda tmp: CharWindowDataset("abcdefghij", 4)[2], IndexError, "index"),
         (lambda tmp: CharWindowDataset("abcdefghij", 4)[1.0], TypeError, "float"),
+        *[
+            (
+                lambda tmp, bad=bad: CharWindowDataset("a" * 41, 4).split(**bad),
+                error,
+                name,
+            )
+            for bad, error, name in [
+                (
+                    {"validation": 1.0},
+                    ValueError,
+                    r"validation to be a real .*\[0, 1\)",
+                ),
+                ({"test": -0.1}, ValueError, "test to be a real number"),
+                ({"test": "0.1"}, TypeError, "test"),
+                ({"validation": 0.5, "test": 0.5}, ValueError, "validation \\+ test"),
+                ({"validation": 0.7, "test": 0.3}, ValueError, "windows to train on"),
+            ]
+        ],
         # issue 27: a file of white space only holds no usable text
         *[
             (

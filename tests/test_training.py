@@ -138,6 +138,138 @@ def test_divergence_stops_training():
     assert len(history["train_loss"]) == 1
 
 
+def _noisy_problem(seed=0):
+    """A model with dropout, shuffled training batches and a validation DataLoader:
+    everything that draws from torch's generator."""
+    torch.manual_seed(seed)
+    x = torch.randn(96, 3)
+    y = x @ torch.tensor([[1.0], [-2.0], [0.5]]) + 0.1 * torch.randn(96, 1)
+    data = torch.utils.data.TensorDataset(x, y)
+    train = torch.utils.data.DataLoader(data, batch_size=16, shuffle=True)
+    validation = torch.utils.data.DataLoader(data, batch_size=32, shuffle=True)
+    model = nn.Sequential(nn.Linear(3, 8), nn.Dropout(0.3), nn.Linear(8, 1))
+    return model, train, validation
+
+
+def _weights(model):
+    return [p.detach().clone() for p in model.parameters()]
+
+
+def test_fit_without_validation_is_the_plain_loop():
+    """No validation set: the steps of the loop fit always ran, bit for bit."""
+    model, train, _ = _noisy_problem()
+    fit(model, train, mse, torch.optim.Adam(model.parameters()), 3, clip=0.5)
+    reference, train, _ = _noisy_problem()
+    optimizer = torch.optim.Adam(reference.parameters())
+    for _ in range(3):
+        reference.train()
+        for batch in train:
+            optimizer.zero_grad()
+            mse(reference, batch).backward()
+            nn.utils.clip_grad_norm_(reference.parameters(), 0.5)
+            optimizer.step()
+    for got, want in zip(_weights(model), _weights(reference), strict=True):
+        assert torch.equal(got, want)
+
+
+def test_a_validation_set_changes_no_training_step():
+    """Dropout, shuffling and a validation DataLoader (which draws a seed at each
+    pass): with or without the validation set, the same weights and train curve."""
+    runs = []
+    for validate in (False, True):
+        model, train, validation = _noisy_problem()
+        extra = {"validation_batches": validation} if validate else {}
+        adam = torch.optim.Adam(model.parameters(), lr=1e-2)
+        history = fit(model, train, mse, adam, 4, progress=False, **extra)
+        runs.append((_weights(model), history))
+    (plain, plain_history), (validated, history) = runs
+    for got, want in zip(validated, plain, strict=True):
+        assert torch.equal(got, want)
+    assert history["train_loss"] == plain_history["train_loss"]
+    assert plain_history.best_epoch is None and "validation_loss" not in plain_history
+    curve = history["validation_loss"]
+    assert history.best_epoch == curve.index(min(curve))
+    assert not history.stopped_early
+
+
+def _overshoot(epochs, **kwargs):
+    """One weight ``w`` pulled from 0 towards 2 by the training loss ``(w - 2)^2``
+    (SGD, ``w_k = 2 (1 - 0.8^k)``: 0.4, 0.72, 0.976, 1.18, ...) while the validation
+    loss ``(w - 1)^2`` is lowest at the third epoch (index 2), then rises."""
+    model = nn.Linear(1, 1, bias=False)
+    with torch.no_grad():
+        model.weight.zero_()
+    one = torch.ones(1, 1)
+    history = fit(
+        model,
+        [(one, 2 * one)],
+        mse,
+        torch.optim.SGD(model.parameters(), lr=0.1),
+        epochs,
+        progress=False,
+        **kwargs,
+    )
+    return model.weight.item(), history
+
+
+VALIDATION = [(torch.ones(1, 1), torch.ones(1, 1))]
+
+
+@pytest.mark.parametrize("patience", [1, 2, 3])
+def test_early_stopping_waits_patience_epochs_and_restores_the_best(patience):
+    weight, history = _overshoot(20, validation_batches=VALIDATION, patience=patience)
+    curve = history["validation_loss"]
+    assert history.best_epoch == 2 == curve.index(min(curve))
+    assert history.stopped_early
+    assert all(len(v) == 2 + 1 + patience for v in history.values())
+    assert all(v > curve[2] for v in curve[3:])  # patience epochs without a better one
+    best_weight, _ = _overshoot(3)  # the weight after the best epoch
+    assert weight == best_weight == pytest.approx(0.976)
+    last_weight, _ = _overshoot(3 + patience)  # where training stopped
+    assert last_weight > 1.1
+
+
+def test_patience_longer_than_the_run_still_restores_the_best():
+    weight, history = _overshoot(6, validation_batches=VALIDATION, patience=10)
+    assert not history.stopped_early and len(history["train_loss"]) == 6
+    assert history.best_epoch == 2 and weight == _overshoot(3)[0]
+
+
+def test_validation_without_patience_keeps_the_last_weights():
+    weight, history = _overshoot(6, validation_batches=VALIDATION)
+    assert history.best_epoch == 2 and not history.stopped_early
+    assert weight == _overshoot(6)[0] == pytest.approx(2 * (1 - 0.8**6))
+
+
+def test_validation_and_test_curves_have_one_value_per_epoch():
+    batches = regression_problem()
+    model = nn.Linear(3, 1)
+    history = fit(
+        model,
+        batches[:2],
+        mse,
+        torch.optim.SGD(model.parameters(), lr=0.1),
+        5,
+        validation_batches=batches[2:3],
+        test_batches=batches[3:],
+        metrics={"mae": lambda m, b: (m(b[0]) - b[1]).abs().mean()},
+        progress=False,
+    )
+    assert set(history) == {
+        "train_loss",
+        "grad_norm",
+        "validation_loss",
+        "validation_mae",
+        "test_loss",
+        "mae",
+    }
+    assert all(len(v) == 5 for v in history.values())
+    assert history["validation_loss"][-1] == pytest.approx(
+        evaluate(model, batches[2:3], mse)
+    )
+    assert history["test_loss"][-1] == pytest.approx(evaluate(model, batches[3:], mse))
+
+
 def test_tensorboard_dir_gives_each_run_its_own_folder(monkeypatch):
     first = tensorboard_dir("unit_test_run")
     assert list(first.iterdir()) == [] and first.parent.name == "unit_test_run"
@@ -259,6 +391,40 @@ def race_with(**kwargs):
         (lambda: fit_with(clip=0.0), ValueError, "clip"),
         (lambda: fit_with(clip=float("nan")), ValueError, "clip"),
         (lambda: fit_with(metrics={"m": mse}), ValueError, "test_batches"),
+        (
+            lambda: fit_with(patience=0, validation_batches=BATCHES_XY),
+            ValueError,
+            "patience",
+        ),
+        (
+            lambda: fit_with(patience=2.0, validation_batches=BATCHES_XY),
+            TypeError,
+            "patience",
+        ),
+        (lambda: fit_with(patience=2), ValueError, "validation_batches"),
+        (
+            lambda: fit_with(validation_batches=iter(BATCHES_XY)),
+            TypeError,
+            "validation_batches",
+        ),
+        (
+            lambda: fit_with(validation_batches=torch.zeros(4, 3)),
+            TypeError,
+            "validation_batches",
+        ),
+        (
+            lambda: fit_with(
+                validation_batches=torch.utils.data.TensorDataset(torch.zeros(4, 3))
+            ),
+            TypeError,
+            "validation_batches",
+        ),
+        (lambda: fit_with(validation_batches=[]), ValueError, "evaluation batches"),
+        (
+            lambda: fit_with(validation_batches=BATCHES_XY, metrics={"m": None}),
+            TypeError,
+            "metrics",
+        ),
         (
             lambda: fit_with(test_batches=BATCHES_XY, metrics={"m": 3}),
             TypeError,

@@ -7,6 +7,7 @@ of float32 tensors of shape ``(D, T, S, 2)``: days × quarter-hour slots from 5:
 counts; train has 18 days and test 7. ``load_metro(path)`` reads it; ``load_metro()``
 without a path returns ``synthetic_metro()``, a twin with the same layout and the same
 summary figures (see ``describe_metro``), so that everything runs offline.
+``split_validation_days(train)`` holds out the last training days as a validation set.
 
 ``SampleMetroDataset`` (which station does a sequence come from?) and
 ``ForecastMetroDataset`` (what comes next?) follow the course's semantics: flows are
@@ -139,6 +140,25 @@ def load_metro(path: str | Path | None = None) -> tuple[torch.Tensor, torch.Tens
         raise ValueError(f"{message}, could not load it: {err}") from err
     _check_flows(train, test)
     return train.float(), test.float()
+
+
+@checked(flows=Float("D", "T", "S", "C"), days=Int(below="D"))
+def split_validation_days(
+    flows: torch.Tensor, days: int = 3
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(train, validation)``: the first ``D - days`` days of ``flows (D, T, S, C)``
+    and its last ``days`` days (views, not copies).
+
+    Made for the training flows of ``load_metro``: ``train, validation =
+    split_validation_days(train_flows)`` leaves the test days untouched, so a model is
+    selected on the validation days and judged once on the test days. Whole days are
+    held out, not windows drawn at random: the windows of one day overlap, and a
+    validation window would share most of its slots with training windows. The last
+    days are held out, so that the model is validated, as it is tested, on days it has
+    not seen. Normalise every set with the maxima of the training days
+    (``SampleMetroDataset(train).stations_max``)."""
+    kept = len(flows) - days
+    return flows[:kept], flows[kept:]
 
 
 def _profile(t: np.ndarray, centre: float, width: float) -> np.ndarray:

@@ -6,10 +6,11 @@
 batch whose column ``b`` holds sentence ``b``, then ``EOS``, then ``PAD`` up to the
 common length ``L = max_len + 1`` (course conventions: ``PAD`` id 0, ``EOS`` id 1).
 ``sentence_loaders`` does what chapters 4 to 8 all need: the sentences of a text split
-into a training set, served in shuffled padded batches, and held-out sentences."""
+into a training set, served in shuffled padded batches, and held-out sentences (test,
+and on request validation ones)."""
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 from torch.nn.utils.rnn import pad_sequence
@@ -126,6 +127,8 @@ class SentenceLoaders:
     ``train``: the training sentences, id tensors ``(len,)``. ``held_out``: the held-out
     sentences as text (prompts, references). ``test_batches``: the held-out sentences
     padded, ``(L, B)`` batches. ``train_loader()`` serves ``train`` in padded batches.
+    ``validation`` and ``validation_batches``: the validation sentences, as text and
+    padded in ``(L, B)`` batches (empty unless asked for), to select on.
     """
 
     train: list[torch.Tensor]
@@ -133,6 +136,8 @@ class SentenceLoaders:
     test_batches: list[torch.Tensor]
     batch_size: int
     seed: int
+    validation: list[str] = field(default_factory=list)
+    validation_batches: list[torch.Tensor] = field(default_factory=list)
 
     def train_loader(self) -> DataLoader:
         """Shuffled ``(L, B)`` batches of ``batch_size`` training sentences (the last
@@ -147,7 +152,19 @@ class SentenceLoaders:
         )
 
 
-@checked(held_out=Int(), batch_size=Int(), test_batch_size=Int(optional=True))
+def _padded(texts: list[str], size: int | None) -> list[torch.Tensor]:
+    """``texts`` in padded ``(L, B)`` batches of ``size`` (all in one when ``None``)."""
+    size = size or max(len(texts), 1)
+    return [
+        pad_collate_fn.bare([string2code(s) for s in texts[i : i + size]])
+        for i in range(0, len(texts), size)
+    ]
+
+
+_SIZES = dict(held_out=Int(), batch_size=Int(), test_batch_size=Int(optional=True))
+
+
+@checked(**_SIZES, validation=Int(0))
 def sentence_loaders(
     text: str,
     *,
@@ -157,6 +174,7 @@ def sentence_loaders(
     test_batch_size: int | None = None,
     maxsent: int | None = None,
     seed: int = 0,
+    validation: int = 0,
 ) -> SentenceLoaders:
     """The sentences of ``text`` of at most ``maxlen`` characters, split for training.
 
@@ -167,16 +185,21 @@ def sentence_loaders(
     first ``held_out`` are held out, in test batches of ``test_batch_size`` (all in one
     batch by default), the others are the training set, served by ``train_loader()`` in
     shuffled batches of ``batch_size`` (shuffled with ``generator(seed + 1)``).
+
+    ``validation`` (0 by default: none) holds out that many more sentences, the next
+    ones in the shuffled order, as ``validation`` and ``validation_batches`` (batches
+    of ``test_batch_size``, all in one by default). They come out of the training set:
+    the test sentences stay the same whatever ``validation`` is, and with
+    ``validation=0`` everything is as without the argument.
     """
     dataset = TextDataset(text, maxsent=maxsent, maxlen=maxlen)
-    if (n := len(dataset)) <= held_out:
-        raise ValueError(f"expected more than held_out={held_out} sentences, got {n}")
+    if (n := len(dataset)) <= (kept := held_out + validation):
+        raise ValueError(f"expected held_out + validation < {n} sentences, got {kept}")
     order = torch.randperm(n, generator=generator(seed)).tolist()
     texts = [dataset.sentences[i] for i in order[:held_out]]
-    train = [dataset[i] for i in order[held_out:]]
-    size = test_batch_size or held_out
-    test_batches = [
-        pad_collate_fn.bare([string2code(s) for s in texts[i : i + size]])
-        for i in range(0, held_out, size)
-    ]
-    return SentenceLoaders(train, texts, test_batches, batch_size, seed)
+    checks = [dataset.sentences[i] for i in order[held_out:kept]]  # validation
+    train = [dataset[i] for i in order[kept:]]
+    test_batches, check_batches = (_padded(t, test_batch_size) for t in (texts, checks))
+    return SentenceLoaders(
+        train, texts, test_batches, batch_size, seed, checks, check_batches
+    )

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import torch
 import torch.utils.data
+from torch.utils.data import Subset
 
-from companion.checks import Ids, Int, Is, Rule, That, checked
+from companion.checks import Ids, Int, Is, Real, Rule, That, checked
 
 LETTRES = string.ascii_letters + string.punctuation + string.digits + " "
 PAD_ID = 0
@@ -119,7 +120,8 @@ class CharWindowDataset(torch.utils.data.Dataset):
     by one character; a ``DataLoader`` batches them to ``(B, length)``. No PAD and no
     EOS: every sequence has the same length, as in TP3. Items are copies: editing one
     leaves the data set as it was. A text of fewer than ``length + 1`` usable
-    characters raises ``ValueError``."""
+    characters raises ``ValueError``. ``split(validation, test)`` cuts the windows into
+    a training, a validation and a test set."""
 
     @checked(text=TEXT_ARG, length=Int())
     def __init__(self, text: str, length: int = 32):
@@ -137,3 +139,24 @@ class CharWindowDataset(torch.utils.data.Dataset):
         start = range(0, len(self) * self.length, self.length)[i]  # IndexError
         window = self.codes[start : start + self.length + 1]
         return window[:-1].clone(), window[1:].clone()
+
+    @checked(validation=Real(0, 1, high_open=True), test=Real(0, 1, high_open=True))
+    def split(
+        self, validation: float = 0.1, test: float = 0.1
+    ) -> tuple[Subset, Subset, Subset]:
+        """``(train, validation, test)``: three ``Subset``s of consecutive windows, in
+        the text's order, so that no held-out passage is read in training.
+
+        The last ``int(test · len(self))`` windows are the test set (the end of the
+        text), the ``int(validation · len(self))`` before them the validation set, and
+        the windows before those the training set. With ``validation=0`` the validation
+        set is empty. Raises ``ValueError`` if the training set would be empty."""
+        n = len(self)
+        second = n - int(test * n)
+        first = second - int(validation * n)
+        if first < 1:
+            raise ValueError("expected validation + test to leave windows to train on")
+        return tuple(
+            Subset(self, range(a, b))
+            for a, b in ((0, first), (first, second), (second, n))
+        )
