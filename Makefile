@@ -59,7 +59,7 @@ DATA := $(CURDIR)/_build/data
 DATA_CHAPTERS := book/02_rnn.md book/02b_metro_experiments.md book/04_sentences.md \
   book/04b_truncated_bptt.md book/05_lstm_gru.md book/05b_language_models.md \
   book/05c_monitoring.md book/06_decoding.md book/08_transformers.md \
-  book/09_linear_recurrences.md
+  book/09_linear_recurrences.md book/05d_overfitting.md
 FORTUNES := /usr/share/games/fortunes/fortunes
 
 $(FORTUNES):

@@ -23,6 +23,7 @@ comment made the line too long (``torch.set_num_threads(\\n    1\\n)  # ...``): 
 comment goes on the line above.
 """
 
+import ast
 import io
 import re
 import tokenize
@@ -153,3 +154,38 @@ def test_no_line_is_wrapped_for_a_comment(path):
         for line, joined in forced_wraps(cell.source)
     ]
     assert not odd, f"{path.name}:\n" + "\n".join(odd)
+
+
+def watched_test_sets(source):
+    """The lines where a cell hands ``fit`` a test set to measure at every epoch.
+
+    A chapter selects on its validation set and evaluates the test set once, at the
+    end (``companion.training.evaluate``): ``fit(..., test_batches=...)`` would put the
+    test loss in front of the reader at every epoch, to choose from."""
+    code = "\n".join(
+        "" if ln.lstrip()[:1] in "%!" else ln for ln in source.splitlines()
+    )
+    return [
+        node.lineno
+        for node in ast.walk(ast.parse(code))
+        if isinstance(node, ast.Call)
+        and getattr(node.func, "id", getattr(node.func, "attr", None)) == "fit"
+        and any(k.arg == "test_batches" for k in node.keywords)
+    ]
+
+
+def test_watched_test_sets_are_found():
+    assert watched_test_sets("h = fit(m, b, f, o, 3, test_batches=t)\n") == [1]
+    assert watched_test_sets("h = training.fit(\n    m, test_batches=t)\n") == [1]
+    assert watched_test_sets("h = fit(m, b, f, o, 3, validation_batches=v)\n") == []
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_no_chapter_watches_its_test_set(path):
+    found = [
+        f"code cell {i}, line {line}: fit(..., test_batches=...); pass "
+        "validation_batches= and evaluate the test set once, at the end"
+        for i, cell in enumerate(code_cells(path))
+        for line in watched_test_sets(cell.source)
+    ]
+    assert not found, f"{path.name}:\n" + "\n".join(found)
