@@ -26,6 +26,9 @@ about, then, after "also", those it borrows from another chapter:
   ``recurrent``, ``rnn``, ``generation``, ``data.sentences``, ``data.text``.
 * Page 5c, watching the gates with TensorBoard: ``monitoring``; also ``recurrent``,
   ``language_model``, ``data.sentences``, ``data.text``.
+* Page 5d, overfitting, early stopping and weight tying: ``regularisation`` (dropout,
+  a tied decoder); also ``language_model``, ``recurrent``, ``data.sentences``,
+  ``data.text``.
 * Chapter 6, decoding: ``decoding`` (greedy, sampling, top-k, nucleus, beam search);
   also ``generation`` (distinct-n, repetition rate), ``rnn``, ``language_model``,
   ``data.sentences``, ``data.text``.
@@ -34,6 +37,9 @@ about, then, after "also", those it borrows from another chapter:
 * Chapter 8, Transformers: ``attention``, ``attention_numpy``, ``transformer``; also
   ``recurrent``, ``language_model``, ``decoding``, ``baselines``, ``data.sentences``,
   ``data.text``.
+* Page 8b, the Transformer as translator: ``translator`` (the encoder–decoder, its
+  cross-attention built from chapter 8's blocks); also ``attention``, ``seq2seq``,
+  ``data.transduction``, ``data.text``.
 * Chapter 9, linear recurrences and state spaces: ``scan`` (the linear recurrence, its
   parallel and log-space scans), ``minrnn`` (minGRU, minLSTM), ``ssm`` (a selective
   state space, S4D's kernel), ``recall`` (multi-query associative recall); also
@@ -53,9 +59,6 @@ Shared modules, which the chapters import as they need them:
 chapter, ``ch04`` …, and the ``runner`` they share); and
 ``checks`` (the input checks of every public function: the ``@checked`` door),
 which the other modules use.
-
-Modules imported by no chapter yet: ``translator`` (the encoder–decoder Transformer,
-cross-attention built from chapter 8's blocks, for chapter 7's transduction tasks).
 
 The package follows a few conventions, and every module keeps to them:
 
